@@ -1,0 +1,117 @@
+package dev.gaffer.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
+
+/**
+ * The connection pool plus the schema's migrations. Both processes open one of these at start-up;
+ * migrations run only when asked ({@code gaffer migrate}, or {@code --migrate} in dev), so that a
+ * fleet of workers does not race to alter the schema.
+ */
+public final class Database implements AutoCloseable {
+
+    private final DatabaseConfig config;
+    private final HikariDataSource pool;
+
+    private Database(DatabaseConfig config, HikariDataSource pool) {
+        this.config = config;
+        this.pool = pool;
+    }
+
+    /**
+     * Opens the pool. HikariCP is told not to fail at start-up when the database is down
+     * (initializationFailTimeout -1): a worker that starts before PostgreSQL should wait for it,
+     * not crash-loop.
+     */
+    public static Database open(DatabaseConfig config) {
+        HikariConfig hikari = new HikariConfig();
+        hikari.setPoolName(config.applicationName() + "-pool");
+        hikari.setJdbcUrl(config.url().jdbcUrl());
+        if (config.url().user() != null) {
+            hikari.setUsername(config.url().user());
+        }
+        if (config.url().password() != null) {
+            hikari.setPassword(config.url().password());
+        }
+        hikari.setMaximumPoolSize(config.maxPoolSize());
+        hikari.setMinimumIdle(Math.min(2, config.maxPoolSize()));
+        hikari.setConnectionTimeout(config.connectionTimeout().toMillis());
+        hikari.setInitializationFailTimeout(-1);
+        hikari.addDataSourceProperty("ApplicationName", config.applicationName());
+        // Detect a peer that vanished without closing the socket within a bounded time.
+        hikari.addDataSourceProperty("tcpKeepAlive", "true");
+        return new Database(config, new HikariDataSource(hikari));
+    }
+
+    public DataSource dataSource() {
+        return pool;
+    }
+
+    public DatabaseConfig config() {
+        return config;
+    }
+
+    /** A pooled connection; the caller closes it. */
+    public Connection connection() {
+        try {
+            return pool.getConnection();
+        } catch (SQLException e) {
+            throw new DatabaseException("cannot get a connection", e);
+        }
+    }
+
+    /**
+     * A connection outside the pool, for LISTEN: it lives as long as the listener and must not be
+     * returned to a pool that would hand it to someone else.
+     */
+    public Connection dedicatedConnection(String purpose) {
+        Properties props = new Properties();
+        if (config.url().user() != null) {
+            props.setProperty("user", config.url().user());
+        }
+        if (config.url().password() != null) {
+            props.setProperty("password", config.url().password());
+        }
+        props.setProperty("ApplicationName", config.applicationName() + "-" + purpose);
+        props.setProperty("tcpKeepAlive", "true");
+        props.setProperty(
+                "connectTimeout",
+                String.valueOf(Math.max(1, config.connectionTimeout().toSeconds())));
+        try {
+            return DriverManager.getConnection(config.url().jdbcUrl(), props);
+        } catch (SQLException e) {
+            throw new DatabaseException("cannot open a " + purpose + " connection", e);
+        }
+    }
+
+    /** Applies pending migrations; returns how many ran. */
+    public int migrate() {
+        return flyway().migrate().migrationsExecuted;
+    }
+
+    /** Migrations in the jar that the database has not applied yet. */
+    public int pendingMigrations() {
+        MigrationInfo[] pending = flyway().info().pending();
+        return pending == null ? 0 : pending.length;
+    }
+
+    private Flyway flyway() {
+        return Flyway.configure()
+                .dataSource(pool)
+                .locations("classpath:db/migration")
+                .validateMigrationNaming(true)
+                .load();
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}

@@ -1,0 +1,145 @@
+package dev.gaffer.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gaffer.testing.TestPostgres;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The schema a DBA reads: every column documented, every invariant enforced by PostgreSQL itself. */
+class SchemaTest {
+
+    static Database db;
+
+    @BeforeAll
+    static void open() {
+        db = TestPostgres.freshDatabase("schema");
+    }
+
+    @AfterAll
+    static void close() {
+        db.close();
+    }
+
+    @Test
+    void migrationsAreCurrentAndIdempotent() {
+        assertThat(db.pendingMigrations()).isZero();
+        assertThat(db.migrate()).isZero();
+    }
+
+    @Test
+    void everyTableAndColumnHasAComment() throws SQLException {
+        List<String> undocumented = query("""
+                SELECT c.relname || '.' || a.attname
+                  FROM pg_attribute a
+                  JOIN pg_class c ON c.oid = a.attrelid
+                  JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+                   AND c.relname IN ('jobs', 'job_events', 'workers', 'scheduled_tasks')
+                   AND col_description(c.oid, a.attnum) IS NULL
+                UNION ALL
+                SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND c.relname IN ('jobs', 'job_events', 'workers', 'scheduled_tasks', 'job_trees')
+                   AND obj_description(c.oid, 'pg_class') IS NULL
+                """);
+        assertThat(undocumented).isEmpty();
+    }
+
+    @Test
+    void statusIsAPostgresEnumWithTheDesignStates() throws SQLException {
+        assertThat(query("SELECT unnest(enum_range(NULL::job_status))::text"))
+                .containsExactly("pending", "approved", "processing", "waiting", "completed", "failed", "cancelled");
+    }
+
+    @Test
+    void hotPathIndexesArePartialAndDoNotCoverHeartbeatColumns() throws SQLException {
+        List<String> defs = query("SELECT indexdef FROM pg_indexes WHERE tablename = 'jobs'");
+        assertThat(defs).anyMatch(d -> d.contains("jobs_claimable_idx") && d.contains("WHERE (status = 'approved'"));
+        assertThat(defs).anyMatch(d -> d.contains("jobs_processing_idx") && d.contains("WHERE (status = 'processing'"));
+        assertThat(defs).anyMatch(d -> d.contains("jobs_parent_idx"));
+        // Heartbeats write these; indexing any of them would make every heartbeat a non-HOT update.
+        assertThat(defs)
+                .noneMatch(d -> d.contains("heartbeat_at")
+                        || d.contains("progress_percentage")
+                        || d.contains("current_stage")
+                        || d.contains("updated_at"));
+        assertThat(query("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'jobs'"))
+                .containsExactly("fillfactor=80");
+    }
+
+    @Test
+    void progressOutsideZeroToHundredIsRejected() {
+        assertRejected("INSERT INTO jobs (type, progress_percentage) VALUES ('noop', 101)", "jobs_progress_range");
+        assertRejected("INSERT INTO jobs (type, progress_percentage) VALUES ('noop', -1)", "jobs_progress_range");
+    }
+
+    @Test
+    void attemptBeyondMaxAttemptsIsRejected() {
+        assertRejected("INSERT INTO jobs (type, attempt, max_attempts) VALUES ('noop', 4, 3)", "jobs_attempt_range");
+    }
+
+    @Test
+    void finishedAtIsSetExactlyForTerminalStates() {
+        assertRejected("INSERT INTO jobs (type, finished_at) VALUES ('noop', now())", "jobs_finished_iff_terminal");
+        assertRejected("INSERT INTO jobs (type, status) VALUES ('noop', 'cancelled')", "jobs_finished_iff_terminal");
+    }
+
+    @Test
+    void leaseColumnsAreSetExactlyWhileProcessing() {
+        assertRejected(
+                "INSERT INTO jobs (type, status, approved_at, approved_by, heartbeat_at) VALUES ('noop', 'processing', now(), 'a', now())",
+                "jobs_locked_iff_processing");
+        assertRejected(
+                "INSERT INTO jobs (type, locked_by) VALUES ('noop', 'w/1')",
+                "jobs_locked_iff_processing");
+    }
+
+    @Test
+    void nothingRunsWithoutAnApproval() {
+        assertRejected("INSERT INTO jobs (type, status) VALUES ('noop', 'approved')", "jobs_approved_before_running");
+    }
+
+    @Test
+    void waitingRequiresOpenSubJobs() {
+        assertRejected(
+                "INSERT INTO jobs (type, status, approved_at, approved_by) VALUES ('noop', 'waiting', now(), 'a')",
+                "jobs_waiting_iff_open_subjobs");
+    }
+
+    @Test
+    void badTypeAndQueueNamesAreRejected() {
+        assertRejected("INSERT INTO jobs (type) VALUES ('Robert''); DROP TABLE jobs;--')", "jobs_type_format");
+        assertRejected("INSERT INTO jobs (type, queue) VALUES ('noop', '')", "jobs_queue_format");
+    }
+
+    private void assertRejected(String sql, String constraint) {
+        assertThatThrownBy(() -> {
+                    try (Connection c = db.connection();
+                            Statement st = c.createStatement()) {
+                        st.execute(sql);
+                    }
+                })
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining(constraint);
+    }
+
+    private List<String> query(String sql) throws SQLException {
+        List<String> rows = new ArrayList<>();
+        try (Connection c = db.connection();
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                rows.add(rs.getString(1));
+            }
+        }
+        return rows;
+    }
+}
