@@ -97,9 +97,7 @@ class SchemaTest {
         assertRejected(
                 "INSERT INTO jobs (type, status, approved_at, approved_by, heartbeat_at) VALUES ('noop', 'processing', now(), 'a', now())",
                 "jobs_locked_iff_processing");
-        assertRejected(
-                "INSERT INTO jobs (type, locked_by) VALUES ('noop', 'w/1')",
-                "jobs_locked_iff_processing");
+        assertRejected("INSERT INTO jobs (type, locked_by) VALUES ('noop', 'w/1')", "jobs_locked_iff_processing");
     }
 
     @Test

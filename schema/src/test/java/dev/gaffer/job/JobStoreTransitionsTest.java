@@ -1,0 +1,534 @@
+package dev.gaffer.job;
+
+import static dev.gaffer.job.JobFixtures.json;
+import static dev.gaffer.job.JobFixtures.params;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.job.Results.AlreadyExists;
+import dev.gaffer.job.Results.Created;
+import dev.gaffer.job.Results.IdempotencyConflict;
+import dev.gaffer.job.Results.LeaseLost;
+import dev.gaffer.job.Results.Moved;
+import dev.gaffer.job.Results.NotFound;
+import dev.gaffer.job.Results.SpawnLeaseLost;
+import dev.gaffer.job.Results.Spawned;
+import dev.gaffer.job.Results.Written;
+import dev.gaffer.job.Results.WrongState;
+import dev.gaffer.testing.TestPostgres;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+
+/** Every JobStore transition on a real PostgreSQL, one behaviour per test. */
+class JobStoreTransitionsTest {
+
+    static Database db;
+    static JobStore store;
+    static JobFixtures fx;
+
+    @BeforeAll
+    static void open() {
+        db = TestPostgres.freshDatabase("transitions");
+        store = new JobStore(db.dataSource());
+        fx = new JobFixtures(db);
+    }
+
+    @AfterAll
+    static void close() {
+        db.close();
+    }
+
+    @BeforeEach
+    void emptyQueue() {
+        // Claims in one test must not pick up another test's leftovers.
+        fx.exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
+                + " subjobs_open = 0 WHERE status IN ('approved', 'processing', 'waiting')");
+    }
+
+    @Nested
+    class Create {
+        @Test
+        void insertsAPendingJobWithACreatedEvent() {
+            var r = store.create(NewJob.of("video", params("scenes", 3))
+                    .withStoryboard(json("{\"scenes\":[1,2,3]}"))
+                    .withCreatedBy("alice"));
+            assertThat(r).isInstanceOf(Created.class);
+            Job job = r.job();
+            assertThat(job.status()).isEqualTo(JobStatus.PENDING);
+            assertThat(job.parameters()).isEqualTo(params("scenes", 3));
+            assertThat(job.storyboard()).isEqualTo(json("{\"scenes\":[1,2,3]}"));
+            assertThat(job.attempt()).isZero();
+            assertThat(job.queue()).isEqualTo("default");
+            assertThat(fx.eventKinds(job.id())).containsExactly("created");
+        }
+
+        @Test
+        void sameIdempotencyKeyReturnsTheSameJob() {
+            NewJob req = NewJob.of("noop", params("a", 1)).withIdempotencyKey("key-1");
+            Job first = store.create(req).job();
+            var again = store.create(req);
+            assertThat(again).isInstanceOf(AlreadyExists.class);
+            assertThat(again.job().id()).isEqualTo(first.id());
+            assertThat(fx.count("SELECT count(*) FROM jobs WHERE idempotency_key = 'key-1'"))
+                    .isEqualTo(1);
+        }
+
+        @Test
+        void sameIdempotencyKeyWithOtherParametersIsAConflict() {
+            store.create(NewJob.of("noop", params("a", 1)).withIdempotencyKey("key-2"));
+            var r = store.create(NewJob.of("noop", params("a", 2)).withIdempotencyKey("key-2"));
+            assertThat(r).isInstanceOf(IdempotencyConflict.class);
+            assertThat(fx.count("SELECT count(*) FROM jobs WHERE idempotency_key = 'key-2'"))
+                    .isEqualTo(1);
+        }
+
+        @Test
+        void storesStringsVerbatim() {
+            String nasty = "'; DROP TABLE jobs; -- \u00e9\u4e2d\ud83d\ude00 \\\" \\u0000?";
+            Job job = store.create(NewJob.of("noop", params("text", nasty)).withCreatedBy(nasty))
+                    .job();
+            Job read = store.find(job.id()).orElseThrow();
+            assertThat(read.parameters().get("text").asText()).isEqualTo(nasty);
+            assertThat(read.createdBy()).isEqualTo(nasty);
+        }
+
+        @Test
+        void rejectsBadFieldsNamingTheField() {
+            assertThatThrownBy(() -> NewJob.of("Bad Type", null))
+                    .isInstanceOf(InvalidJobException.class)
+                    .hasMessageStartingWith("type ");
+            assertThatThrownBy(() -> NewJob.of("noop", null).withPriority(101))
+                    .isInstanceOf(InvalidJobException.class)
+                    .hasMessageStartingWith("priority ");
+            assertThatThrownBy(() -> NewJob.of("noop", json("[1]")))
+                    .isInstanceOf(InvalidJobException.class)
+                    .hasMessageStartingWith("parameters ");
+            assertThatThrownBy(() -> NewJob.of("noop", null).withMaxAttempts(0))
+                    .isInstanceOf(InvalidJobException.class)
+                    .hasMessageStartingWith("max_attempts ");
+        }
+    }
+
+    @Nested
+    class Approve {
+        @Test
+        void movesPendingToApprovedAndRecordsWho() {
+            Job job = fx.pending("noop");
+            var r = store.approve(job.id(), "bob");
+            assertThat(r).isInstanceOf(Moved.class);
+            Job moved = ((Moved) r).job();
+            assertThat(moved.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(moved.approvedBy()).isEqualTo("bob");
+            assertThat(moved.approvedAt()).isNotNull();
+            assertThat(fx.eventKinds(job.id())).containsExactly("created", "approved");
+        }
+
+        @Test
+        void secondApprovalIsAWrongState() {
+            Job job = fx.approved("noop");
+            assertThat(store.approve(job.id(), "bob"))
+                    .isEqualTo(new WrongState(job.id(), JobStatus.APPROVED, "only a pending job can be approved"));
+        }
+
+        @Test
+        void unknownJobIsNotFound() {
+            assertThat(store.approve(987654321L, "bob")).isEqualTo(new NotFound(987654321L));
+        }
+
+        @Test
+        void announcesItWithANotifyHint() throws Exception {
+            try (Connection listener = db.dedicatedConnection("test-listen");
+                    Statement st = listener.createStatement()) {
+                st.execute("LISTEN " + JobStore.CHANNEL);
+                Job job = fx.pending("noop");
+                store.approve(job.id(), "bob");
+                PGConnection pg = listener.unwrap(PGConnection.class);
+                List<String> payloads = new java.util.ArrayList<>();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (payloads.stream().noneMatch(p -> p.contains("approved")) && System.nanoTime() < deadline) {
+                    PGNotification[] ns = pg.getNotifications(500);
+                    if (ns != null) {
+                        for (PGNotification n : ns) {
+                            payloads.add(n.getParameter());
+                        }
+                    }
+                }
+                assertThat(payloads).contains("{\"event\":\"approved\",\"id\":" + job.id() + ",\"queue\":\"default\"}");
+            }
+        }
+    }
+
+    @Nested
+    class Claim {
+        @Test
+        void takesHigherPriorityThenEarlierRunAtThenLowerId() {
+            Job low = store.create(NewJob.of("noop", null).withPriority(-5)).job();
+            Job highLate =
+                    store.create(NewJob.of("noop", null).withPriority(10)).job();
+            Job highEarly = store.create(NewJob.of("noop", null)
+                            .withPriority(10)
+                            .withRunAt(Instant.now().minusSeconds(60)))
+                    .job();
+            Job mid = store.create(NewJob.of("noop", null)).job();
+            for (Job j : List.of(low, highLate, highEarly, mid)) {
+                store.approve(j.id(), "t");
+            }
+            List<Job> claimed = store.claim("w/1", List.of("default"), 10, List.of());
+            assertThat(claimed).extracting(Job::id).containsExactly(highEarly.id(), highLate.id(), mid.id(), low.id());
+            assertThat(claimed).allSatisfy(j -> {
+                assertThat(j.status()).isEqualTo(JobStatus.PROCESSING);
+                assertThat(j.attempt()).isEqualTo(1);
+                assertThat(j.lockedBy()).isEqualTo("w/1");
+                assertThat(j.heartbeatAt()).isNotNull();
+                assertThat(j.startedAt()).isNotNull();
+            });
+        }
+
+        @Test
+        void leavesFutureJobsOtherQueuesAndPendingJobs() {
+            Job future = store.create(
+                            NewJob.of("noop", null).withRunAt(Instant.now().plusSeconds(3600)))
+                    .job();
+            store.approve(future.id(), "t");
+            Job other = store.create(NewJob.of("noop", null).withQueue("other")).job();
+            store.approve(other.id(), "t");
+            fx.pending("noop");
+            assertThat(store.claim("w/1", List.of("default"), 10, List.of())).isEmpty();
+            assertThat(store.claim("w/1", List.of("other", "default"), 10, List.of()))
+                    .extracting(Job::id)
+                    .containsExactly(other.id());
+        }
+
+        @Test
+        void claimsNoMoreThanTheFreeSlotsAndHonoursExclusions() {
+            List<Long> ids = fx.approvedBulk("noop", 5);
+            List<Job> two = store.claim("w/1", List.of("default"), 2, List.of(ids.get(0)));
+            assertThat(two).extracting(Job::id).containsExactly(ids.get(1), ids.get(2));
+        }
+    }
+
+    @Nested
+    class HeartbeatAndProgress {
+        @Test
+        void extendsHeldLeasesAndReportsLostOnes() {
+            Job a = fx.processing("noop", "w/1");
+            Job b = fx.processing("noop", "w/1");
+            fx.ageHeartbeat(a.id(), 60);
+            store.cancel(b.id(), "someone");
+            var r = store.heartbeat(
+                    "w/1",
+                    List.of(new JobStore.Beat(a.lease(), 40, "half way"), new JobStore.Beat(b.lease(), null, null)));
+            assertThat(r.held()).containsExactly(a.id());
+            assertThat(r.lost()).containsExactly(b.id());
+            Job after = store.find(a.id()).orElseThrow();
+            assertThat(after.progressPercentage()).isEqualTo(40);
+            assertThat(after.currentStage()).isEqualTo("half way");
+            assertThat(after.heartbeatAt()).isAfter(store.databaseNow().minusSeconds(5));
+            assertThat(fx.eventKinds(a.id())).endsWith("progress");
+        }
+
+        @Test
+        void progressWithoutChangesWritesNoEvent() {
+            Job a = fx.processing("noop", "w/1");
+            store.heartbeat("w/1", List.of(new JobStore.Beat(a.lease(), null, null)));
+            assertThat(fx.eventKinds(a.id())).containsExactly("created", "approved", "claimed");
+        }
+
+        @Test
+        void progressIsWrittenAtOnceWhenAsked() {
+            Job a = fx.processing("noop", "w/1");
+            assertThat(store.progress(a.lease(), 75, "encoding")).isInstanceOf(Written.class);
+            assertThat(store.find(a.id()).orElseThrow().progressPercentage()).isEqualTo(75);
+        }
+    }
+
+    @Nested
+    class CompleteAndFail {
+        @Test
+        void completeStoresTheResultAndClearsTheLease() {
+            Job a = fx.processing("noop", "w/1");
+            assertThat(store.complete(a.lease(), json("{\"ok\":true}"))).isInstanceOf(Written.class);
+            Job done = store.find(a.id()).orElseThrow();
+            assertThat(done.status()).isEqualTo(JobStatus.COMPLETED);
+            assertThat(done.result()).isEqualTo(json("{\"ok\":true}"));
+            assertThat(done.progressPercentage()).isEqualTo(100);
+            assertThat(done.lockedBy()).isNull();
+            assertThat(done.finishedAt()).isNotNull();
+            assertThat(fx.eventKinds(a.id())).endsWith("completed");
+        }
+
+        @Test
+        void completingTwiceIsALostLease() {
+            Job a = fx.processing("noop", "w/1");
+            store.complete(a.lease(), null);
+            assertThat(store.complete(a.lease(), null)).isEqualTo(new LeaseLost(a.lease()));
+        }
+
+        @Test
+        void retryableFailureGoesBackToApprovedAfterTheBackoff() {
+            Job a = fx.processing("noop", "w/1");
+            Instant before = store.databaseNow();
+            var r = (Written) store.fail(a.lease(), "boom", true, Duration.ofSeconds(30));
+            assertThat(r.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(r.runAt()).isAfterOrEqualTo(before.plusSeconds(29));
+            Job after = store.find(a.id()).orElseThrow();
+            assertThat(after.lastError()).isEqualTo("boom");
+            assertThat(after.attempt()).isEqualTo(1);
+            assertThat(store.claim("w/1", List.of("default"), 10, List.of())).isEmpty();
+            assertThat(fx.eventKinds(a.id())).endsWith("retried");
+        }
+
+        @Test
+        void failureOnTheLastAttemptIsFinal() {
+            Job a = store.create(NewJob.of("noop", null).withMaxAttempts(2)).job();
+            store.approve(a.id(), "t");
+            for (int attempt = 1; attempt <= 2; attempt++) {
+                Job claimed =
+                        store.claim("w/1", List.of("default"), 1, List.of()).getFirst();
+                assertThat(claimed.attempt()).isEqualTo(attempt);
+                store.fail(claimed.lease(), "boom " + attempt, true, Duration.ZERO);
+            }
+            Job failed = store.find(a.id()).orElseThrow();
+            assertThat(failed.status()).isEqualTo(JobStatus.FAILED);
+            assertThat(failed.lastError()).isEqualTo("boom 2");
+            assertThat(failed.finishedAt()).isNotNull();
+            assertThat(fx.strings("SELECT message FROM job_events WHERE job_id = " + a.id()
+                            + " AND kind IN ('retried', 'failed') ORDER BY id"))
+                    .containsExactly("boom 1", "boom 2");
+        }
+
+        @Test
+        void nonRetryableFailureFailsAtOnce() {
+            Job a = fx.processing("noop", "w/1");
+            var r = (Written) store.fail(a.lease(), "bad input", false, Duration.ZERO);
+            assertThat(r.status()).isEqualTo(JobStatus.FAILED);
+        }
+    }
+
+    @Nested
+    class CancelAndRetry {
+        @Test
+        void cancelsPendingApprovedAndProcessingJobs() {
+            Job processing = fx.processing("noop", "w/1");
+            for (Job j : List.of(fx.pending("noop"), fx.approved("noop"), processing)) {
+                var r = store.cancel(j.id(), "carol");
+                assertThat(r).isInstanceOf(Moved.class);
+                Job c = ((Moved) r).job();
+                assertThat(c.status()).isEqualTo(JobStatus.CANCELLED);
+                assertThat(c.lockedBy()).isNull();
+                assertThat(c.finishedAt()).isNotNull();
+            }
+        }
+
+        @Test
+        void cannotCancelAFinishedJob() {
+            Job a = fx.processing("noop", "w/1");
+            store.complete(a.lease(), null);
+            assertThat(store.cancel(a.id(), "carol")).isInstanceOf(WrongState.class);
+            assertThat(store.cancel(424242424L, "carol")).isEqualTo(new NotFound(424242424L));
+        }
+
+        @Test
+        void retryStartsAFailedJobWithAFreshBudget() {
+            Job a = store.create(NewJob.of("noop", null).withMaxAttempts(1)).job();
+            store.approve(a.id(), "t");
+            Job claimed = store.claim("w/1", List.of("default"), 1, List.of()).getFirst();
+            store.fail(claimed.lease(), "boom", true, Duration.ZERO);
+            assertThat(store.find(a.id()).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
+
+            Job retried = ((Moved) store.retry(a.id(), "dave")).job();
+            assertThat(retried.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(retried.attempt()).isZero();
+            assertThat(retried.finishedAt()).isNull();
+            assertThat(store.claim("w/1", List.of("default"), 1, List.of())).hasSize(1);
+        }
+
+        @Test
+        void retryOfAPendingJobIsAWrongState() {
+            Job a = fx.pending("noop");
+            assertThat(store.retry(a.id(), "dave")).isInstanceOf(WrongState.class);
+        }
+    }
+
+    @Nested
+    class ReclaimAndFencing {
+        @Test
+        void staleJobsGoBackToApprovedAndFreshOnesStay() {
+            Job stale = fx.processing("noop", "w/dead");
+            Job fresh = fx.processing("noop", "w/alive");
+            fx.ageHeartbeat(stale.id(), 60);
+            var r = store.reclaimStale(Duration.ofSeconds(15), 100);
+            assertThat(r.requeued()).isEqualTo(1);
+            assertThat(store.find(stale.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(store.find(stale.id()).orElseThrow().lastError()).contains("w/dead stopped heartbeating");
+            assertThat(store.find(fresh.id()).orElseThrow().status()).isEqualTo(JobStatus.PROCESSING);
+            assertThat(fx.eventKinds(stale.id())).endsWith("reclaimed");
+        }
+
+        @Test
+        void staleJobOnItsLastAttemptFails() {
+            Job a = store.create(NewJob.of("noop", null).withMaxAttempts(1)).job();
+            store.approve(a.id(), "t");
+            Job claimed =
+                    store.claim("w/dead", List.of("default"), 1, List.of()).getFirst();
+            fx.ageHeartbeat(claimed.id(), 60);
+            assertThat(store.reclaimStale(Duration.ofSeconds(15), 100).failed()).isEqualTo(1);
+            assertThat(store.find(a.id()).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
+        }
+
+        @Test
+        void afterAReclaimEveryWriteOfTheOldHolderChangesNothing() {
+            Job a = fx.processing("noop", "w/old");
+            Lease old = a.lease();
+            fx.ageHeartbeat(a.id(), 60);
+            store.reclaimStale(Duration.ofSeconds(15), 100);
+            Job reclaimedRow = store.find(a.id()).orElseThrow();
+
+            assertThat(store.heartbeat("w/old", List.of(new JobStore.Beat(old, 99, "zombie")))
+                            .held())
+                    .isEmpty();
+            assertThat(store.progress(old, 99, "zombie")).isInstanceOf(LeaseLost.class);
+            assertThat(store.complete(old, json("{\"zombie\":true}"))).isInstanceOf(LeaseLost.class);
+            assertThat(store.fail(old, "zombie", true, Duration.ZERO)).isInstanceOf(LeaseLost.class);
+            assertThat(store.waitForSubJobs(old, List.of(SubJob.of("noop", null)), "x", "y"))
+                    .isInstanceOf(SpawnLeaseLost.class);
+            assertThat(store.release("w/old", List.of(old))).isEmpty();
+            assertThat(store.find(a.id()).orElseThrow()).isEqualTo(reclaimedRow);
+
+            // The same holds once another worker has it: only the new lease writes.
+            Job again = store.claim("w/new", List.of("default"), 1, List.of()).getFirst();
+            assertThat(again.attempt()).isEqualTo(2);
+            assertThat(store.complete(old, json("{\"zombie\":true}"))).isInstanceOf(LeaseLost.class);
+            assertThat(store.complete(again.lease(), json("{\"ok\":true}"))).isInstanceOf(Written.class);
+            assertThat(store.find(a.id()).orElseThrow().result()).isEqualTo(json("{\"ok\":true}"));
+        }
+
+        @Test
+        void releaseGivesTheAttemptBack() {
+            Job a = fx.processing("noop", "w/1");
+            assertThat(store.release("w/1", List.of(a.lease()))).containsExactly(a.id());
+            Job after = store.find(a.id()).orElseThrow();
+            assertThat(after.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(after.attempt()).isZero();
+            assertThat(fx.eventKinds(a.id())).endsWith("released");
+        }
+
+        @Test
+        void aRestartedWorkerFreesItsPredecessorsJobsButNotItsOwnOrOthers() {
+            Job predecessors = fx.processing("noop", "render-1/aaaa");
+            Job own = fx.processing("noop", "render-1/bbbb");
+            Job otherName = fx.processing("noop", "render-10/cccc");
+            var r = store.recoverPredecessors("render-1", "render-1/bbbb", 100);
+            assertThat(r.requeued()).isEqualTo(1);
+            assertThat(store.find(predecessors.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(store.find(own.id()).orElseThrow().status()).isEqualTo(JobStatus.PROCESSING);
+            assertThat(store.find(otherName.id()).orElseThrow().status()).isEqualTo(JobStatus.PROCESSING);
+        }
+    }
+
+    @Nested
+    class SubJobs {
+        @Test
+        void parentWaitsAndResumesAtItsStageWhenTheLastChildFinishes() {
+            Job parent = fx.processing("video", "w/1");
+            var spawned = store.waitForSubJobs(
+                    parent.lease(),
+                    List.of(SubJob.of("scene", params("i", 0)), SubJob.of("scene", params("i", 1))),
+                    "rendering",
+                    "stitching");
+            List<Long> children = ((Spawned) spawned).subJobIds();
+            Job waiting = store.find(parent.id()).orElseThrow();
+            assertThat(waiting.status()).isEqualTo(JobStatus.WAITING);
+            assertThat(waiting.attempt()).isZero();
+            assertThat(waiting.currentStage()).isEqualTo("rendering 0/2");
+            assertThat(waiting.lockedBy()).isNull();
+
+            List<Job> claimed = store.claim("w/2", List.of("default"), 10, List.of());
+            assertThat(claimed).extracting(Job::id).containsExactlyElementsOf(children);
+            assertThat(claimed).allSatisfy(c -> assertThat(c.parentId()).isEqualTo(parent.id()));
+
+            store.complete(claimed.get(0).lease(), json("{\"clip\":0}"));
+            Job half = store.find(parent.id()).orElseThrow();
+            assertThat(half.status()).isEqualTo(JobStatus.WAITING);
+            assertThat(half.currentStage()).isEqualTo("rendering 1/2");
+            assertThat(half.progressPercentage()).isEqualTo(50);
+
+            store.fail(claimed.get(1).lease(), "scene broke", false, Duration.ZERO);
+            Job resumed = store.find(parent.id()).orElseThrow();
+            assertThat(resumed.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(resumed.currentStage()).isEqualTo("stitching");
+            assertThat(resumed.subjobsOpen()).isZero();
+            assertThat(fx.eventKinds(parent.id())).filteredOn("resumed"::equals).hasSize(1);
+
+            Job again = store.claim("w/3", List.of("default"), 1, List.of()).getFirst();
+            assertThat(again.id()).isEqualTo(parent.id());
+            assertThat(again.attempt()).isEqualTo(1);
+        }
+
+        @Test
+        void cancellingAParentCancelsItsUnfinishedChildren() {
+            Job parent = fx.processing("video", "w/1");
+            store.waitForSubJobs(parent.lease(), List.of(SubJob.of("scene", null), SubJob.of("scene", null)), "r", "s");
+            Job child = store.claim("w/2", List.of("default"), 1, List.of()).getFirst();
+            store.cancel(parent.id(), "erin");
+            assertThat(store.subJobs(parent.id()))
+                    .allSatisfy(c -> assertThat(c.status()).isEqualTo(JobStatus.CANCELLED));
+            assertThat(store.find(parent.id()).orElseThrow().subjobsOpen()).isZero();
+            assertThat(store.complete(child.lease(), null)).isInstanceOf(LeaseLost.class);
+        }
+
+        @Test
+        void aFailedSubJobCanBeRetriedWhileItsParentWaits() {
+            Job parent = fx.processing("video", "w/1");
+            store.waitForSubJobs(parent.lease(), List.of(SubJob.of("scene", null), SubJob.of("scene", null)), "r", "s");
+            Job first = store.claim("w/2", List.of("default"), 1, List.of()).getFirst();
+            store.fail(first.lease(), "x", false, Duration.ZERO);
+            assertThat(store.retry(first.id(), "dave")).isInstanceOf(Moved.class);
+            assertThat(store.find(parent.id()).orElseThrow().subjobsOpen()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void pruneDeletesOldFinishedJobsWithTheirEventsAndSubJobs() {
+        Job parent = fx.processing("video", "w/1");
+        store.waitForSubJobs(parent.lease(), List.of(SubJob.of("scene", null)), "r", "s");
+        Job child = store.claim("w/2", List.of("default"), 1, List.of()).getFirst();
+        store.complete(child.lease(), null);
+        Job resumed = store.claim("w/2", List.of("default"), 1, List.of()).getFirst();
+        store.complete(resumed.lease(), null);
+        Job recent = fx.processing("noop", "w/1");
+        store.complete(recent.lease(), null);
+        fx.exec("UPDATE jobs SET finished_at = now() - interval '10 days' WHERE id IN (" + parent.id() + ", "
+                + child.id() + ")");
+
+        assertThat(store.pruneFinished(Duration.ofDays(7), 1000)).isEqualTo(1);
+        assertThat(store.find(parent.id())).isEmpty();
+        assertThat(store.find(child.id())).isEmpty();
+        assertThat(store.find(recent.id())).isPresent();
+        assertThat(fx.count(
+                        "SELECT count(*) FROM job_events WHERE job_id IN (" + parent.id() + ", " + child.id() + ")"))
+                .isZero();
+    }
+
+    @Test
+    void statusIsTheSameEnumInJavaAndPostgres() {
+        assertThat(fx.strings("SELECT unnest(enum_range(NULL::job_status))::text"))
+                .containsExactlyElementsOf(Set.of(JobStatus.values()).stream()
+                        .sorted()
+                        .map(JobStatus::dbName)
+                        .toList());
+    }
+}
