@@ -1,0 +1,67 @@
+package dev.gaffer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * There is no Docker engine where the tests run, so the deployment files are checked for what
+ * can be checked without one: the compose file parses, has the services the operators rely on,
+ * and every command it and the Dockerfile hand to the jar is a command the jar has.
+ */
+class DeploymentFilesTest {
+
+    private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+    @Test
+    void composeFileHasTheClusterServices() throws Exception {
+        JsonNode compose = new ObjectMapper(new YAMLFactory()).readTree(ROOT.resolve("compose.yaml").toFile());
+        JsonNode services = compose.get("services");
+        assertThat(fieldNames(services)).containsExactlyInAnyOrder("postgres", "migrate", "api", "worker");
+
+        assertThat(services.at("/postgres/image").asText()).startsWith("postgres:");
+        assertThat(services.at("/postgres/healthcheck/test").toString()).contains("pg_isready");
+        assertThat(services.at("/postgres/volumes/0").asText()).startsWith("pgdata:");
+        assertThat(fieldNames(compose.get("volumes"))).contains("pgdata");
+
+        assertThat(services.at("/migrate/depends_on/postgres/condition").asText()).isEqualTo("service_healthy");
+        assertThat(services.at("/api/ports/0").asText()).isEqualTo("4000:4000");
+        assertThat(services.at("/api/healthcheck/test").toString()).contains("/health/ready");
+        assertThat(services.at("/api/depends_on/migrate/condition").asText())
+                .isEqualTo("service_completed_successfully");
+        assertThat(services.at("/worker/deploy/replicas").asInt()).isEqualTo(3);
+        for (String service : List.of("migrate", "api", "worker")) {
+            assertThat(services.at("/" + service + "/environment/DATABASE_URL").asText())
+                    .as(service + " DATABASE_URL")
+                    .startsWith("postgres://");
+        }
+    }
+
+    @Test
+    void everyCommandTheContainersRunExistsInTheJar() throws Exception {
+        JsonNode services = new ObjectMapper(new YAMLFactory())
+                .readTree(ROOT.resolve("compose.yaml").toFile())
+                .get("services");
+        Set<String> commands = Gaffer.commandLine().getSubcommands().keySet();
+        for (String service : List.of("migrate", "api", "worker")) {
+            assertThat(commands).contains(services.at("/" + service + "/command/0").asText());
+        }
+        String dockerfile = Files.readString(ROOT.resolve("Dockerfile"));
+        assertThat(dockerfile).contains("ENTRYPOINT [\"java\"").contains("/app/gaffer.jar");
+        assertThat(dockerfile).contains("USER gaffer").contains("ffmpeg");
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+}
