@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Gaffer.Version.class,
         description = "A PostgreSQL-coordinated job cluster.",
-        subcommands = {MigrateCommand.class, WorkerCommand.class, ApiCommand.class, KeysCommand.class})
+        subcommands = {MigrateCommand.class, WorkerCommand.class, ApiCommand.class, KeysCommand.class, JobsCommand.class
+        })
 public final class Gaffer implements Runnable {
 
     @CommandLine.Spec
@@ -27,7 +28,10 @@ public final class Gaffer implements Runnable {
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             // Configuration and connection problems are the user's to fix: plain words, no trace.
             commandLine.getErr().println("gaffer: " + e.getMessage());
-            return e instanceof IllegalArgumentException ? 2 : 1;
+            if (e instanceof IllegalArgumentException) {
+                return 2;
+            }
+            return 1;
         });
         return cli;
     }

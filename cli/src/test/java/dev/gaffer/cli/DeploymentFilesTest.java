@@ -23,7 +23,8 @@ class DeploymentFilesTest {
 
     @Test
     void composeFileHasTheClusterServices() throws Exception {
-        JsonNode compose = new ObjectMapper(new YAMLFactory()).readTree(ROOT.resolve("compose.yaml").toFile());
+        JsonNode compose = new ObjectMapper(new YAMLFactory())
+                .readTree(ROOT.resolve("compose.yaml").toFile());
         JsonNode services = compose.get("services");
         assertThat(fieldNames(services)).containsExactlyInAnyOrder("postgres", "migrate", "api", "worker");
 
@@ -32,7 +33,8 @@ class DeploymentFilesTest {
         assertThat(services.at("/postgres/volumes/0").asText()).startsWith("pgdata:");
         assertThat(fieldNames(compose.get("volumes"))).contains("pgdata");
 
-        assertThat(services.at("/migrate/depends_on/postgres/condition").asText()).isEqualTo("service_healthy");
+        assertThat(services.at("/migrate/depends_on/postgres/condition").asText())
+                .isEqualTo("service_healthy");
         assertThat(services.at("/api/ports/0").asText()).isEqualTo("4000:4000");
         assertThat(services.at("/api/healthcheck/test").toString()).contains("/health/ready");
         assertThat(services.at("/api/depends_on/migrate/condition").asText())
@@ -52,7 +54,8 @@ class DeploymentFilesTest {
                 .get("services");
         Set<String> commands = Gaffer.commandLine().getSubcommands().keySet();
         for (String service : List.of("migrate", "api", "worker")) {
-            assertThat(commands).contains(services.at("/" + service + "/command/0").asText());
+            assertThat(commands)
+                    .contains(services.at("/" + service + "/command/0").asText());
         }
         String dockerfile = Files.readString(ROOT.resolve("Dockerfile"));
         assertThat(dockerfile).contains("ENTRYPOINT [\"java\"").contains("/app/gaffer.jar");
