@@ -1,0 +1,143 @@
+package dev.gaffer.video;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * What the reference {@code video} job renders. The scenes are the storyboard a person approves
+ * ({@code storyboard.scenes}, or {@code parameters.scenes} when the job has no storyboard); the
+ * output format is in the parameters ({@code width}, {@code height}, {@code fps}).
+ *
+ * <pre>{"width":640,"height":360,"fps":25}
+ * {"scenes":[{"duration":2,"background":"navy","caption":"Opening"},
+ *            {"duration":1.5,"background":"testsrc","caption":"The pattern"}]}</pre>
+ */
+public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
+
+    public static final int MAX_SCENES = 200;
+    public static final double MAX_SCENE_SECONDS = 600;
+    public static final int MAX_CAPTION_LENGTH = 200;
+    private static final Pattern HEX_COLOUR = Pattern.compile("^#?[0-9a-fA-F]{6}$");
+    private static final Pattern NAMED_COLOUR = Pattern.compile("^[a-z]{3,20}$");
+
+    /** One clip: how long, what is behind the caption, and the caption. */
+    public record Scene(double duration, String background, String caption) {
+
+        public static final String TEST_PATTERN = "testsrc";
+
+        /** The scene as the parameters of its {@code scene} sub-job. */
+        public ObjectNode toJson(ObjectMapper mapper) {
+            ObjectNode n = mapper.createObjectNode();
+            n.put("duration", duration);
+            n.put("background", background);
+            n.put("caption", caption);
+            return n;
+        }
+    }
+
+    /** A storyboard or parameters that cannot be rendered, with the path of the offending field. */
+    public static final class InvalidSpecException extends IllegalArgumentException {
+        private final String field;
+
+        public InvalidSpecException(String field, String problem) {
+            super(field + " " + problem);
+            this.field = field;
+        }
+
+        public String field() {
+            return field;
+        }
+    }
+
+    public static VideoSpec from(JsonNode parameters, JsonNode storyboard) {
+        JsonNode params =
+                parameters == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : parameters;
+        int width = intField(params, "width", 640, 16, 3840, "parameters.width");
+        int height = intField(params, "height", 360, 16, 2160, "parameters.height");
+        if (width % 2 != 0 || height % 2 != 0) {
+            throw new InvalidSpecException(
+                    "parameters.width", "and height must be even (H.264 with yuv420p), got " + width + "x" + height);
+        }
+        int fps = intField(params, "fps", 25, 1, 120, "parameters.fps");
+        String where = "storyboard.scenes";
+        JsonNode scenesNode = storyboard == null ? null : storyboard.get("scenes");
+        if (scenesNode == null) {
+            scenesNode = params.get("scenes");
+            where = "parameters.scenes";
+        }
+        if (scenesNode == null || !scenesNode.isArray() || scenesNode.isEmpty()) {
+            throw new InvalidSpecException("storyboard.scenes", "must be a non-empty list of scenes");
+        }
+        if (scenesNode.size() > MAX_SCENES) {
+            throw new InvalidSpecException(where, "has " + scenesNode.size() + " scenes; at most " + MAX_SCENES);
+        }
+        List<Scene> scenes = new ArrayList<>();
+        for (int i = 0; i < scenesNode.size(); i++) {
+            scenes.add(scene(scenesNode.get(i), where + "[" + i + "]"));
+        }
+        return new VideoSpec(width, height, fps, List.copyOf(scenes));
+    }
+
+    /** Parses one scene, e.g. the parameters of a {@code scene} sub-job. */
+    public static Scene scene(JsonNode n, String where) {
+        if (n == null || !n.isObject()) {
+            throw new InvalidSpecException(where, "must be an object with duration, background and caption");
+        }
+        JsonNode d = n.get("duration");
+        if (d == null || !d.isNumber() || d.asDouble() < 0.1 || d.asDouble() > MAX_SCENE_SECONDS) {
+            throw new InvalidSpecException(
+                    where + ".duration", "must be a number of seconds from 0.1 to " + (int) MAX_SCENE_SECONDS);
+        }
+        String background = n.path("background").asText(Scene.TEST_PATTERN).toLowerCase(Locale.ROOT);
+        if (!background.equals(Scene.TEST_PATTERN)
+                && !HEX_COLOUR.matcher(background).matches()
+                && !NAMED_COLOUR.matcher(background).matches()) {
+            throw new InvalidSpecException(
+                    where + ".background", "must be a colour name (navy), a hex colour (#1e90ff) or testsrc");
+        }
+        if (HEX_COLOUR.matcher(background).matches() && !background.startsWith("#")) {
+            background = "#" + background;
+        }
+        String caption = n.path("caption").asText("");
+        if (caption.length() > MAX_CAPTION_LENGTH) {
+            throw new InvalidSpecException(where + ".caption", "must be at most " + MAX_CAPTION_LENGTH + " characters");
+        }
+        return new Scene(d.asDouble(), background, caption);
+    }
+
+    public double totalSeconds() {
+        return scenes.stream().mapToDouble(Scene::duration).sum();
+    }
+
+    /** The output format as JSON, passed to every scene sub-job so that the clips concatenate. */
+    public ObjectNode format(ObjectMapper mapper) {
+        ObjectNode n = mapper.createObjectNode();
+        n.put("width", width);
+        n.put("height", height);
+        n.put("fps", fps);
+        return n;
+    }
+
+    public ArrayNode scenesJson(ObjectMapper mapper) {
+        ArrayNode a = mapper.createArrayNode();
+        scenes.forEach(s -> a.add(s.toJson(mapper)));
+        return a;
+    }
+
+    private static int intField(JsonNode params, String name, int dflt, int min, int max, String field) {
+        JsonNode v = params.get(name);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isIntegralNumber() || v.asLong() < min || v.asLong() > max) {
+            throw new InvalidSpecException(field, "must be a whole number from " + min + " to " + max);
+        }
+        return v.asInt();
+    }
+}
