@@ -1,0 +1,141 @@
+package dev.gaffer.worker;
+
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Claims as many jobs as there are free slots, in one statement, hands them to the runner, and
+ * sleeps until a wake-up or the poll interval. With per-queue limits, the limited queues are
+ * claimed one statement each (bounded by their own free slots) and the others together.
+ */
+final class ClaimLoop {
+
+    /** What one iteration did: slots asked for and jobs claimed. */
+    record Claimed(int requested, int claimed) {}
+
+    private static final Logger log = LoggerFactory.getLogger(ClaimLoop.class);
+    private static final Duration ERROR_PAUSE = Duration.ofSeconds(1);
+
+    private final String workerId;
+    private final List<String> queues;
+    private final JobStore jobStore;
+    private final Capacity capacity;
+    private final Wakeup wakeup;
+    private final Duration pollInterval;
+    private final Supplier<Collection<Long>> exclude;
+    private final Consumer<Job> runner;
+    private final WorkerStats stats;
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    ClaimLoop(
+            String workerId,
+            List<String> queues,
+            JobStore jobStore,
+            Capacity capacity,
+            Wakeup wakeup,
+            Duration pollInterval,
+            Supplier<Collection<Long>> exclude,
+            Consumer<Job> runner,
+            WorkerStats stats) {
+        this.workerId = workerId;
+        this.queues = List.copyOf(queues);
+        this.jobStore = jobStore;
+        this.capacity = capacity;
+        this.wakeup = wakeup;
+        this.pollInterval = pollInterval;
+        this.exclude = exclude;
+        this.runner = runner;
+        this.stats = stats;
+        this.thread = Thread.ofPlatform().name("gaffer-claim-" + workerId).unstarted(this::run);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Claims for the free slots and starts the claimed jobs. */
+    Claimed runOnce() {
+        int requested = 0;
+        int claimed = 0;
+        List<String> unlimited = new ArrayList<>();
+        for (String q : queues) {
+            if (!capacity.limited(q)) {
+                unlimited.add(q);
+                continue;
+            }
+            int free = capacity.free(q);
+            requested += free;
+            claimed += claim(List.of(q), free);
+        }
+        if (!unlimited.isEmpty()) {
+            int free = capacity.free();
+            requested += free;
+            claimed += claim(unlimited, free);
+        }
+        return new Claimed(requested, claimed);
+    }
+
+    private int claim(List<String> fromQueues, int limit) {
+        if (limit <= 0 || stopped) {
+            return 0;
+        }
+        stats.claimStatements.incrementAndGet();
+        List<Job> jobs = jobStore.claim(workerId, fromQueues, limit, exclude.get());
+        stats.claimed.addAndGet(jobs.size());
+        for (Job job : jobs) {
+            runner.accept(job);
+        }
+        return jobs.size();
+    }
+
+    private void run() {
+        while (!stopped) {
+            try {
+                Claimed c = runOnce();
+                if (c.claimed() > 0 && c.claimed() == c.requested()) {
+                    // Every free slot got a job: more may be waiting. Claim again as soon as a
+                    // slot frees (the finished handler signals), without waiting for a hint.
+                    continue;
+                }
+                wakeup.await(pollInterval);
+            } catch (InterruptedException e) {
+                if (!stopped) {
+                    log.warn("claim loop of {} interrupted; continuing", workerId);
+                }
+            } catch (RuntimeException e) {
+                // Database down, pool exhausted, a bug in a query: log it and keep trying.
+                log.error("claim loop of {} failed; retrying in {} ms", workerId, ERROR_PAUSE.toMillis(), e);
+                pause();
+            }
+        }
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(ERROR_PAUSE);
+        } catch (InterruptedException e) {
+            // stopping, or woken: either way, go round again
+        }
+    }
+
+    /** Stops claiming; returns once no claim is in flight. */
+    void stop() {
+        stopped = true;
+        wakeup.signal();
+        thread.interrupt();
+        try {
+            thread.join(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.gaffer.worker;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/** Job type → handler. Filled programmatically and/or from {@link JobHandlerProvider}s on the class path. */
+public final class HandlerRegistry {
+
+    private static final Pattern TYPE = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
+
+    private final Map<String, JobHandler> handlers = new ConcurrentHashMap<>();
+
+    /** An empty registry. */
+    public HandlerRegistry() {}
+
+    /** A registry with every provider found by {@link ServiceLoader} (the built-ins included). */
+    public static HandlerRegistry discover() {
+        return new HandlerRegistry().discover(Thread.currentThread().getContextClassLoader());
+    }
+
+    public HandlerRegistry discover(ClassLoader loader) {
+        for (JobHandlerProvider p : ServiceLoader.load(JobHandlerProvider.class, loader)) {
+            p.handlers().forEach(this::register);
+        }
+        return this;
+    }
+
+    /** Registers {@code handler} for {@code type}; a type can have one handler only. */
+    public HandlerRegistry register(String type, JobHandler handler) {
+        if (type == null || !TYPE.matcher(type).matches()) {
+            throw new IllegalArgumentException("job type must look like a job's type column, got '" + type + "'");
+        }
+        Objects.requireNonNull(handler, "handler");
+        JobHandler before = handlers.putIfAbsent(type, handler);
+        if (before != null && before != handler) {
+            throw new IllegalArgumentException("two handlers for job type '" + type + "': "
+                    + before.getClass().getName() + " and " + handler.getClass().getName());
+        }
+        return this;
+    }
+
+    /** Replaces whatever handles {@code type} (tests, overriding a built-in). */
+    public HandlerRegistry replace(String type, JobHandler handler) {
+        handlers.remove(type);
+        return register(type, handler);
+    }
+
+    public JobHandler get(String type) {
+        return handlers.get(type);
+    }
+
+    public Set<String> types() {
+        return new TreeMap<>(handlers).keySet();
+    }
+}

@@ -1,0 +1,151 @@
+package dev.gaffer.worker;
+
+import dev.gaffer.db.WorkerStore;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobStore.Beat;
+import dev.gaffer.job.Results.HeartbeatResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every interval: one statement that extends the leases of all of this worker's running jobs and
+ * writes their progress reported since the last beat, then one that touches the worker's row.
+ * A job whose lease turned out to be gone has its handler interrupted and its outcome discarded;
+ * a job past its timeout is interrupted and failed as retryable by its own thread.
+ */
+final class Heartbeater {
+
+    /** What one beat did. */
+    record Beaten(int beats, Set<Long> lost, int timedOut) {}
+
+    private static final Logger log = LoggerFactory.getLogger(Heartbeater.class);
+
+    private final String workerId;
+    private final JobStore jobStore;
+    private final WorkerStore workerStore;
+    private final WorkerStore.Registration registration;
+    private final Map<Long, RunningJob> running;
+    private final Duration interval;
+    private final WorkerStats stats;
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    Heartbeater(
+            String workerId,
+            JobStore jobStore,
+            WorkerStore workerStore,
+            WorkerStore.Registration registration,
+            Map<Long, RunningJob> running,
+            Duration interval,
+            WorkerStats stats) {
+        this.workerId = workerId;
+        this.jobStore = jobStore;
+        this.workerStore = workerStore;
+        this.registration = registration;
+        this.running = running;
+        this.interval = interval;
+        this.stats = stats;
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("gaffer-heartbeat-" + workerId)
+                .unstarted(this::run);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    Beaten runOnce() {
+        long now = System.nanoTime();
+        int timedOut = 0;
+        List<RunningJob> holding = new ArrayList<>();
+        for (RunningJob rj : running.values()) {
+            RunningJob.State s = rj.state();
+            if (s == RunningJob.State.RUNNING && now - rj.deadlineNanos > 0 && rj.stop(RunningJob.State.TIMED_OUT)) {
+                timedOut++;
+                stats.timedOut.incrementAndGet();
+                log.warn("job {} ran past its timeout of {}; interrupting it", rj.id(), rj.timeout);
+            }
+            s = rj.state();
+            if (s == RunningJob.State.RUNNING || s == RunningJob.State.TIMED_OUT || s == RunningJob.State.FINISHING) {
+                holding.add(rj);
+            }
+        }
+        Set<Long> lost = Set.of();
+        if (!holding.isEmpty()) {
+            List<Beat> beats = new ArrayList<>(holding.size());
+            for (RunningJob rj : holding) {
+                beats.add(rj.drainBeat());
+            }
+            HeartbeatResult result;
+            try {
+                result = jobStore.heartbeat(workerId, beats);
+            } catch (RuntimeException e) {
+                for (int i = 0; i < holding.size(); i++) {
+                    holding.get(i).restore(beats.get(i));
+                }
+                throw e;
+            }
+            lost = result.lost();
+            interruptLost(holding, lost);
+        }
+        if (!workerStore.touch(workerId, running.size())) {
+            // Maintenance expired our row while we were stalled (long GC, paused VM): come back.
+            workerStore.register(registration, running.size());
+        }
+        stats.heartbeats.incrementAndGet();
+        return new Beaten(holding.size(), lost, timedOut);
+    }
+
+    private void interruptLost(Collection<RunningJob> holding, Set<Long> lost) {
+        for (RunningJob rj : holding) {
+            // A job that is FINISHING may have just completed; its own fenced write tells it.
+            if (lost.contains(rj.id()) && rj.stop(RunningJob.State.LOST)) {
+                stats.leasesLost.incrementAndGet();
+                log.warn(
+                        "lost the lease of job {} (attempt {}): reclaimed or cancelled; interrupting its handler",
+                        rj.id(),
+                        rj.lease.attempt());
+            }
+        }
+    }
+
+    private void run() {
+        while (!stopped) {
+            try {
+                Thread.sleep(interval);
+            } catch (InterruptedException e) {
+                continue;
+            }
+            if (stopped) {
+                break;
+            }
+            try {
+                runOnce();
+            } catch (RuntimeException e) {
+                log.error("heartbeat of {} failed; trying again in {} ms", workerId, interval.toMillis(), e);
+            }
+        }
+    }
+
+    /** Stops beating. The leases of jobs still running then go stale and are reclaimed. */
+    void stop() {
+        stopped = true;
+        thread.interrupt();
+        try {
+            thread.join(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    boolean isStopped() {
+        return stopped;
+    }
+}

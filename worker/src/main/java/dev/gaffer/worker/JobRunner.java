@@ -1,0 +1,197 @@
+package dev.gaffer.worker;
+
+import dev.gaffer.db.DatabaseException;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobStatus;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.Results.Fenced;
+import dev.gaffer.job.Results.LeaseLost;
+import dev.gaffer.job.Results.SpawnLeaseLost;
+import dev.gaffer.job.Results.SpawnResult;
+import dev.gaffer.job.Results.Spawned;
+import dev.gaffer.job.Results.Written;
+import java.time.Duration;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs each claimed job on a virtual thread of its own and writes the handler's outcome with a
+ * fenced statement. The slot and the job's entry in {@code running} are given back only when
+ * the thread ends, so an interrupted handler that ignores its interruption still occupies a slot
+ * and its job id stays excluded from this worker's claims.
+ */
+final class JobRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
+    private static final Duration FIRST_WRITE_RETRY = Duration.ofMillis(100);
+    private static final Duration MAX_WRITE_RETRY = Duration.ofSeconds(2);
+
+    private final String workerId;
+    private final JobStore jobStore;
+    private final HandlerRegistry registry;
+    private final Map<Long, RunningJob> running;
+    private final Capacity capacity;
+    private final Wakeup wakeup;
+    private final Backoff backoff;
+    private final Duration defaultTimeout;
+    private final Duration writeDeadline;
+    private final WorkerStats stats;
+
+    JobRunner(
+            String workerId,
+            JobStore jobStore,
+            HandlerRegistry registry,
+            Map<Long, RunningJob> running,
+            Capacity capacity,
+            Wakeup wakeup,
+            Backoff backoff,
+            Duration defaultTimeout,
+            Duration writeDeadline,
+            WorkerStats stats) {
+        this.workerId = workerId;
+        this.jobStore = jobStore;
+        this.registry = registry;
+        this.running = running;
+        this.capacity = capacity;
+        this.wakeup = wakeup;
+        this.backoff = backoff;
+        this.defaultTimeout = defaultTimeout;
+        this.writeDeadline = writeDeadline;
+        this.stats = stats;
+    }
+
+    /** Called by the claim loop for each job it claimed. */
+    void start(Job job) {
+        RunningJob rj = new RunningJob(job, timeoutOf(job));
+        capacity.take(job.queue());
+        running.put(job.id(), rj);
+        Thread t = Thread.ofVirtual().name("gaffer-job-" + job.id()).unstarted(() -> run(rj));
+        rj.attach(t);
+        t.start();
+    }
+
+    /** {@code parameters.timeout_ms} when given, else the worker's GAFFER_JOB_TIMEOUT. */
+    private Duration timeoutOf(Job job) {
+        var t = job.parameters().get("timeout_ms");
+        return t != null && t.canConvertToLong() && t.asLong() > 0 ? Duration.ofMillis(t.asLong()) : defaultTimeout;
+    }
+
+    private void run(RunningJob rj) {
+        try {
+            Outcome outcome = null;
+            Throwable error = null;
+            JobHandler handler = registry.get(rj.job.type());
+            try {
+                if (handler == null) {
+                    // Retryable: another worker of a mixed cluster may have this handler.
+                    error = new IllegalStateException(
+                            "no handler for job type '" + rj.job.type() + "' on worker " + workerId);
+                } else {
+                    outcome = handler.handle(new JobContext(rj, jobStore));
+                    if (outcome == null) {
+                        error = new IllegalStateException("the handler of '" + rj.job.type() + "' returned null");
+                    }
+                }
+            } catch (Throwable t) {
+                error = t;
+            }
+            // The interrupt (if any) was meant for the handler, not for the writes below.
+            Thread.interrupted();
+            finish(rj, outcome, error);
+        } catch (RuntimeException e) {
+            log.error("job {}: could not write its outcome; it will be reclaimed", rj.id(), e);
+        } finally {
+            running.remove(rj.id(), rj);
+            capacity.give(rj.job.queue());
+            wakeup.signal();
+        }
+    }
+
+    private void finish(RunningJob rj, Outcome outcome, Throwable error) {
+        if (rj.move(RunningJob.State.RUNNING, RunningJob.State.FINISHING)) {
+            if (error != null) {
+                String summary = ErrorSummary.of(error);
+                log.info("job {} attempt {} failed: {}", rj.id(), rj.lease.attempt(), firstLine(summary));
+                record(rj, write(rj, () -> jobStore.fail(rj.lease, summary, true, backoff.delay(rj.lease.attempt()))));
+            } else {
+                record(rj, write(rj, () -> apply(rj, outcome)));
+            }
+        } else if (rj.move(RunningJob.State.TIMED_OUT, RunningJob.State.FINISHING)) {
+            String message = "timed out after " + rj.timeout.toMillis() + " ms";
+            record(rj, write(rj, () -> jobStore.fail(rj.lease, message, true, backoff.delay(rj.lease.attempt()))));
+        } else {
+            stats.discarded.incrementAndGet();
+            log.info("job {} attempt {}: outcome discarded ({})", rj.id(), rj.lease.attempt(), rj.state());
+        }
+    }
+
+    private Fenced apply(RunningJob rj, Outcome outcome) {
+        return switch (outcome) {
+            case Outcome.Complete c -> jobStore.complete(rj.lease, c.result());
+            case Outcome.RetryLater r -> jobStore.fail(rj.lease, ErrorSummary.cap(r.reason()), true, r.delay());
+            case Outcome.Fail f -> jobStore.fail(rj.lease, ErrorSummary.cap(f.error()), false, Duration.ZERO);
+            case Outcome.WaitForSubJobs w -> {
+                SpawnResult s = jobStore.waitForSubJobs(rj.lease, w.subJobs(), w.fanoutStage(), w.resumeStage());
+                yield switch (s) {
+                    case Spawned sp -> new Written(rj.id(), JobStatus.WAITING, null);
+                    case SpawnLeaseLost l -> new LeaseLost(l.lease());
+                };
+            }
+        };
+    }
+
+    private void record(RunningJob rj, Fenced result) {
+        switch (result) {
+            case Written w -> {
+                switch (w.status()) {
+                    case COMPLETED -> stats.completed.incrementAndGet();
+                    case APPROVED -> stats.retried.incrementAndGet();
+                    case FAILED -> stats.failed.incrementAndGet();
+                    case WAITING -> stats.waiting.incrementAndGet();
+                    default -> throw new IllegalStateException("job " + rj.id() + " ended up " + w.status());
+                }
+            }
+            case LeaseLost l -> {
+                rj.move(RunningJob.State.FINISHING, RunningJob.State.LOST);
+                stats.discarded.incrementAndGet();
+                log.warn(
+                        "job {} attempt {}: lease lost before the outcome was written; outcome discarded",
+                        rj.id(),
+                        rj.lease.attempt());
+            }
+        }
+    }
+
+    /** Writes an outcome, retrying while the database is unreachable, for at most the write deadline. */
+    private Fenced write(RunningJob rj, java.util.function.Supplier<Fenced> writer) {
+        long deadline = System.nanoTime() + writeDeadline.toNanos();
+        Duration pause = FIRST_WRITE_RETRY;
+        while (true) {
+            try {
+                return writer.get();
+            } catch (DatabaseException e) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw e;
+                }
+                log.warn(
+                        "job {}: writing the outcome failed ({}); retrying in {} ms",
+                        rj.id(),
+                        e.getMessage(),
+                        pause.toMillis());
+                try {
+                    Thread.sleep(pause);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                pause = pause.multipliedBy(2).compareTo(MAX_WRITE_RETRY) > 0 ? MAX_WRITE_RETRY : pause.multipliedBy(2);
+            }
+        }
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

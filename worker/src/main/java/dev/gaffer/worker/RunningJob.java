@@ -1,0 +1,130 @@
+package dev.gaffer.worker;
+
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobStore.Beat;
+import dev.gaffer.job.Lease;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One job this worker holds: its lease, the handler's thread, the progress not yet written, and
+ * where it stands. The state decides who may write the job's outcome: the handler's thread
+ * writes it only if it moves the job from RUNNING (or TIMED_OUT) to FINISHING first, so that a
+ * lease lost or released in the meantime is never written over.
+ */
+final class RunningJob {
+
+    enum State {
+        /** The handler runs and the lease is held. */
+        RUNNING,
+        /** The handler ran past its timeout and was interrupted; its thread writes a retryable failure. */
+        TIMED_OUT,
+        /** The handler returned; its thread is writing the outcome (fenced). */
+        FINISHING,
+        /** The lease is gone (reclaimed, cancelled): the handler was interrupted, its outcome is discarded. */
+        LOST,
+        /** Shutdown gave the lease back: the handler was interrupted, its outcome is discarded. */
+        RELEASED
+    }
+
+    final Job job;
+    final Lease lease;
+    final long startedNanos;
+    final long deadlineNanos;
+    final Duration timeout;
+    private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
+    private volatile Thread thread;
+
+    // Progress reported since the last beat; guarded by this.
+    private Integer unflushedProgress;
+    private String unflushedStage;
+
+    RunningJob(Job job, Duration timeout) {
+        this.job = job;
+        this.lease = job.lease();
+        this.timeout = timeout;
+        this.startedNanos = System.nanoTime();
+        this.deadlineNanos = startedNanos + timeout.toNanos();
+    }
+
+    long id() {
+        return job.id();
+    }
+
+    State state() {
+        return state.get();
+    }
+
+    boolean move(State from, State to) {
+        return state.compareAndSet(from, to);
+    }
+
+    /** True once the handler should stop: lease lost, timed out or released. */
+    boolean cancelled() {
+        State s = state.get();
+        return s == State.LOST || s == State.TIMED_OUT || s == State.RELEASED;
+    }
+
+    void attach(Thread t) {
+        this.thread = t;
+    }
+
+    Thread thread() {
+        return thread;
+    }
+
+    /** Moves to {@code to} from any state in which the handler is still running, and interrupts it. */
+    boolean stop(State to) {
+        while (true) {
+            State s = state.get();
+            if (s != State.RUNNING && s != State.TIMED_OUT) {
+                return false;
+            }
+            if (s == State.TIMED_OUT && to == State.TIMED_OUT) {
+                return false;
+            }
+            if (state.compareAndSet(s, to)) {
+                Thread t = thread;
+                if (t != null) {
+                    t.interrupt();
+                }
+                return true;
+            }
+        }
+    }
+
+    synchronized void recordProgress(Integer percentage, String stage) {
+        if (percentage != null) {
+            unflushedProgress = percentage;
+        }
+        if (stage != null) {
+            unflushedStage = stage;
+        }
+    }
+
+    /** The beat for this job, taking the unflushed progress with it. */
+    synchronized Beat drainBeat() {
+        Beat b = new Beat(lease, unflushedProgress, unflushedStage);
+        unflushedProgress = null;
+        unflushedStage = null;
+        return b;
+    }
+
+    /** Puts back progress of a beat that did not reach the database, unless newer progress came since. */
+    synchronized void restore(Beat b) {
+        if (unflushedProgress == null) {
+            unflushedProgress = b.progressPercentage();
+        }
+        if (unflushedStage == null) {
+            unflushedStage = b.stage();
+        }
+    }
+
+    synchronized Integer pendingProgress() {
+        return unflushedProgress;
+    }
+
+    synchronized String pendingStage() {
+        return unflushedStage;
+    }
+}

@@ -1,0 +1,352 @@
+package dev.gaffer.worker;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.db.NotificationListener;
+import dev.gaffer.db.WorkerStore;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.Lease;
+import dev.gaffer.job.Results.ReclaimResult;
+import dev.gaffer.worker.maintenance.Maintenance;
+import dev.gaffer.worker.maintenance.Pruner;
+import dev.gaffer.worker.maintenance.Reclaimer;
+import dev.gaffer.worker.maintenance.WorkerExpiry;
+import java.net.InetAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One worker process's runtime, wired with constructors: the claim loop, the LISTEN wake-ups,
+ * the job runner, the heartbeater and (unless disabled) the cluster maintenance. Stateless:
+ * everything it knows that matters is in PostgreSQL, so any number of these can run.
+ */
+public final class Worker implements AutoCloseable {
+
+    /** NOTIFY events after which a job of the named queue may be claimable. */
+    static final Set<String> CLAIMABLE_EVENTS =
+            Set.of("approved", "retried", "resumed", "reclaimed", "released", "created");
+
+    private static final Logger log = LoggerFactory.getLogger(Worker.class);
+    private static final int RECOVERY_LIMIT = 100_000;
+    private static final Duration INTERRUPTED_HANDLERS_WAIT = Duration.ofSeconds(5);
+
+    private enum Phase {
+        NEW,
+        STARTED,
+        STOPPING,
+        STOPPED
+    }
+
+    private final WorkerConfig config;
+    private final Database database;
+    private final String id;
+    private final JobStore jobStore;
+    private final WorkerStore workerStore;
+    private final WorkerStore.Registration registration;
+    private final Map<Long, RunningJob> running = new ConcurrentHashMap<>();
+    private final Capacity capacity;
+    private final Wakeup wakeup = new Wakeup();
+    private final WorkerStats stats = new WorkerStats();
+    private final JobRunner runner;
+    private final ClaimLoop claimLoop;
+    private final Heartbeater heartbeater;
+    private final NotificationListener listener;
+    private final Maintenance maintenance;
+    private final Reclaimer reclaimer;
+    private final Pruner pruner;
+    private final WorkerExpiry workerExpiry;
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private Phase phase = Phase.NEW;
+
+    public Worker(WorkerConfig config, Database database, HandlerRegistry registry) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.database = Objects.requireNonNull(database, "database");
+        this.id = config.name() + "/" + HexFormat.of().formatHex(randomBytes(4));
+        this.jobStore = new JobStore(database.dataSource());
+        this.workerStore = new WorkerStore(database.dataSource());
+        this.registration = new WorkerStore.Registration(
+                id, config.name(), hostName(), ProcessHandle.current().pid(), config.queues(), config.concurrency());
+        this.capacity = new Capacity(config.concurrency(), config.queueLimits());
+        this.runner = new JobRunner(
+                id,
+                jobStore,
+                registry,
+                running,
+                capacity,
+                wakeup,
+                new Backoff(config.retryBase(), config.retryCap()),
+                config.jobTimeout(),
+                config.heartbeatTimeout(),
+                stats);
+        this.claimLoop = new ClaimLoop(
+                id,
+                config.queues(),
+                jobStore,
+                capacity,
+                wakeup,
+                config.pollInterval(),
+                this::excludedFromClaims,
+                runner::start,
+                stats);
+        this.heartbeater =
+                new Heartbeater(id, jobStore, workerStore, registration, running, config.heartbeatInterval(), stats);
+        this.listener = config.listen()
+                ? new NotificationListener(
+                        database,
+                        JobStore.CHANNEL,
+                        NotificationListener.DEFAULT_PING_INTERVAL,
+                        NotificationListener.DEFAULT_PING_TIMEOUT)
+                : null;
+        this.reclaimer = new Reclaimer(jobStore, Reclaimer.Config.of(config.heartbeatTimeout()));
+        this.pruner = new Pruner(jobStore, Pruner.Config.of(config.retention()));
+        this.workerExpiry = new WorkerExpiry(workerStore, new WorkerExpiry.Config(config.workerExpiry()));
+        this.maintenance = config.maintenance()
+                ? new Maintenance(
+                        database.dataSource(),
+                        id,
+                        Maintenance.Config.of(config.reclaimInterval()),
+                        reclaimer,
+                        pruner,
+                        workerExpiry)
+                : null;
+    }
+
+    /**
+     * Registers, frees the jobs of dead predecessors with the same name, and starts listening,
+     * beating, claiming and (unless disabled) maintenance.
+     */
+    public synchronized Worker start() {
+        if (phase != Phase.NEW) {
+            throw new IllegalStateException("worker " + id + " was already started");
+        }
+        workerStore.register(registration, 0);
+        ReclaimResult recovered = jobStore.recoverPredecessors(config.name(), id, RECOVERY_LIMIT);
+        int forgotten = workerStore.forgetPredecessors(config.name(), id);
+        if (recovered.total() > 0 || forgotten > 0) {
+            log.info(
+                    "startup recovery for name {}: freed {} job(s) of {} earlier process(es)",
+                    config.name(),
+                    recovered.total(),
+                    forgotten);
+        }
+        if (listener != null) {
+            listener.subscribe(new NotificationListener.Subscriber() {
+                        @Override
+                        public void onHint(NotificationListener.Hint hint) {
+                            if (CLAIMABLE_EVENTS.contains(hint.event())
+                                    && (hint.queue() == null || config.queues().contains(hint.queue()))) {
+                                wakeup.signal();
+                            }
+                        }
+
+                        @Override
+                        public void onConnectionChange(boolean listening) {
+                            // Hints sent while the connection was down are lost: look at once.
+                            if (listening) {
+                                wakeup.signal();
+                            }
+                        }
+                    })
+                    .start();
+        }
+        heartbeater.start();
+        claimLoop.start();
+        if (maintenance != null) {
+            maintenance.start();
+        }
+        phase = Phase.STARTED;
+        log.info(
+                "worker {} started: queues {}, concurrency {}, {}",
+                id,
+                config.queues(),
+                config.concurrency(),
+                listener != null
+                        ? "LISTEN + poll every " + config.pollInterval().toMillis() + " ms"
+                        : "poll-only every " + config.pollInterval().toMillis() + " ms");
+        return this;
+    }
+
+    /**
+     * Graceful shutdown: stop claiming, let running handlers finish for up to {@code grace}, then
+     * interrupt the rest and give their jobs back to approved without using an attempt, and
+     * deregister. Idempotent; returns the number of jobs released.
+     */
+    public int shutdown(Duration grace) {
+        synchronized (this) {
+            if (phase != Phase.STARTED) {
+                if (phase == Phase.NEW) {
+                    phase = Phase.STOPPED;
+                    terminated.countDown();
+                }
+                return 0;
+            }
+            phase = Phase.STOPPING;
+        }
+        log.info("worker {} shutting down: {} job(s) running, grace {} ms", id, running.size(), grace.toMillis());
+        int released = 0;
+        try {
+            claimLoop.stop();
+            awaitIdle(grace);
+            released = releaseRemaining();
+            awaitIdle(INTERRUPTED_HANDLERS_WAIT);
+        } finally {
+            heartbeater.stop();
+            closeQuietly("maintenance", maintenance);
+            closeQuietly("listener", listener);
+            try {
+                workerStore.deregister(id);
+            } catch (RuntimeException e) {
+                log.warn("worker {} could not deregister; maintenance will expire its row", id, e);
+            }
+            synchronized (this) {
+                phase = Phase.STOPPED;
+            }
+            terminated.countDown();
+            log.info("worker {} stopped; released {} job(s)", id, released);
+        }
+        return released;
+    }
+
+    private int releaseRemaining() {
+        List<Lease> leases = new ArrayList<>();
+        for (RunningJob rj : running.values()) {
+            if (rj.stop(RunningJob.State.RELEASED)) {
+                leases.add(rj.lease);
+            }
+        }
+        if (leases.isEmpty()) {
+            return 0;
+        }
+        try {
+            int n = jobStore.release(id, leases).size();
+            stats.released.addAndGet(n);
+            return n;
+        } catch (RuntimeException e) {
+            log.error("worker {} could not release {} job(s); they will be reclaimed", id, leases.size(), e);
+            return 0;
+        }
+    }
+
+    private void awaitIdle(Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!running.isEmpty() && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Blocks until {@link #shutdown} has finished. */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    @Override
+    public void close() {
+        shutdown(config.shutdownGrace());
+    }
+
+    /** Jobs whose lease this worker lost but whose handler has not ended yet: never claim them again. */
+    private Set<Long> excludedFromClaims() {
+        Set<Long> ids = null;
+        for (RunningJob rj : running.values()) {
+            RunningJob.State s = rj.state();
+            if (s == RunningJob.State.LOST || s == RunningJob.State.RELEASED) {
+                if (ids == null) {
+                    ids = new java.util.HashSet<>();
+                }
+                ids.add(rj.id());
+            }
+        }
+        return ids == null ? Set.of() : ids;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public WorkerConfig config() {
+        return config;
+    }
+
+    public WorkerStats.Snapshot stats() {
+        return stats.snapshot();
+    }
+
+    /** Jobs this worker's handlers are running right now. */
+    public int runningCount() {
+        return running.size();
+    }
+
+    /** The LISTEN connection, or null in poll-only mode. */
+    public NotificationListener listener() {
+        return listener;
+    }
+
+    /** One heartbeat now (tests; the worker beats on its own every interval). */
+    public Heartbeater.Beaten heartbeatOnce() {
+        return heartbeater.runOnce();
+    }
+
+    /**
+     * Stops this worker's heartbeat as a stalled process would (tests of reclaim): its leases go
+     * stale while its handlers keep running.
+     */
+    public void stopHeartbeatForTest() {
+        heartbeater.stop();
+    }
+
+    public Reclaimer reclaimer() {
+        return reclaimer;
+    }
+
+    public Pruner pruner() {
+        return pruner;
+    }
+
+    public WorkerExpiry workerExpiry() {
+        return workerExpiry;
+    }
+
+    Database database() {
+        return database;
+    }
+
+    private static void closeQuietly(String what, AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            log.warn("closing the {} failed", what, e);
+        }
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        new SecureRandom().nextBytes(b);
+        return b;
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            String h = System.getenv("HOSTNAME");
+            return h == null ? "unknown" : h;
+        }
+    }
+}

@@ -1,0 +1,195 @@
+package dev.gaffer.worker;
+
+import static dev.gaffer.worker.TestSupport.approve;
+import static dev.gaffer.worker.TestSupport.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.db.WorkerStore;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobStatus;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.NewJob;
+import dev.gaffer.job.SubJob;
+import dev.gaffer.testing.TestPostgres;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class WorkerBasicsTest {
+
+    static Database db;
+    static JobStore store;
+    static JobFixtures fixtures;
+
+    @BeforeAll
+    static void setUp() {
+        db = TestPostgres.freshDatabase("worker_basics");
+        store = new JobStore(db.dataSource());
+        fixtures = new JobFixtures(db);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        db.close();
+    }
+
+    @Test
+    void builtInHandlersAreDiscoveredThroughServiceLoader() {
+        assertThat(HandlerRegistry.discover().types()).contains("noop", "sleep");
+    }
+
+    @Test
+    void completesNoopAndSleepJobsAndRegistersItself() {
+        try (Worker w = new Worker(TestSupport.config("basics"), db, HandlerRegistry.discover()).start()) {
+            assertThat(new WorkerStore(db.dataSource()).list()).anySatisfy(row -> {
+                assertThat(row.id()).isEqualTo(w.id());
+                assertThat(row.name()).isEqualTo("basics");
+                assertThat(row.queues()).containsExactly("default");
+                assertThat(row.concurrency()).isEqualTo(16);
+                assertThat(row.pid()).isEqualTo(ProcessHandle.current().pid());
+            });
+            Job noop = approve(store, NewJob.of("noop", null));
+            Job sleep = approve(store, NewJob.of("sleep", JobFixtures.params("ms", 300)));
+            await(
+                    "both complete",
+                    () -> status(noop.id()) == JobStatus.COMPLETED && status(sleep.id()) == JobStatus.COMPLETED);
+            assertThat(store.find(sleep.id())
+                            .orElseThrow()
+                            .result()
+                            .get("slept_ms")
+                            .asLong())
+                    .isEqualTo(300);
+        }
+        assertThat(new WorkerStore(db.dataSource()).list())
+                .noneMatch(r -> r.name().equals("basics"));
+    }
+
+    @Test
+    void progressIsCoalescedIntoTheHeartbeatAndVisibleWithinAnInterval() throws Exception {
+        CountDownLatch reported = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        HandlerRegistry registry = new HandlerRegistry().register("chatty", ctx -> {
+            for (int i = 0; i <= 40; i++) {
+                ctx.progress(i, "step " + i);
+            }
+            reported.countDown();
+            release.await();
+            return Outcome.complete(null);
+        });
+        try (Worker w = new Worker(TestSupport.config("chatty"), db, registry).start()) {
+            Job job = approve(store, NewJob.of("chatty", null));
+            assertThat(reported.await(30, TimeUnit.SECONDS)).isTrue();
+            await("progress 40 visible", () -> {
+                Job j = store.find(job.id()).orElseThrow();
+                return j.progressPercentage() == 40 && "step 40".equals(j.currentStage());
+            });
+            // 41 calls, but only the latest value rides on a heartbeat: very few progress events.
+            long progressEvents = fixtures.eventKinds(job.id()).stream()
+                    .filter("progress"::equals)
+                    .count();
+            assertThat(progressEvents).isBetween(1L, 3L);
+            release.countDown();
+            await("completed", () -> status(job.id()) == JobStatus.COMPLETED);
+        }
+    }
+
+    @Test
+    void aHandlerSpawnsSubJobsWaitsAndResumesAtTheNamedStage() {
+        HandlerRegistry registry = HandlerRegistry.discover().register("parent", ctx -> {
+            if (ctx.stage() == null) {
+                return ctx.spawnAndWait(
+                        List.of(SubJob.of("noop", null), SubJob.of("noop", null), SubJob.of("noop", null)),
+                        "rendering",
+                        "stitching");
+            }
+            assertThat(ctx.stage()).isEqualTo("stitching");
+            long done = ctx.subJobs().stream()
+                    .filter(j -> j.status() == JobStatus.COMPLETED)
+                    .count();
+            return Outcome.complete(JobFixtures.params("children", done));
+        });
+        try (Worker w = new Worker(TestSupport.config("parent"), db, registry).start()) {
+            Job parent = approve(store, NewJob.of("parent", null));
+            await("parent completed", () -> status(parent.id()) == JobStatus.COMPLETED);
+            Job done = store.find(parent.id()).orElseThrow();
+            assertThat(done.result().get("children").asInt()).isEqualTo(3);
+            assertThat(done.attempt()).isEqualTo(1);
+            assertThat(fixtures.eventKinds(parent.id())).contains("waiting", "resumed", "completed");
+        }
+    }
+
+    @Test
+    void cancellingAJobInterruptsItsHandlerAndDiscardsItsOutcome() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        AtomicBoolean interrupted = new AtomicBoolean();
+        AtomicBoolean flagSeen = new AtomicBoolean();
+        HandlerRegistry registry = new HandlerRegistry().register("stubborn", ctx -> {
+            started.countDown();
+            try {
+                Thread.sleep(Duration.ofMinutes(1));
+            } catch (InterruptedException e) {
+                interrupted.set(true);
+                flagSeen.set(ctx.isCancelled());
+            }
+            return Outcome.complete(JobFixtures.params("late", true));
+        });
+        try (Worker w = new Worker(TestSupport.config("cancel"), db, registry).start()) {
+            Job job = approve(store, NewJob.of("stubborn", null));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+            store.cancel(job.id(), "tester");
+            await("handler interrupted", interrupted::get);
+            await("outcome discarded", () -> w.stats().discarded() == 1);
+            assertThat(flagSeen).isTrue();
+            Job after = store.find(job.id()).orElseThrow();
+            assertThat(after.status()).isEqualTo(JobStatus.CANCELLED);
+            assertThat(after.result()).isNull();
+        }
+    }
+
+    @Test
+    void aJobRunningPastItsTimeoutIsInterruptedAndFailedAsRetryable() {
+        try (Worker w = new Worker(TestSupport.config("timeout"), db, HandlerRegistry.discover()).start()) {
+            Job job = approve(
+                    store,
+                    NewJob.of("sleep", JobFixtures.json("{\"ms\": 60000, \"timeout_ms\": 300}"))
+                            .withMaxAttempts(1));
+            await("failed", () -> status(job.id()) == JobStatus.FAILED);
+            assertThat(store.find(job.id()).orElseThrow().lastError()).startsWith("timed out after 300 ms");
+            assertThat(w.stats().timedOut()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void perQueueLimitsBoundHowManyJobsOfAQueueRunAtOnce() throws Exception {
+        var running = new java.util.concurrent.atomic.AtomicInteger();
+        var peak = new java.util.concurrent.atomic.AtomicInteger();
+        HandlerRegistry registry = new HandlerRegistry().register("video", ctx -> {
+            int now = running.incrementAndGet();
+            peak.accumulateAndGet(now, Math::max);
+            Thread.sleep(50);
+            running.decrementAndGet();
+            return Outcome.complete(null);
+        });
+        WorkerConfig config =
+                TestSupport.config("limits").withQueues(List.of("video", "default"), java.util.Map.of("video", 2));
+        try (Worker w = new Worker(config, db, registry).start()) {
+            List<Job> jobs = new java.util.ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                jobs.add(approve(store, NewJob.of("video", null).withQueue("video")));
+            }
+            await("all video jobs complete", () -> jobs.stream().allMatch(j -> status(j.id()) == JobStatus.COMPLETED));
+        }
+        assertThat(peak.get()).isBetween(1, 2);
+    }
+
+    static JobStatus status(long id) {
+        return store.find(id).orElseThrow().status();
+    }
+}
