@@ -1,0 +1,96 @@
+package dev.gaffer.api;
+
+import dev.gaffer.auth.ApiKey;
+import dev.gaffer.auth.ApiKeyRole;
+import dev.gaffer.auth.ApiKeyStore;
+import io.javalin.http.Context;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Checks the bearer key of each request against the route's {@link Access}. With auth disabled
+ * (dev mode on loopback only, see {@link ApiConfig#requireSafe}) every request acts as "dev" with
+ * every right.
+ *
+ * <p>Successful lookups are cached for {@link #CACHE_TTL} so that a busy client does not cost a
+ * query per request; a revoked key therefore keeps working for at most that long on each API
+ * process. The cache key is the presented text itself, held only in memory.
+ */
+final class Authenticator {
+
+    static final Duration CACHE_TTL = Duration.ofSeconds(5);
+    static final String PRINCIPAL = "gaffer.principal";
+    private static final int MAX_CACHED = 10_000;
+
+    /** Who is calling, and what they may do. */
+    record Principal(String name, ApiKeyRole role) {}
+
+    private record Cached(Principal principal, long expiresAtNanos) {}
+
+    private static final Principal DEV = new Principal("dev", ApiKeyRole.ADMIN);
+
+    private final ApiKeyStore keys;
+    private final boolean enabled;
+    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+
+    Authenticator(ApiKeyStore keys, boolean enabled) {
+        this.keys = keys;
+        this.enabled = enabled;
+    }
+
+    /** Runs before every matched route: authenticates and authorizes, or throws 401/403. */
+    void check(Context ctx) {
+        Set<?> roles = ctx.routeRoles();
+        Access access =
+                roles.isEmpty() ? Access.PUBLIC : (Access) roles.iterator().next();
+        if (access == Access.PUBLIC) {
+            return;
+        }
+        Principal principal = enabled ? authenticate(ctx) : DEV;
+        if (!principal.role().includes(access.role())) {
+            throw ApiException.forbidden("the key '" + principal.name() + "' has role "
+                    + principal.role().dbName() + "; this route needs "
+                    + access.role().dbName() + " or higher");
+        }
+        ctx.attribute(PRINCIPAL, principal);
+    }
+
+    static Principal principal(Context ctx) {
+        Principal p = ctx.attribute(PRINCIPAL);
+        if (p == null) {
+            throw new IllegalStateException("route " + ctx.path() + " has no Access role");
+        }
+        return p;
+    }
+
+    private Principal authenticate(Context ctx) {
+        String header = ctx.header("Authorization");
+        if (header == null || header.isBlank()) {
+            ctx.header("WWW-Authenticate", "Bearer");
+            throw ApiException.unauthorized("missing API key: send 'Authorization: Bearer gfr_...'"
+                    + " (create one with gaffer keys create --name NAME --role ROLE)");
+        }
+        if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            ctx.header("WWW-Authenticate", "Bearer");
+            throw ApiException.unauthorized("the Authorization header must be 'Bearer <API key>'");
+        }
+        String presented = header.substring(7).strip();
+        long now = System.nanoTime();
+        Cached cached = cache.get(presented);
+        if (cached != null && cached.expiresAtNanos() - now > 0) {
+            return cached.principal();
+        }
+        ApiKey key = keys.authenticate(presented).orElseThrow(() -> {
+            ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            return ApiException.unauthorized("the API key is unknown or revoked");
+        });
+        Principal p = new Principal(key.name(), key.role());
+        if (cache.size() >= MAX_CACHED) {
+            cache.clear();
+        }
+        cache.put(presented, new Cached(p, now + CACHE_TTL.toNanos()));
+        return p;
+    }
+}

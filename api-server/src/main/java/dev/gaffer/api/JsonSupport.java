@@ -1,0 +1,73 @@
+package dev.gaffer.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.javalin.http.Context;
+
+/** The API's one ObjectMapper: snake_case names, ISO-8601 UTC timestamps, and body helpers. */
+public final class JsonSupport {
+
+    public static final ObjectMapper MAPPER = JsonMapper.builder()
+            .addModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .build();
+
+    private JsonSupport() {}
+
+    static void write(Context ctx, int status, Object body) {
+        write(ctx, status, body, "application/json");
+    }
+
+    static void write(Context ctx, int status, Object body, String contentType) {
+        try {
+            ctx.status(status).contentType(contentType).result(MAPPER.writeValueAsBytes(body));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a response record did not serialize", e);
+        }
+    }
+
+    /**
+     * Reads the request body as a JSON object. The size limit is checked here as well as by
+     * Javalin, so that a chunked body without Content-Length gets the same 413.
+     */
+    static JsonNode readObject(Context ctx, long maxBytes) {
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > maxBytes) {
+            throw tooLarge(maxBytes);
+        }
+        byte[] body;
+        try (var in = ctx.req().getInputStream()) {
+            body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+        } catch (java.io.IOException e) {
+            throw ApiException.badRequest("the request body could not be read: " + e.getMessage());
+        }
+        if (body.length > maxBytes) {
+            throw tooLarge(maxBytes);
+        }
+        if (body.length == 0) {
+            throw ApiException.badRequest("the request body is empty; expected a JSON object");
+        }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(body);
+        } catch (java.io.IOException e) {
+            String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw ApiException.badRequest("the request body is not valid JSON: " + why);
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiException.badRequest("the request body must be a JSON object");
+        }
+        return node;
+    }
+
+    private static ApiException tooLarge(long maxBytes) {
+        return ApiException.tooLarge(
+                "the request body is larger than the limit of " + maxBytes + " bytes (GAFFER_MAX_BODY_BYTES)");
+    }
+}

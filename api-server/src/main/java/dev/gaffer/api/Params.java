@@ -1,0 +1,74 @@
+package dev.gaffer.api;
+
+import io.javalin.http.Context;
+
+/** Path and query parameters, parsed with errors that name the parameter. */
+final class Params {
+
+    private Params() {}
+
+    static long jobId(Context ctx) {
+        String text = ctx.pathParam("id");
+        long id = parseLong("id", text, "job id");
+        if (id <= 0) {
+            throw ApiException.badRequest("id", "job id must be a positive whole number, got '" + text + "'");
+        }
+        return id;
+    }
+
+    static Long optionalLong(Context ctx, String name) {
+        String text = ctx.queryParam(name);
+        return text == null || text.isEmpty() ? null : parseLong(name, text, name);
+    }
+
+    /** The resume point of an event feed: {@code Last-Event-ID} (what EventSource sends) wins over {@code ?since=}. */
+    static long since(Context ctx) {
+        String header = ctx.header("Last-Event-ID");
+        if (header != null && !header.isBlank()) {
+            return nonNegative("Last-Event-ID", header.strip());
+        }
+        String query = ctx.queryParam("since");
+        return query == null || query.isEmpty() ? 0 : nonNegative("since", query);
+    }
+
+    static Long optionalSince(Context ctx) {
+        String header = ctx.header("Last-Event-ID");
+        String query = ctx.queryParam("since");
+        if ((header == null || header.isBlank()) && (query == null || query.isEmpty())) {
+            return null;
+        }
+        return since(ctx);
+    }
+
+    static int limit(Context ctx, int fallback, int max) {
+        return limit(ctx, fallback, max, "limit");
+    }
+
+    static int limit(Context ctx, int fallback, int max, String name) {
+        String text = ctx.queryParam(name);
+        if (text == null || text.isEmpty()) {
+            return fallback;
+        }
+        long limit = parseLong(name, text, name);
+        if (limit < 1 || limit > max) {
+            throw ApiException.unprocessable(name, name + " must be between 1 and " + max + ", got " + limit);
+        }
+        return (int) limit;
+    }
+
+    private static long nonNegative(String name, String text) {
+        long v = parseLong(name, text, name);
+        if (v < 0) {
+            throw ApiException.badRequest(name, name + " must not be negative, got " + v);
+        }
+        return v;
+    }
+
+    private static long parseLong(String name, String text, String what) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest(name, what + " must be a whole number, got '" + text + "'");
+        }
+    }
+}

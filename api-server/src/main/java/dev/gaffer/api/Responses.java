@@ -1,0 +1,177 @@
+package dev.gaffer.api;
+
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobEvent;
+import dev.gaffer.job.JobQueries;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The API's response bodies. Row records are never serialized directly: these records are the
+ * contract with clients, so the tables can change without breaking them. Field names become
+ * snake_case ({@link JsonSupport}); timestamps are ISO-8601 in UTC.
+ */
+public final class Responses {
+
+    private Responses() {}
+
+    /** The seed's approve answer, field for field. */
+    @JsonPropertyOrder({"message", "job_id", "status"})
+    public record ApproveResponse(String message, long jobId, String status) {
+        static ApproveResponse of(Job job) {
+            return new ApproveResponse(
+                    "Job approved successfully", job.id(), job.status().dbName());
+        }
+    }
+
+    /** Sub-job counts of a job that fanned out. */
+    public record SubJobCounts(int total, int open, int finished) {}
+
+    /** A job as clients see it: the seed's fields first, then what a client needs around them. */
+    @JsonPropertyOrder({
+        "job_id",
+        "type",
+        "status",
+        "progress_percentage",
+        "current_stage",
+        "parameters",
+        "storyboard",
+        "inserted_at",
+        "updated_at"
+    })
+    public record JobResponse(
+            long jobId,
+            String type,
+            String status,
+            int progressPercentage,
+            String currentStage,
+            JsonNode parameters,
+            JsonNode storyboard,
+            Instant insertedAt,
+            Instant updatedAt,
+            Long parentId,
+            String queue,
+            int priority,
+            int attempt,
+            int maxAttempts,
+            Instant runAt,
+            String createdBy,
+            String approvedBy,
+            Instant approvedAt,
+            Instant startedAt,
+            Instant finishedAt,
+            String lockedBy,
+            Instant heartbeatAt,
+            String lastError,
+            JsonNode result,
+            SubJobCounts subjobs) {
+
+        static JobResponse of(Job j) {
+            return new JobResponse(
+                    j.id(),
+                    j.type(),
+                    j.status().dbName(),
+                    j.progressPercentage(),
+                    j.currentStage(),
+                    j.parameters(),
+                    j.storyboard(),
+                    j.createdAt(),
+                    j.updatedAt(),
+                    j.parentId(),
+                    j.queue(),
+                    j.priority(),
+                    j.attempt(),
+                    j.maxAttempts(),
+                    j.runAt(),
+                    j.createdBy(),
+                    j.approvedBy(),
+                    j.approvedAt(),
+                    j.startedAt(),
+                    j.finishedAt(),
+                    j.lockedBy(),
+                    j.heartbeatAt(),
+                    j.lastError(),
+                    j.result(),
+                    new SubJobCounts(j.subjobsTotal(), j.subjobsOpen(), j.subjobsTotal() - j.subjobsOpen()));
+        }
+    }
+
+    public record JobPage(List<JobResponse> jobs, String nextCursor) {}
+
+    public record SubJobList(long parentId, List<JobResponse> subjobs) {}
+
+    public record EventResponse(
+            long id,
+            long jobId,
+            String kind,
+            String status,
+            int attempt,
+            String workerId,
+            String actor,
+            Integer progressPercentage,
+            String stage,
+            String message,
+            Instant createdAt) {
+
+        static EventResponse of(JobEvent e) {
+            return new EventResponse(
+                    e.id(),
+                    e.jobId(),
+                    e.kind(),
+                    e.status().dbName(),
+                    e.attempt(),
+                    e.workerId(),
+                    e.actor(),
+                    e.progressPercentage(),
+                    e.stage(),
+                    e.message(),
+                    e.createdAt());
+        }
+    }
+
+    public record EventPage(long jobId, List<EventResponse> events, long nextSince) {}
+
+    public record Throughput(Instant minute, long completed, long failed, long cancelled) {
+        static Throughput of(JobQueries.MinuteThroughput t) {
+            return new Throughput(t.minute(), t.completed(), t.failed(), t.cancelled());
+        }
+    }
+
+    public record StatsResponse(
+            long total,
+            Map<String, Long> byStatus,
+            Map<String, Map<String, Long>> byQueue,
+            int windowMinutes,
+            List<Throughput> throughput) {}
+
+    public record WorkerResponse(
+            String id,
+            String name,
+            String host,
+            long pid,
+            List<String> queues,
+            int concurrency,
+            int running,
+            Instant startedAt,
+            Instant lastSeenAt) {
+        static WorkerResponse of(JobQueries.WorkerRow w) {
+            return new WorkerResponse(
+                    w.id(),
+                    w.name(),
+                    w.host(),
+                    w.pid(),
+                    w.queues(),
+                    w.concurrency(),
+                    w.running(),
+                    w.startedAt(),
+                    w.lastSeenAt());
+        }
+    }
+
+    public record WorkerList(List<WorkerResponse> workers) {}
+
+    public record Health(String status, Map<String, String> checks) {}
+}

@@ -1,0 +1,202 @@
+package dev.gaffer.api;
+
+import dev.gaffer.db.NotificationListener;
+import dev.gaffer.job.JobEvent;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fans job_events out to the SSE clients of this process. One reader for all clients: on a
+ * NOTIFY hint (coalesced over {@link #COALESCE}) and at least every {@link #FALLBACK} (so it works
+ * without LISTEN, e.g. behind a transaction-mode pooler), {@link #runOnce()} reads the events after
+ * its cursor and offers each to the clients that want it. No client ever holds a database
+ * connection while it waits.
+ *
+ * <p><b>Ids that commit out of order.</b> job_events ids come from a sequence, taken when a
+ * statement runs, not when it commits: id 11 can become visible before id 10. If the hub moved
+ * its cursor past 10 when it saw 11, event 10 would never be delivered. So the hub delivers only
+ * contiguous ids; at a hole it waits. A hole can also be permanent (a rolled-back statement used
+ * the id), so once a hole has been seen for {@link #GAP_WAIT} the hub steps over it. Every id in
+ * the hole was taken before the event beyond it, which was already visible when the wait began,
+ * so a statement would have to stay uncommitted for longer than GAP_WAIT after taking its id for
+ * its event to be skipped live. Even then nothing is lost for good: the event is in job_events,
+ * and a client that reconnects with Last-Event-ID reads its backlog from the table.
+ *
+ * <p>A client too slow to drain its buffer ({@link #CLIENT_BUFFER} events) is disconnected rather
+ * than allowed to hold memory without bound; it resumes from its last id.
+ */
+final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
+
+    static final Duration COALESCE = Duration.ofMillis(50);
+    static final Duration FALLBACK = Duration.ofSeconds(1);
+    static final Duration GAP_RECHECK = Duration.ofMillis(200);
+    static final Duration GAP_WAIT = Duration.ofSeconds(2);
+    static final int BATCH = 500;
+    static final int CLIENT_BUFFER = 10_000;
+
+    private static final Logger log = LoggerFactory.getLogger(SseHub.class);
+
+    /** One connected stream: its filter (a job id, or null for all) and its buffer. */
+    static final class Client {
+        final Long jobId;
+        final BlockingQueue<JobEvent> buffer = new ArrayBlockingQueue<>(CLIENT_BUFFER);
+        volatile boolean ended;
+
+        Client(Long jobId) {
+            this.jobId = jobId;
+        }
+
+        /** The next event, or null after {@code timeout} or once the client was ended. */
+        JobEvent next(Duration timeout) throws InterruptedException {
+            return ended ? null : buffer.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** A new client and the hub's cursor at that moment: events up to it come from the backlog, later ones live. */
+    record Subscription(Client client, long liveAfter) {}
+
+    /** What one {@link #runOnce()} did. */
+    record Tick(int read, int delivered, boolean waitingAtGap) {}
+
+    private final JobStore store;
+    private final JobQueries queries;
+    private final Set<Client> clients = ConcurrentHashMap.newKeySet();
+    private final Semaphore wakeUp = new Semaphore(0);
+    private final Object lock = new Object();
+    private final Thread thread;
+    private volatile boolean closed;
+
+    // Guarded by lock.
+    private long cursor = -1;
+    private long gapSeenAtNanos;
+
+    SseHub(JobStore store, JobQueries queries) {
+        this.store = store;
+        this.queries = queries;
+        this.thread = Thread.ofPlatform().daemon().name("gaffer-sse-hub").unstarted(this::loop);
+    }
+
+    SseHub start() {
+        thread.start();
+        return this;
+    }
+
+    int clientCount() {
+        return clients.size();
+    }
+
+    Subscription subscribe(Long jobId) {
+        synchronized (lock) {
+            initCursor();
+            Client c = new Client(jobId);
+            clients.add(c);
+            return new Subscription(c, cursor);
+        }
+    }
+
+    void unsubscribe(Client c) {
+        clients.remove(c);
+        c.ended = true;
+    }
+
+    @Override
+    public void onHint(NotificationListener.Hint hint) {
+        wakeUp.release();
+    }
+
+    @Override
+    public void onConnectionChange(boolean listening) {
+        // Hints sent while the connection was down are lost: read now rather than at the fallback.
+        wakeUp.release();
+    }
+
+    /** Reads the events after the cursor and hands them to the clients. */
+    Tick runOnce() {
+        synchronized (lock) {
+            initCursor();
+            List<JobEvent> events = store.eventsAfter(cursor, BATCH);
+            int delivered = 0;
+            boolean waiting = false;
+            for (JobEvent e : events) {
+                if (e.id() != cursor + 1) {
+                    long now = System.nanoTime();
+                    if (gapSeenAtNanos == 0) {
+                        gapSeenAtNanos = now;
+                    }
+                    if (now - gapSeenAtNanos < GAP_WAIT.toNanos()) {
+                        waiting = true;
+                        break;
+                    }
+                    log.debug("stepping over job_events ids {}..{} (never committed)", cursor + 1, e.id() - 1);
+                }
+                deliver(e);
+                delivered++;
+                cursor = e.id();
+                gapSeenAtNanos = 0;
+            }
+            return new Tick(events.size(), delivered, waiting);
+        }
+    }
+
+    private void initCursor() {
+        if (cursor < 0) {
+            cursor = queries.lastEventId();
+        }
+    }
+
+    private void deliver(JobEvent e) {
+        for (Client c : clients) {
+            if (c.jobId == null || c.jobId == e.jobId()) {
+                if (!c.buffer.offer(e)) {
+                    log.info("SSE client too slow ({} events buffered): disconnecting it", CLIENT_BUFFER);
+                    unsubscribe(c);
+                }
+            }
+        }
+    }
+
+    private void loop() {
+        Duration wait = FALLBACK;
+        while (!closed) {
+            try {
+                if (wakeUp.tryAcquire(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+                    Thread.sleep(COALESCE.toMillis());
+                    wakeUp.drainPermits();
+                }
+                if (closed) {
+                    return;
+                }
+                Tick t = runOnce();
+                // A full batch means more is waiting; a hole wants a quick second look.
+                wait = t.read() == BATCH && !t.waitingAtGap()
+                        ? Duration.ZERO
+                        : t.waitingAtGap() ? GAP_RECHECK : FALLBACK;
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // The database may be down: keep the loop alive and try again at the fallback.
+                log.warn("SSE hub could not read job_events: {}", e.getMessage());
+                wait = FALLBACK;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        for (Client c : clients) {
+            unsubscribe(c);
+        }
+    }
+}
