@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +38,13 @@ class ArtifactStoreTest {
     @AfterAll
     static void close() {
         db.close();
+    }
+
+    @BeforeEach
+    void emptyQueue() {
+        // A job reclaimed by one test must not be claimed by the next test's fixture.
+        fx.exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL"
+                + " WHERE status IN ('approved', 'processing')");
     }
 
     @Test
