@@ -1,0 +1,205 @@
+package dev.gaffer.video;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gaffer.artifact.ArtifactStore;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobStatus;
+import dev.gaffer.job.NewJob;
+import dev.gaffer.job.SubJob;
+import dev.gaffer.worker.HandlerRegistry;
+import dev.gaffer.worker.JobContext;
+import dev.gaffer.worker.JobHandler;
+import dev.gaffer.worker.Outcome;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The reference pipeline Gaffer grew out of: a {@code video} job renders each scene of its
+ * approved storyboard as a {@code scene} sub-job, in parallel on any workers, then stitches the
+ * clips into one MP4. Clips and the video are artifacts in PostgreSQL, so the workers share no
+ * disk. {@code image_pairs}, the pipeline's name in the original design, is the same handler.
+ */
+public final class VideoHandlers {
+
+    public static final String VIDEO = "video";
+    public static final String IMAGE_PAIRS = "image_pairs";
+    public static final String SCENE = "scene";
+    public static final String RENDERING = "rendering";
+    public static final String STITCHING = "stitching";
+    public static final String CLIP = "clip.mp4";
+    public static final String VIDEO_FILE = "video.mp4";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private VideoHandlers() {}
+
+    public static HandlerRegistry register(
+            HandlerRegistry registry, ArtifactStore artifacts, Ffmpeg ffmpeg, Path workDir) {
+        JobHandler video = new Video(artifacts, ffmpeg, workDir);
+        return registry.register(VIDEO, video)
+                .register(IMAGE_PAIRS, video)
+                .register(SCENE, new Scene(artifacts, ffmpeg, workDir));
+    }
+
+    /** The parent: fan out one scene per storyboard entry, then stitch. */
+    static final class Video implements JobHandler {
+        private final ArtifactStore artifacts;
+        private final Ffmpeg ffmpeg;
+        private final Path workDir;
+
+        Video(ArtifactStore artifacts, Ffmpeg ffmpeg, Path workDir) {
+            this.artifacts = artifacts;
+            this.ffmpeg = ffmpeg;
+            this.workDir = workDir;
+        }
+
+        @Override
+        public Outcome handle(JobContext ctx) throws Exception {
+            VideoSpec spec;
+            try {
+                spec = VideoSpec.from(ctx.parameters(), ctx.storyboard());
+            } catch (VideoSpec.InvalidSpecException e) {
+                return Outcome.fail("invalid video job: " + e.getMessage());
+            }
+            if (!STITCHING.equals(ctx.stage())) {
+                List<SubJob> scenes = new ArrayList<>();
+                for (int i = 0; i < spec.scenes().size(); i++) {
+                    ObjectNode p = spec.format(JSON);
+                    p.put("index", i);
+                    p.set("scene", spec.scenes().get(i).toJson(JSON));
+                    scenes.add(new SubJob(SCENE, null, ctx.job().priority(), p, NewJob.DEFAULT_MAX_ATTEMPTS));
+                }
+                return Outcome.waitFor(scenes, RENDERING, STITCHING);
+            }
+            return stitch(ctx, spec);
+        }
+
+        private Outcome stitch(JobContext ctx, VideoSpec spec) throws Exception {
+            List<Job> scenes = ctx.subJobs().stream()
+                    .filter(j -> SCENE.equals(j.type()))
+                    .sorted(Comparator.comparingInt(
+                            j -> j.parameters().path("index").asInt()))
+                    .toList();
+            for (Job s : scenes) {
+                if (s.status() != JobStatus.COMPLETED) {
+                    return Outcome.fail("scene " + s.parameters().path("index").asInt() + " (job " + s.id() + ") "
+                            + s.status().dbName() + (s.lastError() == null ? "" : ": " + s.lastError()));
+                }
+            }
+            if (scenes.size() != spec.scenes().size()) {
+                return Outcome.fail("expected " + spec.scenes().size() + " scene sub-jobs, found " + scenes.size());
+            }
+            Path dir = Files.createTempDirectory(Files.createDirectories(workDir), "video-" + ctx.jobId() + "-");
+            try {
+                ctx.progress(null, STITCHING + ": fetching " + scenes.size() + " clips");
+                List<Path> clips = new ArrayList<>();
+                for (Job s : scenes) {
+                    ctx.throwIfCancelled();
+                    Path clip =
+                            dir.resolve("scene-" + s.parameters().path("index").asInt() + ".mp4");
+                    if (!artifacts.download(s.id(), CLIP, clip)) {
+                        // The clip is gone (pruned?): rendering again is the only fix.
+                        return Outcome.fail("the clip of scene job " + s.id() + " is missing");
+                    }
+                    clips.add(clip);
+                }
+                ctx.progress(null, STITCHING + ": joining clips");
+                Path out = dir.resolve(VIDEO_FILE);
+                ffmpeg.concat(clips, out, spec.totalSeconds(), f -> {});
+                Ffmpeg.Probe probe = ffmpeg.probe(out);
+                ctx.progress(null, STITCHING + ": storing video");
+                var stored = artifacts.put(ctx.job().lease(), VIDEO_FILE, "video/mp4", out);
+                if (!(stored instanceof ArtifactStore.Stored s)) {
+                    throw new InterruptedException("lease lost while storing the video");
+                }
+                ObjectNode result = JSON.createObjectNode();
+                result.put("artifact", VIDEO_FILE);
+                result.put("download_url", "/api/v3/jobs/" + ctx.jobId() + "/artifacts/" + VIDEO_FILE);
+                result.put("content_type", "video/mp4");
+                result.put("size_bytes", s.artifact().sizeBytes());
+                result.put("sha256", s.artifact().sha256());
+                result.put("duration_seconds", probe.durationSeconds());
+                result.put("width", probe.width());
+                result.put("height", probe.height());
+                result.put("fps", probe.frameRate());
+                result.put("scenes", scenes.size());
+                return Outcome.complete(result);
+            } finally {
+                deleteRecursively(dir);
+            }
+        }
+    }
+
+    /** One scene: render it with FFmpeg, reporting FFmpeg's own progress, and store the clip. */
+    static final class Scene implements JobHandler {
+        private final ArtifactStore artifacts;
+        private final Ffmpeg ffmpeg;
+        private final Path workDir;
+
+        Scene(ArtifactStore artifacts, Ffmpeg ffmpeg, Path workDir) {
+            this.artifacts = artifacts;
+            this.ffmpeg = ffmpeg;
+            this.workDir = workDir;
+        }
+
+        @Override
+        public Outcome handle(JobContext ctx) throws Exception {
+            JsonNode p = ctx.parameters();
+            VideoSpec.Scene scene;
+            VideoSpec format;
+            try {
+                scene = VideoSpec.scene(p.get("scene"), "parameters.scene");
+                format = VideoSpec.from(
+                        p,
+                        JSON.createObjectNode()
+                                .set("scenes", JSON.createArrayNode().add(p.get("scene"))));
+            } catch (VideoSpec.InvalidSpecException e) {
+                return Outcome.fail("invalid scene: " + e.getMessage());
+            }
+            Path dir = Files.createTempDirectory(Files.createDirectories(workDir), "scene-" + ctx.jobId() + "-");
+            try {
+                Path clip = dir.resolve(CLIP);
+                ctx.progress(0, RENDERING);
+                ffmpeg.renderScene(
+                        scene,
+                        format.width(),
+                        format.height(),
+                        format.fps(),
+                        clip,
+                        fraction -> ctx.progress((int) Math.round(fraction * 99), RENDERING));
+                Ffmpeg.Probe probe = ffmpeg.probe(clip);
+                var stored = artifacts.put(ctx.job().lease(), CLIP, "video/mp4", clip);
+                if (!(stored instanceof ArtifactStore.Stored s)) {
+                    throw new InterruptedException("lease lost while storing the clip");
+                }
+                ObjectNode result = JSON.createObjectNode();
+                result.put("artifact", CLIP);
+                result.put("index", p.path("index").asInt());
+                result.put("duration_seconds", probe.durationSeconds());
+                result.put("size_bytes", s.artifact().sizeBytes());
+                result.put("sha256", s.artifact().sha256());
+                return Outcome.complete(result);
+            } finally {
+                deleteRecursively(dir);
+            }
+        }
+    }
+
+    static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+}
