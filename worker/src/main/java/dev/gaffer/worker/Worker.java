@@ -258,19 +258,13 @@ public final class Worker implements AutoCloseable {
         shutdown(config.shutdownGrace());
     }
 
-    /** Jobs whose lease this worker lost but whose handler has not ended yet: never claim them again. */
+    /**
+     * Every job this worker has a handler for, lease held or not. A job whose lease was lost
+     * without this worker knowing yet (its heartbeat has not told it) may already be approved
+     * again: claiming it here would run it twice in this process and mix up the two leases.
+     */
     private Set<Long> excludedFromClaims() {
-        Set<Long> ids = null;
-        for (RunningJob rj : running.values()) {
-            RunningJob.State s = rj.state();
-            if (s == RunningJob.State.LOST || s == RunningJob.State.RELEASED) {
-                if (ids == null) {
-                    ids = new java.util.HashSet<>();
-                }
-                ids.add(rj.id());
-            }
-        }
-        return ids == null ? Set.of() : ids;
+        return Set.copyOf(running.keySet());
     }
 
     public String id() {

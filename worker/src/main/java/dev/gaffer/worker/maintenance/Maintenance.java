@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * scheduler at a time picks, so exactly one worker runs each task at a time.
  *
  * <p>db-scheduler's own heartbeat is tuned down from its defaults (5 min × 6 missed = 30 min to
- * declare an execution dead) to seconds, so that a worker that dies mid-task does not stall
+ * declare an execution dead) to 1 s × 4 missed, so that a worker that dies mid-task does not stall
  * reclaiming for half an hour.
  */
 public final class Maintenance implements AutoCloseable {
@@ -33,8 +33,9 @@ public final class Maintenance implements AutoCloseable {
 
         public static final Duration DEFAULT_PRUNE_INTERVAL = Duration.ofMinutes(1);
         public static final Duration DEFAULT_EXPIRY_INTERVAL = Duration.ofSeconds(15);
-        public static final Duration DEFAULT_SCHEDULER_HEARTBEAT = Duration.ofSeconds(2);
-        public static final int DEFAULT_MISSED_HEARTBEATS_LIMIT = 3;
+        public static final Duration DEFAULT_SCHEDULER_HEARTBEAT = Duration.ofSeconds(1);
+        /** db-scheduler's minimum; with a 1 s heartbeat a dead execution is detected after about 4 s. */
+        public static final int DEFAULT_MISSED_HEARTBEATS_LIMIT = 4;
 
         public static Config of(Duration reclaimInterval) {
             return new Config(

@@ -1,0 +1,74 @@
+package dev.gaffer.worker;
+
+import static dev.gaffer.worker.TestSupport.approve;
+import static dev.gaffer.worker.TestSupport.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobStatus;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.NewJob;
+import dev.gaffer.testing.TestPostgres;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class ListenTest {
+
+    /** Long enough that a pickup within the deadline below can only come from LISTEN or a re-LISTEN poll. */
+    static final Duration SLOW_POLL = Duration.ofSeconds(60);
+
+    static final Duration PICKUP = Duration.ofSeconds(15);
+
+    @Test
+    void pickupContinuesAndTheListenerComesBackAfterItsBackendIsTerminated() {
+        try (Database db = TestPostgres.freshDatabase("listen")) {
+            JobStore store = new JobStore(db.dataSource());
+            JobFixtures fixtures = new JobFixtures(db);
+            WorkerConfig config = TestSupport.config("listener").withPolling(SLOW_POLL, true);
+            try (Worker w = new Worker(config, db, HandlerRegistry.discover()).start()) {
+                await("listening", () -> w.listener().isListening());
+                // The first wake-up after start is a poll; wait until the loop sleeps on its poll interval.
+                Job before = approve(store, NewJob.of("noop", null));
+                await("picked up via NOTIFY", PICKUP, () -> status(store, before) == JobStatus.COMPLETED);
+
+                int pid = w.listener().backendPid();
+                assertThat(pid).isPositive();
+                fixtures.exec("SELECT pg_terminate_backend(" + pid + ")");
+                // A job approved while the listener may be down: its hint can be lost, so the
+                // re-established listener must trigger a poll.
+                Job during = approve(store, NewJob.of("noop", null));
+
+                await(
+                        "listener reconnected",
+                        () -> w.listener().connects() >= 2 && w.listener().isListening());
+                assertThat(w.listener().backendPid()).isNotEqualTo(pid);
+                await(
+                        "job approved during the outage picked up",
+                        PICKUP,
+                        () -> status(store, during) == JobStatus.COMPLETED);
+
+                Job after = approve(store, NewJob.of("noop", null));
+                await("picked up via the new LISTEN", PICKUP, () -> status(store, after) == JobStatus.COMPLETED);
+            }
+        }
+    }
+
+    @Test
+    void pollOnlyModeClaimsWithoutAListener() {
+        try (Database db = TestPostgres.freshDatabase("poll_only")) {
+            JobStore store = new JobStore(db.dataSource());
+            WorkerConfig config = TestSupport.config("poller").withPolling(Duration.ofMillis(100), false);
+            try (Worker w = new Worker(config, db, HandlerRegistry.discover()).start()) {
+                assertThat(w.listener()).isNull();
+                Job job = approve(store, NewJob.of("noop", null));
+                await("picked up by polling", () -> status(store, job) == JobStatus.COMPLETED);
+            }
+        }
+    }
+
+    static JobStatus status(JobStore store, Job job) {
+        return store.find(job.id()).orElseThrow().status();
+    }
+}

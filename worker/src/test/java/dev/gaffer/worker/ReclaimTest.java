@@ -1,0 +1,147 @@
+package dev.gaffer.worker;
+
+import static dev.gaffer.worker.TestSupport.approve;
+import static dev.gaffer.worker.TestSupport.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobEvent;
+import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobStatus;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.NewJob;
+import dev.gaffer.job.Results.LeaseLost;
+import dev.gaffer.job.Results.ReclaimResult;
+import dev.gaffer.testing.TestPostgres;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class ReclaimTest {
+
+    static Database db;
+    static JobStore store;
+    static JobFixtures fixtures;
+
+    @BeforeEach
+    void setUp() {
+        db = TestPostgres.freshDatabase("reclaim");
+        store = new JobStore(db.dataSource());
+        fixtures = new JobFixtures(db);
+    }
+
+    @AfterEach
+    void tearDown() {
+        db.close();
+    }
+
+    @Test
+    void aJobWhoseWorkerStopsHeartbeatingIsReclaimedAndCompletedByAnotherWorker() throws Exception {
+        CountDownLatch firstStarted = new CountDownLatch(1);
+        CountDownLatch letFirstFinish = new CountDownLatch(1);
+        AtomicBoolean firstInterrupted = new AtomicBoolean();
+        AtomicReference<JobContext> firstContext = new AtomicReference<>();
+        HandlerRegistry stalled = new HandlerRegistry().register("work", ctx -> {
+            firstContext.set(ctx);
+            firstStarted.countDown();
+            try {
+                letFirstFinish.await();
+            } catch (InterruptedException e) {
+                firstInterrupted.set(true);
+            }
+            // A zombie that insists on finishing: its completion must be rejected.
+            return Outcome.complete(JobFixtures.params("by", "first"));
+        });
+        HandlerRegistry healthy =
+                new HandlerRegistry().register("work", ctx -> Outcome.complete(JobFixtures.params("by", "second")));
+
+        WorkerConfig timeouts = TestSupport.config("a").withHeartbeat(Duration.ofMillis(200), Duration.ofSeconds(5));
+        try (Worker first = new Worker(timeouts.withName("first"), db, stalled).start()) {
+            Job job = approve(store, NewJob.of("work", null));
+            assertThat(firstStarted.await(30, TimeUnit.SECONDS)).isTrue();
+            Job held = store.find(job.id()).orElseThrow();
+            assertThat(held.lockedBy()).isEqualTo(first.id());
+
+            first.stopHeartbeatForTest();
+            fixtures.ageHeartbeat(job.id(), 60);
+
+            // The second worker runs the cluster maintenance through db-scheduler for real.
+            WorkerConfig second = timeouts.withName("second").withMaintenance(true, Duration.ofMillis(500));
+            try (Worker other = new Worker(second, db, healthy).start()) {
+                await("completed by the second worker", () -> statusOf(job.id()) == JobStatus.COMPLETED);
+                Job done = store.find(job.id()).orElseThrow();
+                assertThat(done.result().get("by").asText()).isEqualTo("second");
+                assertThat(done.attempt()).isEqualTo(2);
+                assertThat(fixtures.eventKinds(job.id()))
+                        .containsSubsequence("claimed", "reclaimed", "claimed", "completed");
+                assertThat(other.stats().completed()).isEqualTo(1);
+            }
+
+            // The first worker finds out at its next beat: handler interrupted, outcome discarded.
+            assertThat(first.heartbeatOnce().lost()).containsExactly(job.id());
+            await("first handler interrupted", firstInterrupted::get);
+            assertThat(firstContext.get().isCancelled()).isTrue();
+            await("first outcome discarded", () -> first.stats().discarded() == 1);
+            assertThat(first.stats().completed()).isZero();
+
+            // And a late write with the old lease is fenced off.
+            assertThat(store.complete(held.lease(), JobFixtures.params("by", "late")))
+                    .isInstanceOf(LeaseLost.class);
+            Job after = store.find(job.id()).orElseThrow();
+            assertThat(after.result().get("by").asText()).isEqualTo("second");
+            List<JobEvent> completions = store.events(job.id(), 0, 100).stream()
+                    .filter(e -> e.kind().equals("completed"))
+                    .toList();
+            assertThat(completions).hasSize(1);
+            assertThat(completions.getFirst().workerId()).startsWith("second/");
+        }
+    }
+
+    @Test
+    void theReclaimerReturnsOnlyStaleJobsAndFailsThoseWithoutAttemptsLeft() {
+        Job stale = fixtures.processing("stale", "gone/00000001");
+        Job fresh = fixtures.processing("fresh", "alive/00000002");
+        Job lastTry = store.create(NewJob.of("last", null).withMaxAttempts(1)).job();
+        store.approve(lastTry.id(), "tester");
+        store.claim("gone/00000001", List.of("default"), 10, List.of());
+        fixtures.ageHeartbeat(stale.id(), 60);
+        fixtures.ageHeartbeat(lastTry.id(), 60);
+
+        Worker w = new Worker(TestSupport.config("reclaimer"), db, new HandlerRegistry());
+        ReclaimResult r = w.reclaimer().runOnce();
+
+        assertThat(r.requeued()).isEqualTo(1);
+        assertThat(r.failed()).isEqualTo(1);
+        assertThat(statusOf(stale.id())).isEqualTo(JobStatus.APPROVED);
+        assertThat(statusOf(fresh.id())).isEqualTo(JobStatus.PROCESSING);
+        assertThat(statusOf(lastTry.id())).isEqualTo(JobStatus.FAILED);
+        assertThat(store.find(stale.id()).orElseThrow().lastError()).contains("stopped heartbeating");
+        assertThat(w.reclaimer().runOnce().total()).isZero();
+        w.shutdown(Duration.ZERO);
+    }
+
+    @Test
+    void aWorkerStartedUnderADeadPredecessorsNameFreesItsJobsAtOnce() {
+        Job orphan = fixtures.processing("noop", "phoenix/0badf00d");
+        fixtures.exec("INSERT INTO workers (id, name, host, pid, queues, concurrency) "
+                + "VALUES ('phoenix/0badf00d', 'phoenix', 'h', 1, '{default}', 4)");
+        try (Worker w = new Worker(TestSupport.config("phoenix"), db, HandlerRegistry.discover()).start()) {
+            await("orphan completed", () -> statusOf(orphan.id()) == JobStatus.COMPLETED);
+            assertThat(fixtures.eventKinds(orphan.id())).contains("reclaimed");
+            assertThat(store.find(orphan.id()).orElseThrow().lastError()).contains("restarted");
+            assertThat(fixtures.count("SELECT count(*) FROM workers WHERE id = 'phoenix/0badf00d'"))
+                    .isZero();
+        }
+    }
+
+    static JobStatus statusOf(long id) {
+        return store.find(id).orElseThrow().status();
+    }
+}
