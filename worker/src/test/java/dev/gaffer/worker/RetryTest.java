@@ -1,0 +1,124 @@
+package dev.gaffer.worker;
+
+import static dev.gaffer.worker.TestSupport.approve;
+import static dev.gaffer.worker.TestSupport.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobEvent;
+import dev.gaffer.job.JobStatus;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.NewJob;
+import dev.gaffer.testing.TestPostgres;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class RetryTest {
+
+    static Database db;
+    static JobStore store;
+    static Worker worker;
+    static final AtomicInteger flakyCalls = new AtomicInteger();
+
+    @BeforeAll
+    static void setUp() {
+        db = TestPostgres.freshDatabase("retry");
+        store = new JobStore(db.dataSource());
+        HandlerRegistry registry = new HandlerRegistry()
+                .register("broken", ctx -> {
+                    throw new IllegalStateException("disk full on attempt " + ctx.attempt());
+                })
+                .register("invalid", ctx -> Outcome.fail("storyboard has no scenes"))
+                .register("flaky", ctx -> {
+                    flakyCalls.incrementAndGet();
+                    return ctx.attempt() < 2
+                            ? Outcome.retryLater(Duration.ofMillis(10), "upstream busy")
+                            : Outcome.complete(null);
+                });
+        worker = new Worker(TestSupport.config("retry"), db, registry).start();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        worker.close();
+        db.close();
+    }
+
+    @Test
+    void aThrowingHandlerIsRetriedWithBackoffUntilMaxAttemptsThenFailsWithItsErrorsRecorded() {
+        Job job = approve(store, NewJob.of("broken", null).withMaxAttempts(3));
+        await("failed", () -> status(job) == JobStatus.FAILED);
+
+        Job failed = store.find(job.id()).orElseThrow();
+        assertThat(failed.attempt()).isEqualTo(3);
+        assertThat(failed.lastError())
+                .startsWith("java.lang.IllegalStateException: disk full on attempt 3")
+                .contains("\tat dev.gaffer.worker.");
+        assertThat(failed.lastError().length()).isLessThanOrEqualTo(ErrorSummary.MAX_CHARS);
+
+        List<JobEvent> events = store.events(job.id(), 0, 100);
+        List<JobEvent> failures = events.stream()
+                .filter(e -> e.kind().equals("retried") || e.kind().equals("failed"))
+                .toList();
+        assertThat(failures).extracting(JobEvent::kind).containsExactly("retried", "retried", "failed");
+        assertThat(failures)
+                .extracting(JobEvent::message)
+                .allSatisfy(m -> assertThat(m).contains("IllegalStateException: disk full"));
+        // The retries waited for their backoff: each next claim came no earlier than the base delay / 2.
+        List<JobEvent> claims =
+                events.stream().filter(e -> e.kind().equals("claimed")).toList();
+        assertThat(claims).hasSize(3);
+        for (int i = 0; i < 2; i++) {
+            Duration gap = Duration.between(
+                    failures.get(i).createdAt(), claims.get(i + 1).createdAt());
+            assertThat(gap).isGreaterThanOrEqualTo(Duration.ofMillis(25));
+        }
+    }
+
+    @Test
+    void aNonRetryableFailureFailsAtOnce() {
+        Job job = approve(store, NewJob.of("invalid", null).withMaxAttempts(5));
+        await("failed", () -> status(job) == JobStatus.FAILED);
+        Job failed = store.find(job.id()).orElseThrow();
+        assertThat(failed.attempt()).isEqualTo(1);
+        assertThat(failed.lastError()).isEqualTo("storyboard has no scenes");
+        assertThat(store.events(job.id(), 0, 100))
+                .extracting(JobEvent::kind)
+                .doesNotContain("retried")
+                .endsWith("failed");
+    }
+
+    @Test
+    void aHandlerCanAskToBeRetriedLater() {
+        Job job = approve(store, NewJob.of("flaky", null));
+        await("completed", () -> status(job) == JobStatus.COMPLETED);
+        assertThat(store.find(job.id()).orElseThrow().attempt()).isEqualTo(2);
+        assertThat(store.events(job.id(), 0, 100))
+                .filteredOn(e -> e.kind().equals("retried"))
+                .singleElement()
+                .satisfies(e -> assertThat(e.message()).isEqualTo("upstream busy"));
+    }
+
+    @Test
+    void backoffGrowsExponentiallyWithJitterUpToTheCap() {
+        Backoff b = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(10));
+        assertThat(b.ceiling(1)).isEqualTo(Duration.ofSeconds(1));
+        assertThat(b.ceiling(2)).isEqualTo(Duration.ofSeconds(2));
+        assertThat(b.ceiling(5)).isEqualTo(Duration.ofSeconds(16));
+        assertThat(b.ceiling(30)).isEqualTo(Duration.ofMinutes(10));
+        assertThat(b.ceiling(1000)).isEqualTo(Duration.ofMinutes(10));
+        for (int i = 0; i < 1000; i++) {
+            Duration d = b.delay(4);
+            assertThat(d).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(8));
+        }
+    }
+
+    static JobStatus status(Job job) {
+        return store.find(job.id()).orElseThrow().status();
+    }
+}
