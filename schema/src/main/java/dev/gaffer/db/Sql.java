@@ -32,11 +32,38 @@ public final class Sql {
         T run(Connection connection) throws SQLException;
     }
 
+    /**
+     * Runs one statement in autocommit. A deadlock or serialization failure rolled the whole
+     * statement back, so it is run again (a few times): cancelling a parent locks parent then
+     * children while a child's completion locks child then parent, and PostgreSQL breaks such a
+     * cycle by aborting one side.
+     */
     public static <T> List<T> query(DataSource ds, String what, String sql, Binder binder, RowMapper<T> mapper) {
-        try (Connection c = ds.getConnection()) {
-            return query(c, sql, binder, mapper);
-        } catch (SQLException e) {
-            throw new DatabaseException(what, e);
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = ds.getConnection()) {
+                return query(c, sql, binder, mapper);
+            } catch (SQLException e) {
+                if (!isRetryable(e) || attempt >= MAX_STATEMENT_ATTEMPTS) {
+                    throw new DatabaseException(what, e);
+                }
+                pause(attempt);
+            }
+        }
+    }
+
+    static final int MAX_STATEMENT_ATTEMPTS = 4;
+
+    /** SQLState 40P01 (deadlock detected) or 40001 (serialization failure). */
+    static boolean isRetryable(SQLException e) {
+        return "40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState());
+    }
+
+    private static void pause(int attempt) {
+        try {
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(5, 20L * attempt));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while retrying a statement", e);
         }
     }
 
@@ -53,13 +80,19 @@ public final class Sql {
         }
     }
 
+    /** Runs one statement in autocommit, re-run on deadlock like {@link #query(DataSource, String, String, Binder, RowMapper)}. */
     public static int update(DataSource ds, String what, String sql, Binder binder) {
-        try (Connection c = ds.getConnection();
-                PreparedStatement ps = c.prepareStatement(sql)) {
-            binder.bind(ps);
-            return ps.executeUpdate();
-        } catch (SQLException e) {
-            throw new DatabaseException(what, e);
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = ds.getConnection();
+                    PreparedStatement ps = c.prepareStatement(sql)) {
+                binder.bind(ps);
+                return ps.executeUpdate();
+            } catch (SQLException e) {
+                if (!isRetryable(e) || attempt >= MAX_STATEMENT_ATTEMPTS) {
+                    throw new DatabaseException(what, e);
+                }
+                pause(attempt);
+            }
         }
     }
 

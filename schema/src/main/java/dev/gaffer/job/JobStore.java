@@ -147,18 +147,28 @@ public final class JobStore {
     /**
      * Cancels a job and, with it, every unfinished job below it. A processing job loses its
      * lease here; its worker learns it at the next heartbeat and interrupts the handler.
+     *
+     * <p>The tree is locked deepest first, before anything is written: a sub-job that finishes
+     * locks itself and then its parent (fan-in), so taking the locks in that same order means
+     * the two never wait on each other in a cycle. A sub-job that finished while we waited for
+     * its lock is re-checked (FOR UPDATE re-reads the row) and drops out.
      */
     private static final String CANCEL = """
             WITH RECURSIVE tree AS (
-                SELECT id FROM jobs WHERE id = ? AND status IN %1$s
+                SELECT id, 0 AS depth FROM jobs WHERE id = ? AND status IN %1$s
                 UNION ALL
-                SELECT c.id FROM jobs c JOIN tree t ON c.parent_id = t.id WHERE c.status IN %1$s),
+                SELECT c.id, t.depth + 1 FROM jobs c JOIN tree t ON c.parent_id = t.id WHERE c.status IN %1$s),
+            locked AS MATERIALIZED (
+                SELECT j.id FROM jobs j JOIN tree t ON t.id = j.id
+                 WHERE j.status IN %1$s
+                 ORDER BY t.depth DESC, j.id
+                   FOR UPDATE OF j),
             cancelled AS (
                 UPDATE jobs j
                    SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
                        heartbeat_at = NULL, subjobs_open = 0
-                  FROM tree t
-                 WHERE j.id = t.id AND j.status IN %1$s
+                  FROM locked l
+                 WHERE j.id = l.id AND j.status IN %1$s
                 RETURNING j.*),
             finished AS (SELECT id, parent_id FROM cancelled),
             %2$s,

@@ -214,6 +214,52 @@ class JobStoreRaceTest {
         assertThat(fx.eventKinds(parent.id())).filteredOn("resumed"::equals).hasSize(1);
     }
 
+    @Test
+    void cancellingAParentWhileItsChildrenFinishLeavesNoChildBehind() throws Exception {
+        for (int round = 0; round < 5; round++) {
+            Job parent = fx.processing("video", "w/parent");
+            List<SubJob> children = IntStream.range(0, 60)
+                    .mapToObj(i -> SubJob.of("scene", params("i", i)))
+                    .toList();
+            store.waitForSubJobs(parent.lease(), children, "rendering", "stitching");
+            List<Job> running = store.claim("w/children", List.of("default"), 60, List.of());
+            List<Object> outcomes = race(4, t -> {
+                if (t == 0) {
+                    Thread.sleep(2);
+                    return store.cancel(parent.id(), "operator");
+                }
+                int written = 0;
+                for (int i = t - 1; i < running.size(); i += 3) {
+                    if (store.complete(running.get(i).lease(), null) instanceof Written) {
+                        written++;
+                    }
+                }
+                return written;
+            });
+            int completed = outcomes.stream()
+                    .filter(o -> o instanceof Integer)
+                    .mapToInt(o -> (Integer) o)
+                    .sum();
+            Job after = store.find(parent.id()).orElseThrow();
+            if (outcomes.getFirst() instanceof Moved) {
+                assertThat(after.status()).isEqualTo(JobStatus.CANCELLED);
+                assertThat(after.subjobsOpen()).isZero();
+                assertThat(fx.count("SELECT count(*) FROM jobs WHERE parent_id = " + parent.id()
+                                + " AND status NOT IN ('completed', 'cancelled')"))
+                        .isZero();
+            } else {
+                // Every child finished first: the parent resumed, and cancelling it was refused.
+                assertThat(completed).isEqualTo(60);
+                assertThat(after.status()).isIn(JobStatus.APPROVED, JobStatus.CANCELLED);
+            }
+            assertThat(fx.count(
+                            "SELECT count(*) FROM jobs WHERE parent_id = " + parent.id() + " AND status = 'completed'"))
+                    .isEqualTo(completed);
+            fx.exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
+                    + " subjobs_open = 0 WHERE status IN ('approved', 'processing', 'waiting')");
+        }
+    }
+
     /** Runs {@code n} copies of {@code work} released at the same instant; returns their results. */
     private static <T> List<T> race(int n, IndexedCall<T> work) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(n);
