@@ -1,14 +1,155 @@
 package dev.gaffer.cli;
 
+import dev.gaffer.db.Database;
+import dev.gaffer.db.DatabaseConfig;
+import dev.gaffer.worker.HandlerRegistry;
+import dev.gaffer.worker.Worker;
+import dev.gaffer.worker.WorkerConfig;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-// Placeholder so the executable builds while this command is written; replaced in full by its issue.
-@Command(name = "worker", mixinStandardHelpOptions = true, description = "Not built yet.")
+@Command(
+        name = "worker",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run a worker: claim approved jobs of its queues, run their handlers, heartbeat, and take part in the"
+                    + " cluster's maintenance. Handlers are found on the class path (ServiceLoader of"
+                    + " dev.gaffer.worker.JobHandlerProvider); noop and sleep are built in.",
+            "SIGTERM (or Ctrl-C) stops claiming, waits up to the shutdown grace for running jobs, gives the"
+                    + " rest back without using an attempt, deregisters and exits 0.",
+            "Every flag overrides the environment variable named in its description."
+        })
 final class WorkerCommand implements Callable<Integer> {
+
+    private static final Logger log = LoggerFactory.getLogger(WorkerCommand.class);
+    private static final Duration MAX_CONNECT_PAUSE = Duration.ofSeconds(10);
+    private static final int MAX_DEFAULT_POOL = 50;
+
+    // Flags are kept as text: WorkerConfig validates them with the same messages as the variables.
+
+    @Option(names = "--database-url", description = "DATABASE_URL (postgres://user:pass@host:5432/db).")
+    String databaseUrl;
+
+    @Option(names = "--name", description = "GAFFER_WORKER_NAME; default: the host name.")
+    String name;
+
+    @Option(names = "--queues", description = "GAFFER_QUEUES, comma-separated; default: default.")
+    String queues;
+
+    @Option(names = "--concurrency", description = "GAFFER_CONCURRENCY, jobs at once; default: 16.")
+    String concurrency;
+
+    @Option(names = "--queue-limits", description = "GAFFER_QUEUE_LIMITS, e.g. video=2,default=8; default: none.")
+    String queueLimits;
+
+    @Option(names = "--poll-interval", description = "GAFFER_POLL_INTERVAL; default: 1s.")
+    String pollInterval;
+
+    @Option(
+            names = "--listen",
+            arity = "1",
+            description = "GAFFER_LISTEN, true or false (false = poll only, for poolers in transaction mode);"
+                    + " default: true.")
+    String listen;
+
+    @Option(names = "--heartbeat-interval", description = "GAFFER_HEARTBEAT_INTERVAL; default: 2s.")
+    String heartbeatInterval;
+
+    @Option(names = "--heartbeat-timeout", description = "GAFFER_HEARTBEAT_TIMEOUT; default: 15s.")
+    String heartbeatTimeout;
+
+    @Option(names = "--reclaim-interval", description = "GAFFER_RECLAIM_INTERVAL; default: 2s.")
+    String reclaimInterval;
+
+    @Option(names = "--shutdown-grace", description = "GAFFER_SHUTDOWN_GRACE; default: 30s.")
+    String shutdownGrace;
+
+    @Option(names = "--retention", description = "GAFFER_RETENTION, how long finished jobs are kept; default: 7d.")
+    String retention;
+
+    @Option(names = "--job-timeout", description = "GAFFER_JOB_TIMEOUT, per run of a job; default: 1h.")
+    String jobTimeout;
+
     @Override
-    public Integer call() {
-        System.err.println("gaffer worker: not built yet");
-        return 1;
+    public Integer call() throws Exception {
+        Map<String, String> settings = new Settings()
+                .override("DATABASE_URL", databaseUrl)
+                .override("GAFFER_WORKER_NAME", name)
+                .override("GAFFER_QUEUES", queues)
+                .override("GAFFER_CONCURRENCY", concurrency)
+                .override("GAFFER_QUEUE_LIMITS", queueLimits)
+                .override("GAFFER_POLL_INTERVAL", pollInterval)
+                .override("GAFFER_LISTEN", listen)
+                .override("GAFFER_HEARTBEAT_INTERVAL", heartbeatInterval)
+                .override("GAFFER_HEARTBEAT_TIMEOUT", heartbeatTimeout)
+                .override("GAFFER_RECLAIM_INTERVAL", reclaimInterval)
+                .override("GAFFER_SHUTDOWN_GRACE", shutdownGrace)
+                .override("GAFFER_RETENTION", retention)
+                .override("GAFFER_JOB_TIMEOUT", jobTimeout)
+                .asMap();
+        WorkerConfig config = WorkerConfig.fromEnvironment(settings);
+        DatabaseConfig dbConfig = DatabaseConfig.fromEnvironment(settings, "gaffer-worker");
+        if (settings.get("GAFFER_DB_POOL_SIZE") == null) {
+            // Each running handler writes its outcome on a pooled connection; with fewer
+            // connections than handlers they queue for one.
+            dbConfig = dbConfig.withMaxPoolSize(Math.min(config.concurrency() + 4, MAX_DEFAULT_POOL));
+        }
+
+        CountDownLatch stop = new CountDownLatch(1);
+        // SIGTERM and SIGINT are handled here rather than by the JVM's shutdown, so that the
+        // process can finish its graceful shutdown and then exit with status 0.
+        for (String signal : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+                log.info("received SIG{}: shutting down", signal);
+                stop.countDown();
+            });
+        }
+
+        try (Database db = Database.open(dbConfig)) {
+            if (!awaitDatabase(db, stop)) {
+                return 0;
+            }
+            int pending = db.pendingMigrations();
+            if (pending > 0) {
+                throw new IllegalStateException("the database schema is " + pending
+                        + " migration(s) behind this worker; run `gaffer migrate` first");
+            }
+            HandlerRegistry registry = HandlerRegistry.discover();
+            Worker worker = new Worker(config, db, registry);
+            log.info("job types: {}", registry.types());
+            // Other ways out of the JVM (System.exit elsewhere, SIGHUP) still give jobs back.
+            Thread hook = new Thread(() -> worker.shutdown(config.shutdownGrace()), "gaffer-worker-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            worker.start();
+            stop.await();
+            worker.shutdown(config.shutdownGrace());
+            Runtime.getRuntime().removeShutdownHook(hook);
+            return 0;
+        }
+    }
+
+    /**
+     * A worker that starts before its database waits for it instead of crash-looping. Returns
+     * false when told to stop while waiting.
+     */
+    private static boolean awaitDatabase(Database db, CountDownLatch stop) throws InterruptedException {
+        Duration pause = Duration.ofMillis(500);
+        while (true) {
+            try (var c = db.connection()) {
+                return true;
+            } catch (RuntimeException | java.sql.SQLException e) {
+                log.warn("database not reachable ({}); trying again in {} ms", e.getMessage(), pause.toMillis());
+            }
+            if (stop.await(pause.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                return false;
+            }
+            pause = pause.multipliedBy(2).compareTo(MAX_CONNECT_PAUSE) > 0 ? MAX_CONNECT_PAUSE : pause.multipliedBy(2);
+        }
     }
 }
