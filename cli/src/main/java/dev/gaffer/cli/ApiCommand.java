@@ -1,14 +1,97 @@
 package dev.gaffer.cli;
 
+import dev.gaffer.api.ApiConfig;
+import dev.gaffer.api.ApiServer;
+import dev.gaffer.auth.ApiKeyStore;
+import dev.gaffer.db.Database;
+import dev.gaffer.db.DatabaseConfig;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobStore;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-// Placeholder so the executable builds while this command is written; replaced in full by its issue.
-@Command(name = "api", mixinStandardHelpOptions = true, description = "Not built yet.")
+@Command(
+        name = "api",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the REST API server: jobs, live progress (SSE), stats, health, metrics, OpenAPI at /api/v3/openapi.json.",
+            "Requests need a bearer API key (gaffer keys create). Without keys it runs only with --dev on a loopback"
+                    + " address. Every flag overrides the environment variable named in its description."
+        })
 final class ApiCommand implements Callable<Integer> {
+
+    @Option(names = "--database-url", description = "DATABASE_URL (postgres://user:pass@host:5432/db).")
+    String databaseUrl;
+
+    @Option(names = "--port", description = "GAFFER_API_PORT; default: 4000.")
+    String port;
+
+    @Option(names = "--host", description = "GAFFER_API_HOST; default: 0.0.0.0 (127.0.0.1 with --dev).")
+    String host;
+
+    @Option(
+            names = "--auth",
+            arity = "1",
+            description = "GAFFER_AUTH, true or false; default: true (false with --dev, allowed only on loopback).")
+    String auth;
+
+    @Option(names = "--dev", description = "GAFFER_DEV: development mode (loopback, no API keys).")
+    Boolean dev;
+
+    @Option(names = "--max-body-bytes", description = "GAFFER_MAX_BODY_BYTES; default: 1048576.")
+    String maxBodyBytes;
+
+    @Option(names = "--job-types", description = "GAFFER_JOB_TYPES, comma-separated; default: noop,sleep,video,scene.")
+    String jobTypes;
+
+    @Option(names = "--migrate", description = "Apply pending schema migrations before starting.")
+    boolean migrate;
+
     @Override
-    public Integer call() {
-        System.err.println("gaffer api: not built yet");
-        return 1;
+    public Integer call() throws InterruptedException {
+        Map<String, String> settings = new Settings()
+                .override("DATABASE_URL", databaseUrl)
+                .override("GAFFER_API_PORT", port)
+                .override("GAFFER_API_HOST", host)
+                .override("GAFFER_AUTH", auth)
+                .override("GAFFER_DEV", dev)
+                .override("GAFFER_MAX_BODY_BYTES", maxBodyBytes)
+                .override("GAFFER_JOB_TYPES", jobTypes)
+                .asMap();
+        ApiConfig config = ApiConfig.fromEnvironment(settings).requireSafe();
+        DatabaseConfig dbConfig = DatabaseConfig.fromEnvironment(settings, "gaffer-api");
+        Database db = Database.open(dbConfig);
+        if (migrate) {
+            db.migrate();
+        }
+        ApiServer server = new ApiServer(
+                db,
+                new JobStore(db.dataSource()),
+                new JobQueries(db.dataSource()),
+                new ApiKeyStore(db.dataSource()),
+                config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            server.stop();
+                            db.close();
+                            stopped.countDown();
+                        },
+                        "gaffer-api-shutdown"));
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            db.close();
+            throw new IllegalStateException(
+                    "cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+        }
+        System.out.println(
+                "gaffer api listening on http://" + config.host() + ":" + server.port() + " (docs at /api/v3/docs)");
+        stopped.await();
+        return 0;
     }
 }
