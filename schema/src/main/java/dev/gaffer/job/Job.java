@@ -26,6 +26,7 @@ public record Job(
         int subjobsOpen,
         String fanoutStage,
         String resumeStage,
+        SubJobFailurePolicy onSubjobFailure,
         String idempotencyKey,
         String createdBy,
         String approvedBy,

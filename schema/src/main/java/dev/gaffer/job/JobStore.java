@@ -58,7 +58,7 @@ public final class JobStore {
     static final String COLUMNS = """
             id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
             progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at,
-            subjobs_total, subjobs_open, fanout_stage, resume_stage, idempotency_key, created_by,
+            subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
             approved_by, created_at, approved_at, started_at, finished_at, updated_at""";
 
     private static final String UNFINISHED = "('pending', 'approved', 'processing', 'waiting')";
@@ -83,34 +83,82 @@ public final class JobStore {
                   FROM changes)""";
 
     /**
-     * Fan-in. Given the CTE {@code finished (id, parent_id)} of sub-jobs that just reached a
-     * terminal state, subtracts them from their waiting parents' open counts; the statement that
-     * brings a count to zero moves the parent back to approved, at its resume stage. The parent
-     * row lock serializes children that finish at the same moment, and each re-reads the count
-     * after the lock, so exactly one of them resumes the parent. {@code %s} excludes parents the
-     * same statement already changed (a row may be updated only once per statement).
+     * Fan-in, as CTEs to splice into a statement. Given the CTE {@code finished (id, parent_id,
+     * status, last_error)} of sub-jobs that just reached a terminal state, subtracts them from
+     * their waiting parents' open counts; the statement that brings a count to zero moves the
+     * parent back to approved, at its resume stage. Under fail_fast a failed sub-job instead
+     * fails the parent at once and cancels its unfinished siblings.
+     *
+     * <p>The parent row lock serializes children that finish at the same moment, and each
+     * re-reads the count after the lock, so exactly one of them resumes the parent. A parent that
+     * fails this way is itself a finished sub-job of its own parent: a second level does that
+     * fan-in in the same statement. {@code changed} selects the ids the statement already
+     * updated; they are left out (a row may be updated only once per statement).
      */
-    private static final String FAN_IN = """
-            fanin_counts AS (
-                SELECT parent_id, count(*)::int AS n FROM finished WHERE parent_id IS NOT NULL GROUP BY parent_id),
-            fanin AS (
-                UPDATE jobs p
-                   SET subjobs_open = p.subjobs_open - f.n,
-                       status = CASE WHEN p.subjobs_open = f.n THEN 'approved'::job_status ELSE p.status END,
-                       run_at = CASE WHEN p.subjobs_open = f.n THEN now() ELSE p.run_at END,
-                       current_stage = CASE WHEN p.subjobs_open = f.n THEN p.resume_stage
-                                            ELSE concat_ws(' ', p.fanout_stage,
-                                                     (p.subjobs_total - p.subjobs_open + f.n) || '/' || p.subjobs_total) END,
-                       progress_percentage = (100 * (p.subjobs_total - p.subjobs_open + f.n)) / p.subjobs_total,
-                       updated_at = now()
-                  FROM fanin_counts f
-                 WHERE p.id = f.parent_id AND p.status = 'waiting' %s
-                RETURNING p.id, p.queue, p.status, p.attempt, p.progress_percentage, p.current_stage)""";
+    static String fanIn(String changed) {
+        return fanInLevel("finished", "fanin", changed)
+                + ",\nfanin_failed AS (SELECT id, parent_id, status, last_error FROM fanin WHERE status = 'failed'),\n"
+                + fanInLevel(
+                        "fanin_failed",
+                        "fanin2",
+                        changed + " UNION ALL SELECT id FROM fanin UNION ALL SELECT id FROM fanin_siblings");
+    }
 
-    private static final String FAN_IN_CHANGES = """
-            SELECT id, queue, CASE WHEN status = 'approved' THEN 'resumed' ELSE 'progress' END::job_event_kind,
-                   status, attempt, NULL, NULL, progress_percentage, current_stage, NULL
-              FROM fanin""";
+    private static String fanInLevel(String finished, String name, String changed) {
+        String failFast = "(p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL)";
+        return """
+                %1$s_counts AS (
+                    SELECT f.parent_id, count(*)::int AS n,
+                           min(f.id) FILTER (WHERE f.status = 'failed') AS failed_child,
+                           (array_agg(f.last_error ORDER BY f.id) FILTER (WHERE f.status = 'failed'))[1] AS failed_error
+                      FROM %2$s f WHERE f.parent_id IS NOT NULL GROUP BY f.parent_id),
+                %1$s AS (
+                    UPDATE jobs p
+                       SET subjobs_open = CASE WHEN %4$s THEN 0 ELSE p.subjobs_open - f.n END,
+                           status = CASE WHEN %4$s THEN 'failed'::job_status
+                                         WHEN p.subjobs_open = f.n THEN 'approved'::job_status ELSE p.status END,
+                           finished_at = CASE WHEN %4$s THEN now() ELSE p.finished_at END,
+                           last_error = CASE WHEN %4$s
+                                             THEN concat('sub-job ', f.failed_child, ' failed: ', f.failed_error)
+                                             ELSE p.last_error END,
+                           run_at = CASE WHEN NOT %4$s AND p.subjobs_open = f.n THEN now() ELSE p.run_at END,
+                           current_stage = CASE WHEN %4$s THEN p.current_stage
+                                                WHEN p.subjobs_open = f.n THEN p.resume_stage
+                                                ELSE concat_ws(' ', p.fanout_stage,
+                                                         (p.subjobs_total - p.subjobs_open + f.n) || '/' || p.subjobs_total) END,
+                           progress_percentage = CASE WHEN %4$s THEN p.progress_percentage
+                                                      ELSE (100 * (p.subjobs_total - p.subjobs_open + f.n)) / p.subjobs_total END,
+                           updated_at = now()
+                      FROM %1$s_counts f
+                     WHERE p.id = f.parent_id AND p.status = 'waiting' AND p.id NOT IN (%3$s)
+                    RETURNING p.id, p.parent_id, p.queue, p.status, p.attempt, p.progress_percentage,
+                              p.current_stage, p.last_error),
+                %1$s_siblings AS (
+                    UPDATE jobs s
+                       SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
+                           heartbeat_at = NULL, subjobs_open = 0
+                      FROM %1$s f
+                     WHERE s.parent_id = f.id AND f.status = 'failed'
+                       AND s.status IN ('pending', 'approved', 'processing', 'waiting')
+                       AND s.id NOT IN (%3$s)
+                    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage)""".formatted(name, finished, changed, failFast);
+    }
+
+    /** The events of {@link #fanIn}: resumed, progress (the roll-up), failed, and cancelled siblings. */
+    private static final String FAN_IN_CHANGES = fanInChanges("fanin") + "\nUNION ALL\n" + fanInChanges("fanin2");
+
+    private static String fanInChanges(String name) {
+        return """
+                SELECT id, queue,
+                       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
+                       status, attempt, NULL, NULL, progress_percentage, current_stage,
+                       CASE WHEN status = 'failed' THEN last_error END
+                  FROM %1$s
+                UNION ALL
+                SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
+                       'cancelled: sub-job ' || parent_id || ' failed fast'
+                  FROM %1$s_siblings""".formatted(name);
+    }
 
     private static final String CREATE = """
             WITH inserted AS (
@@ -153,7 +201,8 @@ public final class JobStore {
      * the two never wait on each other in a cycle. A sub-job that finished while we waited for
      * its lock is re-checked (FOR UPDATE re-reads the row) and drops out.
      */
-    private static final String CANCEL = """
+    private static final String CANCEL =
+            """
             WITH RECURSIVE tree AS (
                 SELECT id, 0 AS depth FROM jobs WHERE id = ? AND status IN %1$s
                 UNION ALL
@@ -170,7 +219,7 @@ public final class JobStore {
                   FROM locked l
                  WHERE j.id = l.id AND j.status IN %1$s
                 RETURNING j.*),
-            finished AS (SELECT id, parent_id FROM cancelled),
+            finished AS (SELECT id, parent_id, status, last_error FROM cancelled),
             %2$s,
             changes AS (
                 SELECT id, queue, 'cancelled'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
@@ -181,31 +230,46 @@ public final class JobStore {
                 %3$s),
             %4$s
             SELECT %5$s, (SELECT count(*) FROM notified) AS notified FROM cancelled WHERE id = ?
-            """.formatted(
-                    UNFINISHED,
-                    FAN_IN.formatted("AND p.id NOT IN (SELECT id FROM cancelled)"),
-                    FAN_IN_CHANGES,
-                    RECORD,
-                    COLUMNS);
+            """.formatted(UNFINISHED, fanIn("SELECT id FROM cancelled"), FAN_IN_CHANGES, RECORD, COLUMNS);
 
     /**
-     * A failed or cancelled job starts again with a fresh budget of attempts. A sub-job can be
-     * retried only while its parent still waits (the parent is locked first so that it cannot
-     * resume in between); the parent then waits for it again.
+     * A failed or cancelled job starts again with a fresh budget of attempts, and reruns only
+     * what failed: its failed or cancelled sub-jobs go back to approved and it waits for them
+     * (completed ones keep their results); with none to rerun it resumes at its resume stage, or
+     * starts over when it never fanned out. A sub-job can be retried only while its parent still
+     * waits (the parent is locked first so that it cannot resume in between); the parent then
+     * waits for it again.
      */
     private static final String RETRY = """
             WITH parent AS MATERIALIZED (
                 SELECT p.id FROM jobs p
                  WHERE p.id = (SELECT parent_id FROM jobs WHERE id = ?) AND p.status = 'waiting'
                    FOR UPDATE),
-            retried AS (
-                UPDATE jobs j
-                   SET status = 'approved', attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
-                       progress_percentage = 0, current_stage = NULL,
-                       approved_by = COALESCE(j.approved_by, ?), approved_at = COALESCE(j.approved_at, now()),
-                       updated_at = now()
+            target AS MATERIALIZED (
+                SELECT j.id FROM jobs j
                  WHERE j.id = ? AND j.status IN ('failed', 'cancelled')
                    AND (j.parent_id IS NULL OR j.parent_id IN (SELECT id FROM parent))
+                   FOR UPDATE),
+            rerun AS (
+                UPDATE jobs c
+                   SET status = 'approved', attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
+                       progress_percentage = 0, current_stage = NULL, updated_at = now()
+                  FROM target t
+                 WHERE c.parent_id = t.id AND c.status IN ('failed', 'cancelled')
+                RETURNING c.*),
+            rerun_count AS (SELECT count(*)::int AS n FROM rerun),
+            retried AS (
+                UPDATE jobs j
+                   SET status = CASE WHEN r.n > 0 THEN 'waiting' ELSE 'approved' END::job_status,
+                       subjobs_open = r.n, attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
+                       current_stage = CASE WHEN r.n > 0
+                                            THEN concat_ws(' ', j.fanout_stage, (j.subjobs_total - r.n) || '/' || j.subjobs_total)
+                                            ELSE j.resume_stage END,
+                       progress_percentage = CASE WHEN r.n > 0 THEN (100 * (j.subjobs_total - r.n)) / j.subjobs_total ELSE 0 END,
+                       approved_by = COALESCE(j.approved_by, ?), approved_at = COALESCE(j.approved_at, now()),
+                       updated_at = now()
+                  FROM target t, rerun_count r
+                 WHERE j.id = t.id
                 RETURNING j.*),
             reopened AS (
                 UPDATE jobs p SET subjobs_open = p.subjobs_open + 1, updated_at = now()
@@ -215,7 +279,11 @@ public final class JobStore {
             changes AS (
                 SELECT id, queue, 'retried'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
                        ?::text AS actor, progress_percentage, current_stage AS stage, 'retried by a person' AS message
-                  FROM retried),
+                  FROM retried
+                UNION ALL
+                SELECT id, queue, 'retried', status, attempt, NULL, NULL, progress_percentage, current_stage,
+                       'rerun with job ' || parent_id
+                  FROM rerun),
             %s
             SELECT %s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened
               FROM retried
@@ -288,7 +356,7 @@ public final class JobStore {
                        updated_at = now(), locked_by = NULL, heartbeat_at = NULL
                  WHERE id = ? AND attempt = ? AND locked_by = ? AND status = 'processing'
                 RETURNING *),
-            finished AS (SELECT id, parent_id FROM done),
+            finished AS (SELECT id, parent_id, status, last_error FROM done),
             %s,
             changes AS (
                 SELECT id, queue, 'completed'::job_event_kind AS kind, status, attempt, ?::text AS worker_id,
@@ -298,7 +366,7 @@ public final class JobStore {
                 %s),
             %s
             SELECT id, status, run_at, (SELECT count(*) FROM notified) AS notified FROM done
-            """.formatted(FAN_IN.formatted(""), FAN_IN_CHANGES, RECORD);
+            """.formatted(fanIn("SELECT id FROM done"), FAN_IN_CHANGES, RECORD);
 
     /**
      * A failure: back to approved after a backoff while attempts remain and the error is
@@ -319,7 +387,7 @@ public final class JobStore {
                   FROM target t
                  WHERE j.id = t.id
                 RETURNING j.*),
-            finished AS (SELECT id, parent_id FROM failed WHERE status = 'failed'),
+            finished AS (SELECT id, parent_id, status, last_error FROM failed WHERE status = 'failed'),
             %s,
             changes AS (
                 SELECT id, queue, CASE WHEN status = 'approved' THEN 'retried' ELSE 'failed' END::job_event_kind AS kind,
@@ -330,7 +398,7 @@ public final class JobStore {
                 %s),
             %s
             SELECT id, status, run_at, (SELECT count(*) FROM notified) AS notified FROM failed
-            """.formatted(FAN_IN.formatted(""), FAN_IN_CHANGES, RECORD);
+            """.formatted(fanIn("SELECT id FROM failed"), FAN_IN_CHANGES, RECORD);
 
     /**
      * The parent gives its lease back and waits; its sub-jobs are inserted approved in the same
@@ -342,7 +410,7 @@ public final class JobStore {
                 UPDATE jobs
                    SET status = 'waiting', attempt = attempt - 1, locked_by = NULL, heartbeat_at = NULL,
                        subjobs_total = subjobs_total + ?, subjobs_open = subjobs_open + ?,
-                       fanout_stage = ?, resume_stage = ?,
+                       fanout_stage = ?, resume_stage = ?, on_subjob_failure = ?::subjob_failure_policy,
                        current_stage = concat_ws(' ', ?::text, subjobs_total || '/' || (subjobs_total + ?)),
                        progress_percentage = (100 * subjobs_total) / (subjobs_total + ?),
                        updated_at = now()
@@ -393,7 +461,7 @@ public final class JobStore {
                   FROM stale s
                  WHERE j.id = s.id
                 RETURNING j.*, s.locked_by AS previous_worker),
-            finished AS (SELECT id, parent_id FROM reclaimed WHERE status = 'failed'),
+            finished AS (SELECT id, parent_id, status, last_error FROM reclaimed WHERE status = 'failed'),
             %3$s,
             changes AS (
                 SELECT id, queue, CASE WHEN status = 'approved' THEN 'reclaimed' ELSE 'failed' END::job_event_kind AS kind,
@@ -410,7 +478,7 @@ public final class JobStore {
     private static final String RECLAIM_STALE = RECLAIM_TEMPLATE.formatted(
             "heartbeat_at < now() - make_interval(secs => ?::double precision)",
             "format('reclaimed: worker %s stopped heartbeating (last heartbeat %s)', s.locked_by, s.heartbeat_at)",
-            FAN_IN.formatted(""),
+            fanIn("SELECT id FROM reclaimed"),
             FAN_IN_CHANGES,
             RECORD);
 
@@ -418,7 +486,7 @@ public final class JobStore {
     private static final String RECOVER_PREDECESSORS = RECLAIM_TEMPLATE.formatted(
             "left(locked_by, length(?) + 1) = ? || '/' AND locked_by <> ?",
             "format('reclaimed: worker %s was restarted as a new process', s.locked_by)",
-            FAN_IN.formatted(""),
+            fanIn("SELECT id FROM reclaimed"),
             FAN_IN_CHANGES,
             RECORD);
 
@@ -601,8 +669,8 @@ public final class JobStore {
                 RETRY,
                 ps -> {
                     ps.setLong(1, id);
-                    ps.setString(2, retriedBy);
-                    ps.setLong(3, id);
+                    ps.setLong(2, id);
+                    ps.setString(3, retriedBy);
                     ps.setString(4, retriedBy);
                 },
                 JobStore::job);
@@ -764,6 +832,12 @@ public final class JobStore {
      * {@code fanoutStage} labels the wait (current_stage shows it with finished/total).
      */
     public SpawnResult waitForSubJobs(Lease lease, List<SubJob> subJobs, String fanoutStage, String resumeStage) {
+        return waitForSubJobs(lease, subJobs, fanoutStage, resumeStage, SubJobFailurePolicy.WAIT_ALL);
+    }
+
+    /** As {@link #waitForSubJobs(Lease, List, String, String)}, with the parent's failure policy. */
+    public SpawnResult waitForSubJobs(
+            Lease lease, List<SubJob> subJobs, String fanoutStage, String resumeStage, SubJobFailurePolicy policy) {
         if (subJobs.isEmpty() || subJobs.size() > MAX_SUBJOBS_PER_WAVE) {
             throw new IllegalArgumentException(
                     "a wave has 1 to " + MAX_SUBJOBS_PER_WAVE + " sub-jobs, got " + subJobs.size());
@@ -776,32 +850,33 @@ public final class JobStore {
             ps.setInt(2, n);
             ps.setString(3, fanoutStage);
             ps.setString(4, resumeStage);
-            ps.setString(5, fanoutStage);
-            ps.setInt(6, n);
+            ps.setString(5, Objects.requireNonNull(policy, "policy").dbName());
+            ps.setString(6, fanoutStage);
             ps.setInt(7, n);
-            bindFence(ps, 8, lease);
-            ps.setArray(
-                    11,
-                    c.createArrayOf("text", subJobs.stream().map(SubJob::type).toArray()));
+            ps.setInt(8, n);
+            bindFence(ps, 9, lease);
             ps.setArray(
                     12,
-                    c.createArrayOf("text", subJobs.stream().map(SubJob::queue).toArray()));
+                    c.createArrayOf("text", subJobs.stream().map(SubJob::type).toArray()));
             ps.setArray(
                     13,
-                    c.createArrayOf(
-                            "int4", subJobs.stream().map(SubJob::priority).toArray()));
+                    c.createArrayOf("text", subJobs.stream().map(SubJob::queue).toArray()));
             ps.setArray(
                     14,
                     c.createArrayOf(
-                            "text",
-                            subJobs.stream()
-                                    .map(s -> Json.write(s.parameters()))
-                                    .toArray()));
+                            "int4", subJobs.stream().map(SubJob::priority).toArray()));
             ps.setArray(
                     15,
                     c.createArrayOf(
+                            "text",
+                            subJobs.stream()
+                                    .map(x -> Json.write(x.parameters()))
+                                    .toArray()));
+            ps.setArray(
+                    16,
+                    c.createArrayOf(
                             "int4", subJobs.stream().map(SubJob::maxAttempts).toArray()));
-            ps.setString(16, lease.workerId());
+            ps.setString(17, lease.workerId());
             List<Long> ids = new ArrayList<>(n);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -943,6 +1018,7 @@ public final class JobStore {
                 rs.getInt("subjobs_open"),
                 rs.getString("fanout_stage"),
                 rs.getString("resume_stage"),
+                SubJobFailurePolicy.fromDb(rs.getString("on_subjob_failure")),
                 rs.getString("idempotency_key"),
                 rs.getString("created_by"),
                 rs.getString("approved_by"),
