@@ -43,6 +43,7 @@ public final class ApiServer implements AutoCloseable {
     private final SystemController system;
     private final List<Route> registered = new CopyOnWriteArrayList<>();
     private Javalin app;
+    private boolean stopped;
 
     public ApiServer(Database database, JobStore store, JobQueries queries, ApiKeyStore keys, ApiConfig config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -144,6 +145,10 @@ public final class ApiServer implements AutoCloseable {
     }
 
     public synchronized void stop() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
         hub.close();
         listener.close();
         if (app != null) {
