@@ -32,6 +32,7 @@ final class Heartbeater {
     private final WorkerStore.Registration registration;
     private final Map<Long, RunningJob> running;
     private final Duration interval;
+    private final Duration stuckAfter;
     private final WorkerStats stats;
     private final Thread thread;
     private volatile boolean stopped;
@@ -43,6 +44,7 @@ final class Heartbeater {
             WorkerStore.Registration registration,
             Map<Long, RunningJob> running,
             Duration interval,
+            Duration stuckAfter,
             WorkerStats stats) {
         this.workerId = workerId;
         this.jobStore = jobStore;
@@ -50,6 +52,7 @@ final class Heartbeater {
         this.registration = registration;
         this.running = running;
         this.interval = interval;
+        this.stuckAfter = stuckAfter;
         this.stats = stats;
         this.thread = Thread.ofPlatform()
                 .daemon()
@@ -73,6 +76,18 @@ final class Heartbeater {
                 log.warn("job {} ran past its timeout of {}; interrupting it", rj.id(), rj.timeout);
             }
             s = rj.state();
+            if (s == RunningJob.State.TIMED_OUT && now - rj.deadlineNanos > stuckAfter.toNanos()) {
+                // The handler ignores its interruption. Stop extending its lease: the reclaimer
+                // gives the job to another worker, and this thread's late write will be fenced.
+                if (rj.stop(RunningJob.State.LOST)) {
+                    stats.leasesLost.incrementAndGet();
+                    log.error(
+                            "job {} ignored its interruption for {} ms after its timeout; letting its lease lapse",
+                            rj.id(),
+                            stuckAfter.toMillis());
+                }
+                continue;
+            }
             if (s == RunningJob.State.RUNNING || s == RunningJob.State.TIMED_OUT || s == RunningJob.State.FINISHING) {
                 holding.add(rj);
             }

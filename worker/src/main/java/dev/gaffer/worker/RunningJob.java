@@ -83,6 +83,9 @@ final class RunningJob {
             if (s == State.TIMED_OUT && to == State.TIMED_OUT) {
                 return false;
             }
+            if (s == State.TIMED_OUT && to == State.LOST && thread != null && !thread.isAlive()) {
+                return false;
+            }
             if (state.compareAndSet(s, to)) {
                 Thread t = thread;
                 if (t != null) {

@@ -97,8 +97,15 @@ public final class Worker implements AutoCloseable {
                 this::excludedFromClaims,
                 runner::start,
                 stats);
-        this.heartbeater =
-                new Heartbeater(id, jobStore, workerStore, registration, running, config.heartbeatInterval(), stats);
+        this.heartbeater = new Heartbeater(
+                id,
+                jobStore,
+                workerStore,
+                registration,
+                running,
+                config.heartbeatInterval(),
+                config.heartbeatTimeout(),
+                stats);
         this.listener = config.listen()
                 ? new NotificationListener(
                         database,

@@ -141,6 +141,43 @@ class ReclaimTest {
         }
     }
 
+    @Test
+    void aHandlerThatIgnoresItsTimeoutLosesItsLeaseAndIsReclaimed() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch started = new CountDownLatch(1);
+        HandlerRegistry registry = new HandlerRegistry().register("deaf", ctx -> {
+            started.countDown();
+            long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (release.getCount() > 0 && System.nanoTime() < end) {
+                try {
+                    release.await(10, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException ignored) {
+                    // a handler that ignores its interruption
+                }
+            }
+            return Outcome.complete(null);
+        });
+        WorkerConfig config = TestSupport.config("deaf").withHeartbeat(Duration.ofMillis(100), Duration.ofSeconds(1));
+        try (Worker w = new Worker(config, db, registry).start()) {
+            Job job = approve(store, NewJob.of("deaf", JobFixtures.params("timeout_ms", 200)));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+            await("the worker let the lease lapse", () -> w.stats().leasesLost() == 1);
+            await("reclaimed", () -> w.reclaimer().runOnce().total() == 1);
+            Job after = store.find(job.id()).orElseThrow();
+            assertThat(after.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(after.lockedBy()).isNull();
+            // The zombie still runs, so this worker does not claim the job again meanwhile.
+            Thread.sleep(300);
+            assertThat(statusOf(job.id())).isEqualTo(JobStatus.APPROVED);
+            release.countDown();
+            await("the late outcome is discarded", () -> w.stats().discarded() == 1);
+            await(
+                    "claimed again once the zombie ended, and completed",
+                    () -> statusOf(job.id()) == JobStatus.COMPLETED);
+            assertThat(store.find(job.id()).orElseThrow().attempt()).isEqualTo(2);
+        }
+    }
+
     static JobStatus statusOf(long id) {
         return store.find(id).orElseThrow().status();
     }
