@@ -68,6 +68,33 @@ class ListenTest {
         }
     }
 
+    @Test
+    void theWorkerSurvivesAllItsDatabaseConnectionsBeingTerminated() {
+        try (Database db = TestPostgres.freshDatabase("connections_killed", 2);
+                Database pool = TestSupport.openAnother(db, 8)) {
+            JobStore store = new JobStore(db.dataSource());
+            WorkerConfig config = TestSupport.config("survivor");
+            try (Worker w = new Worker(config, pool, HandlerRegistry.discover()).start()) {
+                Job first = approve(store, NewJob.of("noop", null));
+                await("first job done", () -> status(store, first) == JobStatus.COMPLETED);
+                int pid = w.listener().backendPid();
+                long killed = new JobFixtures(db)
+                        .count("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                + " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+                assertThat(killed).isGreaterThanOrEqualTo(2);
+                // The test's own pool lost its other connections too: read and write through a new one.
+                try (Database fresh = TestSupport.openAnother(db, 2)) {
+                    JobStore again = new JobStore(fresh.dataSource());
+                    Job second = approve(again, NewJob.of("sleep", JobFixtures.params("ms", 300)));
+                    await("second job done after the outage", () -> status(again, second) == JobStatus.COMPLETED);
+                    await(
+                            "listener back",
+                            () -> w.listener().isListening() && w.listener().backendPid() != pid);
+                }
+            }
+        }
+    }
+
     static JobStatus status(JobStore store, Job job) {
         return store.find(job.id()).orElseThrow().status();
     }
