@@ -4,6 +4,7 @@ import static io.javalin.apibuilder.ApiBuilder.get;
 import static io.javalin.apibuilder.ApiBuilder.path;
 import static io.javalin.apibuilder.ApiBuilder.post;
 
+import dev.gaffer.artifact.ArtifactStore;
 import dev.gaffer.auth.ApiKeyStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseException;
@@ -41,6 +42,7 @@ public final class ApiServer implements AutoCloseable {
     private final JobController jobs;
     private final StreamController streams;
     private final SystemController system;
+    private final ArtifactController artifacts;
     private final List<Route> registered = new CopyOnWriteArrayList<>();
     private Javalin app;
     private boolean stopped;
@@ -59,6 +61,9 @@ public final class ApiServer implements AutoCloseable {
         this.jobs = new JobController(store, queries, config, metrics);
         this.streams = new StreamController(store, hub);
         this.system = new SystemController(database, queries, metrics);
+        // The API only reads artifacts; their size cap is the workers' to enforce when writing.
+        this.artifacts =
+                new ArtifactController(store, new ArtifactStore(database.dataSource(), ArtifactStore.HARD_MAX_BYTES));
     }
 
     /** Every route, with the least role it needs. The OpenAPI document lists exactly these. */
@@ -75,11 +80,14 @@ public final class ApiServer implements AutoCloseable {
                     get("subjobs", jobs::subJobs, Access.READ);
                     get("events", jobs::events, Access.READ);
                     get("stream", streams::jobStream, Access.READ);
+                    get("artifacts", artifacts::list, Access.READ);
+                    get("artifacts/{name}", artifacts::download, Access.READ);
                 });
             });
             get("events", streams::allEvents, Access.READ);
             get("stats", system::stats, Access.READ);
             get("workers", system::workers, Access.READ);
+            get("me", system::me, Access.READ);
             get("openapi.json", system::openApi, Access.PUBLIC);
             get("docs", system::docs, Access.PUBLIC);
         });

@@ -33,6 +33,15 @@ final class SystemController {
         this.metrics = metrics;
     }
 
+    /** Who the request's key is: the dashboard shows only the buttons its role may use. */
+    void me(Context ctx) {
+        Authenticator.Principal who = Authenticator.principal(ctx);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("name", who.name());
+        body.put("role", who.role().name().toLowerCase(java.util.Locale.ROOT));
+        JsonSupport.write(ctx, 200, body);
+    }
+
     void stats(Context ctx) {
         int window = Params.limit(ctx, DEFAULT_WINDOW_MINUTES, JobQueries.MAX_THROUGHPUT_MINUTES, "minutes");
         Map<String, Long> byStatus = new LinkedHashMap<>();

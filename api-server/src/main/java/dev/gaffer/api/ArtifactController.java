@@ -1,0 +1,84 @@
+package dev.gaffer.api;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.gaffer.artifact.ArtifactStore;
+import dev.gaffer.artifact.ArtifactStore.Artifact;
+import dev.gaffer.job.JobStore;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.List;
+
+/** HTTP for the files jobs produce (the reference pipeline's video): list and download. */
+final class ArtifactController {
+
+    record ArtifactResponse(
+            @JsonProperty("name") String name,
+            @JsonProperty("content_type") String contentType,
+            @JsonProperty("size_bytes") long sizeBytes,
+            @JsonProperty("sha256") String sha256,
+            @JsonProperty("created_at") Instant createdAt,
+            @JsonProperty("download_url") String downloadUrl) {
+
+        static ArtifactResponse of(Artifact a) {
+            return new ArtifactResponse(
+                    a.name(),
+                    a.contentType(),
+                    a.sizeBytes(),
+                    a.sha256(),
+                    a.createdAt(),
+                    "/api/v3/jobs/" + a.jobId() + "/artifacts/" + a.name());
+        }
+    }
+
+    record ArtifactList(@JsonProperty("artifacts") List<ArtifactResponse> artifacts) {}
+
+    private final JobStore store;
+    private final ArtifactStore artifacts;
+
+    ArtifactController(JobStore store, ArtifactStore artifacts) {
+        this.store = store;
+        this.artifacts = artifacts;
+    }
+
+    void list(Context ctx) {
+        long id = Params.jobId(ctx);
+        requireJob(id);
+        JsonSupport.write(
+                ctx,
+                200,
+                new ArtifactList(
+                        artifacts.list(id).stream().map(ArtifactResponse::of).toList()));
+    }
+
+    void download(Context ctx) {
+        long id = Params.jobId(ctx);
+        String name = ctx.pathParam("name");
+        requireJob(id);
+        Artifact a = artifacts
+                .find(id, name)
+                .orElseThrow(() -> ApiException.notFound("job " + id + " has no artifact named '" + name + "'"));
+        ctx.status(200);
+        // Binary: no charset (Jetty would otherwise append the default one).
+        ctx.res().setCharacterEncoding(null);
+        ctx.res().setContentType(a.contentType());
+        ctx.header("Content-Length", String.valueOf(a.sizeBytes()));
+        ctx.header("Content-Disposition", "inline; filename=\"" + a.name() + "\"");
+        ctx.header("ETag", "\"" + a.sha256() + "\"");
+        ctx.header("Cache-Control", "private, max-age=3600");
+        try {
+            if (!artifacts.copyTo(id, name, ctx.res().getOutputStream())) {
+                throw ApiException.notFound("job " + id + " has no artifact named '" + name + "'");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void requireJob(long id) {
+        if (store.find(id).isEmpty()) {
+            throw ApiException.notFound("job " + id + " does not exist");
+        }
+    }
+}
