@@ -28,7 +28,7 @@ public record ApiConfig(
     public static final String DEFAULT_HOST = "0.0.0.0";
     public static final String DEV_HOST = "127.0.0.1";
     public static final long DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-    public static final Set<String> DEFAULT_JOB_TYPES = Set.of("noop", "sleep", "video", "scene");
+    public static final Set<String> DEFAULT_JOB_TYPES = Set.of("noop", "sleep", "video", "image_pairs", "scene");
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
 
     private static final Pattern TYPE = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");

@@ -12,7 +12,13 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Gaffer.Version.class,
         description = "A PostgreSQL-coordinated job cluster.",
-        subcommands = {MigrateCommand.class, WorkerCommand.class, ApiCommand.class, KeysCommand.class, JobsCommand.class
+        subcommands = {
+            MigrateCommand.class,
+            WorkerCommand.class,
+            ApiCommand.class,
+            KeysCommand.class,
+            JobsCommand.class,
+            DevCommand.class
         })
 public final class Gaffer implements Runnable {
 
