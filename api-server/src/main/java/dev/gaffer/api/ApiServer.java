@@ -15,8 +15,10 @@ import dev.gaffer.job.JobStore;
 import io.javalin.Javalin;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
+import io.javalin.http.staticfiles.Location;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
@@ -110,6 +112,13 @@ public final class ApiServer implements AutoCloseable {
             cfg.http.maxRequestSize = config.maxBodyBytes();
             cfg.http.defaultContentType = "application/json";
             cfg.router.ignoreTrailingSlashes = true;
+            // The dashboard: public static files at /, which call the API with the user's key.
+            cfg.staticFiles.add(files -> {
+                files.hostedPath = "/";
+                files.directory = "/dashboard";
+                files.location = Location.CLASSPATH;
+                files.headers = Map.of("Cache-Control", "no-cache", "X-Content-Type-Options", "nosniff");
+            });
             cfg.events.handlerAdded(h -> {
                 if (isHttpMethod(h.getHttpMethod())) {
                     registered.add(new Route(h.getHttpMethod().name(), h.getPath()));

@@ -1,0 +1,359 @@
+package dev.gaffer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gaffer.api.ApiConfig;
+import dev.gaffer.api.ApiServer;
+import dev.gaffer.auth.ApiKeyRole;
+import dev.gaffer.auth.ApiKeyStore;
+import dev.gaffer.db.Database;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.testing.TestPostgres;
+import dev.gaffer.worker.HandlerRegistry;
+import dev.gaffer.worker.Worker;
+import dev.gaffer.worker.WorkerConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The dashboard in a real browser: Debian's headless Chromium, driven through its chromedriver
+ * (nothing is downloaded), against the API on a random port with auth on, a real PostgreSQL and a
+ * real worker. Screenshots go to target/screenshots/.
+ */
+class DashboardBrowserTest {
+
+    static final String CHROMIUM = "/usr/bin/chromium";
+    static final String CHROMEDRIVER = "/usr/bin/chromedriver";
+    static final Duration WAIT = Duration.ofSeconds(30);
+    static final Path SCREENSHOTS = Path.of("target", "screenshots");
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    static Database db;
+    static ApiServer server;
+    static Worker worker;
+    static ChromeDriver driver;
+    static Path profile;
+    static String approveKey;
+    static String readKey;
+    static String submitKey;
+    static final HttpClient http = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
+
+    @BeforeAll
+    static void start() throws IOException {
+        db = TestPostgres.freshDatabase("dashboard");
+        ApiKeyStore keys = new ApiKeyStore(db.dataSource());
+        approveKey = keys.create("operator", ApiKeyRole.APPROVE).key();
+        readKey = keys.create("viewer", ApiKeyRole.READ).key();
+        submitKey = keys.create("submitter", ApiKeyRole.SUBMIT).key();
+        server = new ApiServer(
+                        db,
+                        new JobStore(db.dataSource()),
+                        new JobQueries(db.dataSource()),
+                        keys,
+                        ApiConfig.defaults().withAuth(true))
+                .start(0);
+        worker = new Worker(
+                        WorkerConfig.defaults().withName("dashboard-worker").withConcurrency(2),
+                        db,
+                        HandlerRegistry.discover())
+                .start();
+
+        // Selenium Manager stays idle: the driver and the browser are the OS's.
+        System.setProperty(ChromeDriverService.CHROME_DRIVER_EXE_PROPERTY, CHROMEDRIVER);
+        profile = Files.createTempDirectory("gaffer-chromium-");
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM);
+        options.addArguments(
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--user-data-dir=" + profile,
+                "--window-size=1280,900");
+        driver = new ChromeDriver(options);
+        Files.createDirectories(SCREENSHOTS);
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        if (driver != null) {
+            driver.quit();
+        }
+        if (worker != null) {
+            worker.shutdown(Duration.ofSeconds(5));
+        }
+        if (server != null) {
+            server.stop();
+        }
+        if (db != null) {
+            db.close();
+        }
+        if (profile != null) {
+            try (var files = Files.walk(profile)) {
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
+    void theOperatorApprovesAPendingJobAndWatchsItsProgressArriveBySse() throws Exception {
+        // A fresh browser has no key: the page asks for one, and keeps it.
+        driver.get(base() + "/");
+        js("localStorage.clear()");
+        driver.navigate().refresh();
+        WebElement keyInput = visible(By.id("key-input"));
+        assertThat(driver.findElement(By.id("key-view")).isDisplayed()).isTrue();
+        keyInput.sendKeys(approveKey);
+        driver.findElement(By.id("key-submit")).click();
+        waitFor(d -> d.findElement(By.id("who")).getText().contains("operator (approve)"));
+        assertThat((String) js("return localStorage.getItem('gaffer.apiKey')")).isEqualTo(approveKey);
+        waitFor(d -> "true".equals(d.findElement(By.id("live")).getAttribute("data-live")));
+
+        driver.get(base() + "/#/jobs");
+        waitFor(d -> d.findElement(By.id("jobs-view")).isDisplayed());
+        waitFor(d -> "true".equals(d.findElement(By.id("live")).getAttribute("data-live")));
+
+        long id = createJob("sleep", "{\"ms\": 3000}");
+        String row = "#jobs-body tr[data-job-id='" + id + "']";
+        WebElement pendingRow = visible(By.cssSelector(row));
+        assertThat(pendingRow.getAttribute("data-status")).isEqualTo("pending");
+        assertThat(pendingRow.getAttribute("class")).contains("job-pending");
+        assertThat(pendingRow.findElement(By.cssSelector(".status")).getText()).isEqualTo("pending");
+
+        pendingRow.findElement(By.cssSelector("button[data-action='approve']")).click();
+
+        // Sample the bar while the worker sleeps: values the page took from SSE events.
+        Set<Integer> seen = new TreeSet<>();
+        boolean[] shot = {false};
+        new WebDriverWait(driver, WAIT, Duration.ofMillis(40))
+                .ignoring(StaleElementReferenceException.class)
+                .until(d -> {
+                    @SuppressWarnings("unchecked")
+                    List<String> s = (List<String>) js(
+                            "const r = document.querySelector(arguments[0]);"
+                                    + " if (!r) return null; const b = r.querySelector('.progress');"
+                                    + " return [r.dataset.status, b.dataset.progress, b.dataset.source || ''];",
+                            row);
+                    if (s == null) {
+                        return false;
+                    }
+                    int p = Integer.parseInt(s.get(1));
+                    if ("sse".equals(s.get(2))) {
+                        seen.add(p);
+                    }
+                    if (p > 0 && p < 100 && !shot[0]) {
+                        shot[0] = true;
+                        screenshot("jobs-running-desktop");
+                    }
+                    return "completed".equals(s.get(0)) && p == 100;
+                });
+        assertThat(seen)
+                .as("progress values delivered by SSE")
+                .anySatisfy(p -> assertThat(p).isStrictlyBetween(0, 100))
+                .contains(100);
+        WebElement doneRow = driver.findElement(By.cssSelector(row));
+        assertThat(doneRow.getAttribute("class")).doesNotContain("job-pending");
+        assertThat(doneRow.findElements(By.cssSelector("button[data-action='approve']")))
+                .isEmpty();
+        screenshot("jobs-desktop");
+
+        // The detail: the history as a timeline, the result, no buttons left to press but none
+        // for a finished job.
+        doneRow.findElement(By.cssSelector("a.job-link")).click();
+        waitFor(d -> d.findElement(By.id("job-view")).isDisplayed());
+        waitFor(d -> d.findElements(By.cssSelector("#job-timeline li[data-kind='completed']"))
+                        .size()
+                == 1);
+        List<String> kinds = driver.findElements(By.cssSelector("#job-timeline li")).stream()
+                .map(e -> e.getAttribute("data-kind"))
+                .toList();
+        assertThat(kinds).contains("created", "approved", "claimed", "progress", "completed");
+        assertThat(kinds.indexOf("created")).isLessThan(kinds.indexOf("approved"));
+        assertThat(kinds.indexOf("approved")).isLessThan(kinds.indexOf("claimed"));
+        assertThat(kinds.getLast()).isEqualTo("completed");
+        assertThat(driver.findElement(By.id("job-status")).getText()).isEqualTo("completed");
+        assertThat(driver.findElement(By.id("job-result")).getText()).contains("\"slept_ms\": 3000");
+        assertThat(driver.findElement(By.id("job-parameters")).getText()).contains("ms", "3000");
+        assertThat(driver.findElement(By.id("action-approve")).isDisplayed()).isFalse();
+        assertThat(driver.findElement(By.id("action-cancel")).isDisplayed()).isFalse();
+        screenshot("job-detail-desktop");
+
+        driver.get(base() + "/#/");
+        waitFor(d -> d.findElements(By.cssSelector("#workers-table tr[data-worker-id]"))
+                        .size()
+                == 1);
+        waitFor(d -> d.findElements(By.cssSelector("#throughput-chart rect.completed"))
+                        .size()
+                >= 1);
+        assertThat(driver.findElement(By.cssSelector("#status-counts li[data-status='completed'] .n"))
+                        .getText())
+                .isEqualTo("1");
+        assertThat(driver.findElement(By.cssSelector("#workers-table tbody")).getText())
+                .contains("dashboard-worker");
+        screenshot("overview-desktop");
+
+        // Narrow: the same pages at a phone's width.
+        driver.manage().window().setSize(new Dimension(400, 900));
+        try {
+            createJob("sleep", "{\"ms\": 1}");
+            driver.get(base() + "/#/jobs");
+            waitFor(d ->
+                    !d.findElements(By.cssSelector("#jobs-body tr.job-pending")).isEmpty());
+            assertNoHorizontalOverflowOfThePage();
+            screenshot("jobs-narrow");
+            driver.get(base() + "/#/jobs/" + id);
+            waitFor(d -> d.findElements(By.cssSelector("#job-timeline li[data-kind='completed']"))
+                            .size()
+                    == 1);
+            assertNoHorizontalOverflowOfThePage();
+            screenshot("job-detail-narrow");
+        } finally {
+            driver.manage().window().setSize(new Dimension(1280, 900));
+        }
+    }
+
+    @Test
+    void aKeyWithRoleReadSeesNoApproveButton() throws Exception {
+        useKey(readKey, "viewer (read)");
+        long id = createJob("sleep", "{\"ms\": 1}");
+        driver.get(base() + "/#/jobs?status=pending");
+        String row = "#jobs-body tr[data-job-id='" + id + "']";
+        WebElement pendingRow = visible(By.cssSelector(row));
+        assertThat(pendingRow.getAttribute("class")).contains("job-pending");
+        assertThat(pendingRow.findElements(By.cssSelector("button"))).isEmpty();
+
+        driver.get(base() + "/#/jobs/" + id);
+        waitFor(d -> "pending".equals(d.findElement(By.id("job-status")).getText()));
+        assertThat(driver.findElement(By.id("job-pending-note")).isDisplayed()).isTrue();
+        assertThat(driver.findElement(By.id("job-actions")).isDisplayed()).isFalse();
+    }
+
+    @Test
+    void aRefusedActionShowsTheServersDetail() throws Exception {
+        useKey(approveKey, "operator (approve)");
+        long id = createJob("sleep", "{\"ms\": 1}");
+        driver.get(base() + "/#/jobs/" + id);
+        waitFor(d -> d.findElement(By.id("action-approve")).isDisplayed());
+        // Someone else settles the job behind the page's back, without an event the page could
+        // see: the page still offers Approve, and the server refuses it.
+        try (var c = db.dataSource().getConnection();
+                var st = c.prepareStatement("UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = ?")) {
+            st.setLong(1, id);
+            assertThat(st.executeUpdate()).isEqualTo(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        driver.findElement(By.id("action-approve")).click();
+        waitFor(d -> !d.findElement(By.id("action-error")).getText().isEmpty());
+        assertThat(driver.findElement(By.id("action-error")).getText())
+                .contains("job " + id + " is cancelled")
+                .contains("only a pending job can be approved");
+        screenshot("refused-action-desktop");
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    /** Enters a key through the page's own form, as a person would. */
+    static void useKey(String key, String whoText) {
+        driver.get(base() + "/#/");
+        WebElement change = visible(By.id("change-key"));
+        if (!driver.findElement(By.id("key-view")).isDisplayed()) {
+            change.click();
+        }
+        WebElement input = visible(By.id("key-input"));
+        input.clear();
+        input.sendKeys(key);
+        driver.findElement(By.id("key-submit")).click();
+        waitFor(d -> d.findElement(By.id("who")).getText().contains(whoText));
+        waitFor(d -> "true".equals(d.findElement(By.id("live")).getAttribute("data-live")));
+    }
+
+    static long createJob(String type, String parameters) throws IOException, InterruptedException {
+        var request = HttpRequest.newBuilder(URI.create(base() + "/api/v3/jobs"))
+                .timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + submitKey)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"type\":\"" + type + "\",\"parameters\":" + parameters + "}"))
+                .build();
+        HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        JsonNode job = JSON.readTree(r.body());
+        assertThat(job.get("status").asText()).isEqualTo("pending");
+        return job.get("job_id").asLong();
+    }
+
+    static void assertNoHorizontalOverflowOfThePage() {
+        Number overflow =
+                (Number) js("return document.documentElement.scrollWidth - document.documentElement.clientWidth;");
+        assertThat(overflow.intValue()).as("page wider than the window").isLessThanOrEqualTo(0);
+    }
+
+    static String base() {
+        return "http://127.0.0.1:" + server.port();
+    }
+
+    static Object js(String script, Object... args) {
+        return ((JavascriptExecutor) driver).executeScript(script, args);
+    }
+
+    static WebElement visible(By by) {
+        return new WebDriverWait(driver, WAIT)
+                .ignoring(StaleElementReferenceException.class)
+                .until(d -> {
+                    var found = d.findElements(by);
+                    return !found.isEmpty() && found.getFirst().isDisplayed() ? found.getFirst() : null;
+                });
+    }
+
+    static void waitFor(java.util.function.Function<org.openqa.selenium.WebDriver, Boolean> condition) {
+        new WebDriverWait(driver, WAIT)
+                .ignoring(StaleElementReferenceException.class)
+                .until(condition);
+    }
+
+    static void screenshot(String name) {
+        Path png = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE).toPath();
+        try {
+            Files.copy(png, SCREENSHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
