@@ -445,7 +445,7 @@ function jobRow(job) {
 }
 
 function fillJobRow(row, job) {
-  row.className = "job-row status-" + job.status + (job.status === "pending" ? " job-pending" : "");
+  row.className = "job-row row-" + job.status + (job.status === "pending" ? " job-pending" : "");
   row.dataset.status = job.status;
   const statusCell = el("td", { class: "status-cell" }, statusBadge(job.status));
   if (job.status === "pending") statusCell.append(el("span", { class: "pending-tag", text: "awaits approval" }));
@@ -479,8 +479,9 @@ function fillJobRow(row, job) {
 function applyEventToRow(row, e, rereadOnStatusChange) {
   if (e.status && row.dataset.status !== e.status) {
     if (rereadOnStatusChange) refreshRow(row, e.job_id);
+    row.classList.remove("job-pending", "row-" + row.dataset.status);
+    row.classList.add("row-" + e.status);
     row.dataset.status = e.status;
-    row.classList.remove("job-pending");
     const cell = row.querySelector(".status-cell");
     if (cell) cell.replaceChildren(statusBadge(e.status));
   }
@@ -745,7 +746,7 @@ async function loadSubjobs(job) {
     body.append(
       el(
         "tr",
-        { "data-job-id": s.job_id, "data-status": s.status, class: "job-row status-" + s.status },
+        { "data-job-id": s.job_id, "data-status": s.status, class: "job-row row-" + s.status },
         el("td", {}, el("a", { href: "#/jobs/" + s.job_id, class: "job-link", text: "#" + s.job_id })),
         el("td", { text: s.type }),
         el("td", { class: "status-cell" }, statusBadge(s.status)),

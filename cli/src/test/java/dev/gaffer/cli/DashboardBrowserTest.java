@@ -6,12 +6,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gaffer.api.ApiConfig;
 import dev.gaffer.api.ApiServer;
+import dev.gaffer.artifact.ArtifactStore;
 import dev.gaffer.auth.ApiKeyRole;
 import dev.gaffer.auth.ApiKeyStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobStore;
 import dev.gaffer.testing.TestPostgres;
+import dev.gaffer.video.Ffmpeg;
+import dev.gaffer.video.VideoHandlers;
 import dev.gaffer.worker.HandlerRegistry;
 import dev.gaffer.worker.Worker;
 import dev.gaffer.worker.WorkerConfig;
@@ -25,7 +28,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
@@ -61,6 +66,7 @@ class DashboardBrowserTest {
     static Worker worker;
     static ChromeDriver driver;
     static Path profile;
+    static Path videoWork;
     static String approveKey;
     static String readKey;
     static String submitKey;
@@ -83,10 +89,13 @@ class DashboardBrowserTest {
                         keys,
                         ApiConfig.defaults().withAuth(true))
                 .start(0);
-        worker = new Worker(
-                        WorkerConfig.defaults().withName("dashboard-worker").withConcurrency(2),
-                        db,
-                        HandlerRegistry.discover())
+        videoWork = Files.createTempDirectory("gaffer-dashboard-video-");
+        HandlerRegistry handlers = VideoHandlers.register(
+                HandlerRegistry.discover(),
+                new ArtifactStore(db.dataSource(), ArtifactStore.DEFAULT_MAX_BYTES),
+                Ffmpeg.locate(Map.of()),
+                videoWork);
+        worker = new Worker(WorkerConfig.defaults().withName("dashboard-worker").withConcurrency(4), db, handlers)
                 .start();
 
         // Selenium Manager stays idle: the driver and the browser are the OS's.
@@ -123,10 +132,12 @@ class DashboardBrowserTest {
         if (db != null) {
             db.close();
         }
-        if (profile != null) {
-            try (var files = Files.walk(profile)) {
-                files.sorted(java.util.Comparator.reverseOrder())
-                        .forEach(p -> p.toFile().delete());
+        for (Path dir : new Path[] {profile, videoWork}) {
+            if (dir != null) {
+                try (var files = Files.walk(dir)) {
+                    files.sorted(Comparator.reverseOrder())
+                            .forEach(p -> p.toFile().delete());
+                }
             }
         }
     }
@@ -221,9 +232,12 @@ class DashboardBrowserTest {
         waitFor(d -> d.findElements(By.cssSelector("#throughput-chart rect.completed"))
                         .size()
                 >= 1);
+        // The other tests share the database: the page must agree with the API, whatever ran first.
+        long completed = apiGet("/api/v3/stats").at("/by_status/completed").asLong();
+        assertThat(completed).isPositive();
         assertThat(driver.findElement(By.cssSelector("#status-counts li[data-status='completed'] .n"))
                         .getText())
-                .isEqualTo("1");
+                .isEqualTo(String.valueOf(completed));
         assertThat(driver.findElement(By.cssSelector("#workers-table tbody")).getText())
                 .contains("dashboard-worker");
         screenshot("overview-desktop");
@@ -287,6 +301,53 @@ class DashboardBrowserTest {
         screenshot("refused-action-desktop");
     }
 
+    @Test
+    void aVideoJobShowsItsScenesAndSubJobsThenPlaysItsVideo() throws Exception {
+        useKey(approveKey, "operator (approve)");
+        // A caption with markup in it: the page must show it as text, not as HTML.
+        long id = createJob("video", """
+                {"width": 320, "height": 180, "fps": 25},
+                 "storyboard": {"scenes": [
+                   {"duration": 1, "background": "navy", "caption": "Opening"},
+                   {"duration": 1, "background": "#2e8b57", "caption": "<b>bold</b> & <img src=x>"}]}""");
+        driver.get(base() + "/#/jobs/" + id);
+        waitFor(d -> d.findElements(By.cssSelector("#scenes-table tbody tr")).size() == 2);
+        List<WebElement> scenes = driver.findElements(By.cssSelector("#scenes-table tbody tr"));
+        assertThat(scenes.get(0).getText()).contains("1 s", "navy", "Opening");
+        assertThat(scenes.get(1).getText()).contains("#2e8b57", "<b>bold</b> & <img src=x>");
+        assertThat(driver.findElements(By.cssSelector("#scenes-table b, #scenes-table img")))
+                .isEmpty();
+        assertThat(driver.findElement(By.id("job-parameters")).getText()).contains("width", "320", "fps", "25");
+
+        driver.findElement(By.id("action-approve")).click();
+        new WebDriverWait(driver, Duration.ofSeconds(90))
+                .ignoring(StaleElementReferenceException.class)
+                .until(d ->
+                        "completed".equals(d.findElement(By.id("job-status")).getText()));
+        // The scene sub-jobs, each finished at 100%.
+        waitFor(d -> d.findElements(By.cssSelector("#subjobs-body tr")).size() == 2);
+        waitFor(d -> d.findElements(By.cssSelector("#subjobs-body tr")).stream()
+                .allMatch(r -> "completed".equals(r.getAttribute("data-status"))
+                        && "100"
+                                .equals(r.findElement(By.cssSelector(".progress"))
+                                        .getAttribute("data-progress"))));
+        // The video, fetched with the key into a blob: a player and a download link.
+        WebElement video = visible(By.cssSelector("#job-video video"));
+        assertThat(video.getAttribute("src")).startsWith("blob:");
+        WebElement download = driver.findElement(By.cssSelector("#job-video a.download"));
+        assertThat(download.getAttribute("href")).isEqualTo(video.getAttribute("src"));
+        assertThat(download.getAttribute("download")).endsWith(".mp4");
+        // Chromium reads the file's metadata: it is a real video, not an error page.
+        waitFor(d -> ((Number) js("return arguments[0].readyState;", video)).intValue() >= 1);
+        assertThat(((Number) js("return arguments[0].duration;", video)).doubleValue())
+                .isBetween(1.5, 2.5);
+        List<String> kinds = driver.findElements(By.cssSelector("#job-timeline li")).stream()
+                .map(e -> e.getAttribute("data-kind"))
+                .toList();
+        assertThat(kinds).containsSubsequence("created", "approved", "claimed", "waiting", "resumed", "completed");
+        screenshot("video-detail-desktop");
+    }
+
     // -----------------------------------------------------------------------------------------
 
     /** Enters a key through the page's own form, as a person would. */
@@ -304,6 +365,7 @@ class DashboardBrowserTest {
         waitFor(d -> "true".equals(d.findElement(By.id("live")).getAttribute("data-live")));
     }
 
+    /** Creates a job through the API; {@code parameters} may be followed by more members (storyboard). */
     static long createJob(String type, String parameters) throws IOException, InterruptedException {
         var request = HttpRequest.newBuilder(URI.create(base() + "/api/v3/jobs"))
                 .timeout(Duration.ofSeconds(10))
@@ -317,6 +379,16 @@ class DashboardBrowserTest {
         JsonNode job = JSON.readTree(r.body());
         assertThat(job.get("status").asText()).isEqualTo("pending");
         return job.get("job_id").asLong();
+    }
+
+    static JsonNode apiGet(String path) throws IOException, InterruptedException {
+        var request = HttpRequest.newBuilder(URI.create(base() + path))
+                .timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + readKey)
+                .build();
+        HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
     }
 
     static void assertNoHorizontalOverflowOfThePage() {
