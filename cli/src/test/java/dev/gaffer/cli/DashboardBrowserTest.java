@@ -263,6 +263,28 @@ class DashboardBrowserTest {
     }
 
     @Test
+    void withAuthOffThePageAsksForNoKey() {
+        ApiServer dev = new ApiServer(
+                        db,
+                        new JobStore(db.dataSource()),
+                        new JobQueries(db.dataSource()),
+                        new ApiKeyStore(db.dataSource()),
+                        ApiConfig.defaults().withAuth(false))
+                .start(0);
+        try {
+            // Another port is another origin: this browser has no key stored for it.
+            driver.get("http://127.0.0.1:" + dev.port() + "/#/jobs");
+            waitFor(d -> d.findElement(By.id("who")).getText().equals("dev (admin)"));
+            waitFor(d -> d.findElement(By.id("jobs-view")).isDisplayed());
+            assertThat(driver.findElement(By.id("key-view")).isDisplayed()).isFalse();
+            assertThat((Object) js("return localStorage.getItem('gaffer.apiKey')"))
+                    .isNull();
+        } finally {
+            dev.stop();
+        }
+    }
+
+    @Test
     void aKeyWithRoleReadSeesNoApproveButton() throws Exception {
         useKey(readKey, "viewer (read)");
         long id = createJob("sleep", "{\"ms\": 1}");
