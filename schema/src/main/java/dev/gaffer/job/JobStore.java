@@ -304,6 +304,7 @@ public final class JobStore {
                  CROSS JOIN LATERAL (
                        SELECT id, priority, run_at FROM jobs
                         WHERE status = 'approved' AND queue = q.name AND run_at <= now() AND id <> ALL (?::bigint[])
+                          AND (?::text[] IS NULL OR type = ANY (?::text[]))
                         ORDER BY priority DESC, run_at, id
                         LIMIT ?
                           FOR UPDATE SKIP LOCKED) c
@@ -703,6 +704,16 @@ public final class JobStore {
      * job.
      */
     public List<Job> claim(String workerId, Collection<String> queues, int limit, Collection<Long> exclude) {
+        return claim(workerId, queues, null, limit, exclude);
+    }
+
+    /**
+     * As {@link #claim(String, Collection, int, Collection)}, taking only jobs of {@code types}
+     * (null: any type): a worker claims only what it has handlers for, so a job whose handler
+     * lives on other workers waits for them instead of failing here.
+     */
+    public List<Job> claim(
+            String workerId, Collection<String> queues, Collection<String> types, int limit, Collection<Long> exclude) {
         Objects.requireNonNull(workerId, "workerId");
         if (limit <= 0 || queues.isEmpty()) {
             return List.of();
@@ -711,9 +722,12 @@ public final class JobStore {
                 PreparedStatement ps = c.prepareStatement(CLAIM)) {
             ps.setArray(1, c.createArrayOf("text", queues.toArray()));
             ps.setArray(2, c.createArrayOf("bigint", exclude.toArray()));
-            ps.setInt(3, limit);
-            ps.setInt(4, limit);
-            ps.setString(5, workerId);
+            java.sql.Array typeArray = types == null ? null : c.createArrayOf("text", types.toArray());
+            ps.setArray(3, typeArray);
+            ps.setArray(4, typeArray);
+            ps.setInt(5, limit);
+            ps.setInt(6, limit);
+            ps.setString(7, workerId);
             List<Job> claimed = new ArrayList<>(limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

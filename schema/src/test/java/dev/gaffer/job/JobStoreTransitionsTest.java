@@ -213,6 +213,19 @@ class JobStoreTransitionsTest {
         }
 
         @Test
+        void takesOnlyTheTypesItHasHandlersFor() {
+            Job video = fx.approved("video");
+            Job noop = fx.approved("noop");
+            assertThat(store.claim("w/1", List.of("default"), List.of("noop", "sleep"), 10, List.of()))
+                    .extracting(Job::id)
+                    .containsExactly(noop.id());
+            assertThat(store.find(video.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(store.claim("w/2", List.of("default"), null, 10, List.of()))
+                    .extracting(Job::id)
+                    .containsExactly(video.id());
+        }
+
+        @Test
         void claimsNoMoreThanTheFreeSlotsAndHonoursExclusions() {
             List<Long> ids = fx.approvedBulk("noop", 5);
             List<Job> two = store.claim("w/1", List.of("default"), 2, List.of(ids.get(0)));

@@ -31,6 +31,7 @@ final class ClaimLoop {
     private final Wakeup wakeup;
     private final Duration pollInterval;
     private final Supplier<Collection<Long>> exclude;
+    private final Supplier<Collection<String>> types;
     private final Consumer<Job> runner;
     private final WorkerStats stats;
     private final Thread thread;
@@ -44,6 +45,7 @@ final class ClaimLoop {
             Wakeup wakeup,
             Duration pollInterval,
             Supplier<Collection<Long>> exclude,
+            Supplier<Collection<String>> types,
             Consumer<Job> runner,
             WorkerStats stats) {
         this.workerId = workerId;
@@ -53,6 +55,7 @@ final class ClaimLoop {
         this.wakeup = wakeup;
         this.pollInterval = pollInterval;
         this.exclude = exclude;
+        this.types = types;
         this.runner = runner;
         this.stats = stats;
         this.thread = Thread.ofPlatform().name("gaffer-claim-" + workerId).unstarted(this::run);
@@ -89,7 +92,7 @@ final class ClaimLoop {
             return 0;
         }
         stats.claimStatements.incrementAndGet();
-        List<Job> jobs = jobStore.claim(workerId, fromQueues, limit, exclude.get());
+        List<Job> jobs = jobStore.claim(workerId, fromQueues, types.get(), limit, exclude.get());
         stats.claimed.addAndGet(jobs.size());
         for (Job job : jobs) {
             runner.accept(job);

@@ -95,6 +95,7 @@ public final class Worker implements AutoCloseable {
                 wakeup,
                 config.pollInterval(),
                 this::excludedFromClaims,
+                registry::types,
                 runner::start,
                 stats);
         this.heartbeater = new Heartbeater(
