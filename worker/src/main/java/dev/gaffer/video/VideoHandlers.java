@@ -8,6 +8,7 @@ import dev.gaffer.job.Job;
 import dev.gaffer.job.JobStatus;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.SubJob;
+import dev.gaffer.job.SubJobFailurePolicy;
 import dev.gaffer.worker.HandlerRegistry;
 import dev.gaffer.worker.JobContext;
 import dev.gaffer.worker.JobHandler;
@@ -76,7 +77,8 @@ public final class VideoHandlers {
                     p.set("scene", spec.scenes().get(i).toJson(JSON));
                     scenes.add(new SubJob(SCENE, null, ctx.job().priority(), p, NewJob.DEFAULT_MAX_ATTEMPTS));
                 }
-                return Outcome.waitFor(scenes, RENDERING, STITCHING);
+                // One scene that cannot be rendered makes the video impossible: stop the others at once.
+                return Outcome.waitFor(scenes, RENDERING, STITCHING, SubJobFailurePolicy.FAIL_FAST);
             }
             return stitch(ctx, spec);
         }

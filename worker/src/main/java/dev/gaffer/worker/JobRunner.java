@@ -132,7 +132,8 @@ final class JobRunner {
             case Outcome.RetryLater r -> jobStore.fail(rj.lease, ErrorSummary.cap(r.reason()), true, r.delay());
             case Outcome.Fail f -> jobStore.fail(rj.lease, ErrorSummary.cap(f.error()), false, Duration.ZERO);
             case Outcome.WaitForSubJobs w -> {
-                SpawnResult s = jobStore.waitForSubJobs(rj.lease, w.subJobs(), w.fanoutStage(), w.resumeStage());
+                SpawnResult s =
+                        jobStore.waitForSubJobs(rj.lease, w.subJobs(), w.fanoutStage(), w.resumeStage(), w.policy());
                 yield switch (s) {
                     case Spawned sp -> new Written(rj.id(), JobStatus.WAITING, null);
                     case SpawnLeaseLost l -> new LeaseLost(l.lease());

@@ -2,6 +2,7 @@ package dev.gaffer.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gaffer.job.SubJob;
+import dev.gaffer.job.SubJobFailurePolicy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -38,12 +39,21 @@ public sealed interface Outcome {
 
     /**
      * Spawn {@code subJobs} and wait for them; when the last one has finished, the job is claimed
-     * again and the handler is called with {@link JobContext#stage()} = {@code resumeStage}.
+     * again and the handler is called with {@link JobContext#stage()} = {@code resumeStage} and
+     * the sub-jobs' results in {@link JobContext#subJobs()}. With {@link SubJobFailurePolicy#FAIL_FAST}
+     * the first sub-job that fails for good fails this job and cancels the others instead; with
+     * {@link SubJobFailurePolicy#WAIT_ALL} (the default) the handler sees the failures and decides.
      */
-    record WaitForSubJobs(List<SubJob> subJobs, String fanoutStage, String resumeStage) implements Outcome {
+    record WaitForSubJobs(List<SubJob> subJobs, String fanoutStage, String resumeStage, SubJobFailurePolicy policy)
+            implements Outcome {
         public WaitForSubJobs {
             subJobs = List.copyOf(subJobs);
             Objects.requireNonNull(resumeStage, "resumeStage");
+            policy = policy == null ? SubJobFailurePolicy.WAIT_ALL : policy;
+        }
+
+        public WaitForSubJobs(List<SubJob> subJobs, String fanoutStage, String resumeStage) {
+            this(subJobs, fanoutStage, resumeStage, SubJobFailurePolicy.WAIT_ALL);
         }
     }
 
@@ -61,5 +71,9 @@ public sealed interface Outcome {
 
     static Outcome waitFor(List<SubJob> subJobs, String fanoutStage, String resumeStage) {
         return new WaitForSubJobs(subJobs, fanoutStage, resumeStage);
+    }
+
+    static Outcome waitFor(List<SubJob> subJobs, String fanoutStage, String resumeStage, SubJobFailurePolicy policy) {
+        return new WaitForSubJobs(subJobs, fanoutStage, resumeStage, policy);
     }
 }
