@@ -1,12 +1,19 @@
 package dev.gaffer.cli;
 
+import dev.gaffer.artifact.ArtifactStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseConfig;
+import dev.gaffer.video.Ffmpeg;
+import dev.gaffer.video.VideoHandlers;
 import dev.gaffer.worker.HandlerRegistry;
+import dev.gaffer.worker.JobHandler;
 import dev.gaffer.worker.Worker;
 import dev.gaffer.worker.WorkerConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -76,6 +83,12 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--job-timeout", description = "GAFFER_JOB_TIMEOUT, per run of a job; default: 1h.")
     String jobTimeout;
 
+    @Option(
+            names = "--job-types",
+            description = "GAFFER_JOB_TYPES, the job types this worker runs, comma-separated; default: every"
+                    + " handler on the class path plus video, image_pairs and scene (which need ffmpeg).")
+    String jobTypes;
+
     @Override
     public Integer call() throws Exception {
         Map<String, String> settings = new Settings()
@@ -92,6 +105,7 @@ final class WorkerCommand implements Callable<Integer> {
                 .override("GAFFER_SHUTDOWN_GRACE", shutdownGrace)
                 .override("GAFFER_RETENTION", retention)
                 .override("GAFFER_JOB_TIMEOUT", jobTimeout)
+                .override("GAFFER_JOB_TYPES", jobTypes)
                 .asMap();
         WorkerConfig config = WorkerConfig.fromEnvironment(settings);
         DatabaseConfig dbConfig = DatabaseConfig.fromEnvironment(settings, "gaffer-worker");
@@ -120,7 +134,7 @@ final class WorkerCommand implements Callable<Integer> {
                 throw new IllegalStateException("the database schema is " + pending
                         + " migration(s) behind this worker; run `gaffer migrate` first");
             }
-            HandlerRegistry registry = HandlerRegistry.discover();
+            HandlerRegistry registry = handlers(settings, db);
             Worker worker = new Worker(config, db, registry);
             log.info("job types: {}", registry.types());
             // Other ways out of the JVM (System.exit elsewhere, SIGHUP) still give jobs back.
@@ -133,6 +147,60 @@ final class WorkerCommand implements Callable<Integer> {
             return 0;
         }
     }
+
+    static final String DEFAULT_WORK_DIR =
+            Path.of(System.getProperty("java.io.tmpdir"), "gaffer").toString();
+
+    /**
+     * The handlers this worker runs: GAFFER_JOB_TYPES (comma-separated) or, when unset, every
+     * handler on the class path plus the reference video pipeline (video, image_pairs, scene).
+     * The pipeline needs FFmpeg: when it is enabled and ffmpeg is missing the worker refuses to
+     * start, saying so. A worker claims only the types it runs; other types wait for workers
+     * that have them.
+     */
+    static HandlerRegistry handlers(Map<String, String> settings, Database db) {
+        HandlerRegistry found = HandlerRegistry.discover();
+        String typesText = settings.get("GAFFER_JOB_TYPES");
+        Set<String> wanted = new TreeSet<>();
+        if (typesText == null || typesText.isBlank()) {
+            wanted.addAll(found.types());
+            wanted.addAll(VIDEO_TYPES);
+        } else {
+            for (String t : typesText.split(",")) {
+                if (!t.isBlank()) {
+                    wanted.add(t.strip());
+                }
+            }
+        }
+        if (wanted.stream().anyMatch(VIDEO_TYPES::contains)) {
+            long maxBytes = ArtifactStore.DEFAULT_MAX_BYTES;
+            String maxText = settings.get("GAFFER_ARTIFACT_MAX_BYTES");
+            if (maxText != null && !maxText.isBlank()) {
+                try {
+                    maxBytes = Long.parseLong(maxText.strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException(
+                            "GAFFER_ARTIFACT_MAX_BYTES must be a size in bytes, e.g. 67108864, got '" + maxText + "'");
+                }
+            }
+            Ffmpeg ffmpeg = Ffmpeg.locate(settings);
+            Path workDir = Path.of(settings.getOrDefault("GAFFER_WORK_DIR", DEFAULT_WORK_DIR));
+            VideoHandlers.register(found, new ArtifactStore(db.dataSource(), maxBytes), ffmpeg, workDir);
+        }
+        HandlerRegistry selected = new HandlerRegistry();
+        for (String type : wanted) {
+            JobHandler h = found.get(type);
+            if (h == null) {
+                throw new IllegalArgumentException("GAFFER_JOB_TYPES names '" + type
+                        + "' but no handler for it is on the class path; handlers found: " + found.types());
+            }
+            selected.register(type, h);
+        }
+        return selected;
+    }
+
+    private static final Set<String> VIDEO_TYPES =
+            Set.of(VideoHandlers.VIDEO, VideoHandlers.IMAGE_PAIRS, VideoHandlers.SCENE);
 
     /**
      * A worker that starts before its database waits for it instead of crash-looping. Returns
