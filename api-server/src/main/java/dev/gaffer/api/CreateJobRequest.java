@@ -3,6 +3,7 @@ package dev.gaffer.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gaffer.job.InvalidJobException;
 import dev.gaffer.job.NewJob;
+import dev.gaffer.video.VideoSpec;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Iterator;
@@ -15,6 +16,9 @@ import java.util.TreeSet;
  * become the default.
  */
 final class CreateJobRequest {
+
+    /** Job types whose parameters and storyboard are a {@link VideoSpec}. */
+    static final Set<String> VIDEO_TYPES = Set.of("video", "image_pairs");
 
     static final Set<String> FIELDS =
             Set.of("type", "parameters", "storyboard", "queue", "priority", "max_attempts", "run_at");
@@ -58,6 +62,15 @@ final class CreateJobRequest {
             } catch (DateTimeParseException e) {
                 throw ApiException.unprocessable(
                         "run_at", "run_at must be an ISO-8601 timestamp with offset, e.g. 2026-01-31T12:00:00Z");
+            }
+        }
+        if (VIDEO_TYPES.contains(type)) {
+            // The reference pipeline's storyboard is checked now, while the client can fix it,
+            // rather than failing after a person approved it.
+            try {
+                VideoSpec.from(parameters, body.get("storyboard"));
+            } catch (VideoSpec.InvalidSpecException e) {
+                throw ApiException.unprocessable(e.field(), e.getMessage());
             }
         }
         try {

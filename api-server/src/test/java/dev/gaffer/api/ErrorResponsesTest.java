@@ -80,6 +80,27 @@ class ErrorResponsesTest {
         assertField("{\"type\":7}", "type");
     }
 
+    @Test
+    void anUnrenderableVideoStoryboardIs422NamingTheSceneAndCreatesNothing() {
+        long before = api.fixtures.count("SELECT count(*) FROM jobs");
+        assertField("{\"type\":\"video\",\"storyboard\":{\"scenes\":[]}}", "storyboard.scenes");
+        assertField(
+                "{\"type\":\"video\",\"storyboard\":{\"scenes\":[{\"duration\":1},{\"duration\":\"long\"}]}}",
+                "storyboard.scenes[1].duration");
+        assertField(
+                "{\"type\":\"video\",\"parameters\":{\"width\":641},\"storyboard\":{\"scenes\":[{\"duration\":1}]}}",
+                "parameters.width");
+        assertField(
+                "{\"type\":\"video\",\"storyboard\":{\"scenes\":[{\"duration\":1,\"background\":\"red; rm -rf /\"}]}}",
+                "storyboard.scenes[0].background");
+        assertThat(api.fixtures.count("SELECT count(*) FROM jobs")).isEqualTo(before);
+        var ok = api.post(
+                "/api/v3/jobs",
+                ApiKeyRole.SUBMIT,
+                "{\"type\":\"video\",\"storyboard\":{\"scenes\":[{\"duration\":1,\"caption\":\"hi\"}]}}");
+        assertThat(ok.statusCode()).isEqualTo(201);
+    }
+
     private static void assertField(String body, String field) {
         JsonNode p = problem(api.post("/api/v3/jobs", ApiKeyRole.SUBMIT, body), 422);
         assertThat(p.get("field").asText()).as(body).isEqualTo(field);
