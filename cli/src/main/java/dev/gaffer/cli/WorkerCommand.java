@@ -9,6 +9,7 @@ import dev.gaffer.worker.HandlerRegistry;
 import dev.gaffer.worker.JobHandler;
 import dev.gaffer.worker.Worker;
 import dev.gaffer.worker.WorkerConfig;
+import dev.gaffer.worker.WorkerMetrics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -84,6 +85,11 @@ final class WorkerCommand implements Callable<Integer> {
     String jobTimeout;
 
     @Option(
+            names = "--metrics-port",
+            description = "GAFFER_METRICS_PORT: serve Prometheus metrics at http://<host>:PORT/metrics; default: off.")
+    String metricsPort;
+
+    @Option(
             names = "--job-types",
             description = "GAFFER_JOB_TYPES, the job types this worker runs, comma-separated; default: every"
                     + " handler on the class path plus video, image_pairs and scene (which need ffmpeg).")
@@ -106,6 +112,7 @@ final class WorkerCommand implements Callable<Integer> {
                 .override("GAFFER_RETENTION", retention)
                 .override("GAFFER_JOB_TIMEOUT", jobTimeout)
                 .override("GAFFER_JOB_TYPES", jobTypes)
+                .override("GAFFER_METRICS_PORT", metricsPort)
                 .asMap();
         WorkerConfig config = WorkerConfig.fromEnvironment(settings);
         DatabaseConfig dbConfig = DatabaseConfig.fromEnvironment(settings, "gaffer-worker");
@@ -141,11 +148,35 @@ final class WorkerCommand implements Callable<Integer> {
             Thread hook = new Thread(() -> worker.shutdown(config.shutdownGrace()), "gaffer-worker-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             worker.start();
-            stop.await();
-            worker.shutdown(config.shutdownGrace());
+            Integer metricsPort = metricsPort(settings);
+            try (WorkerMetrics metrics = new WorkerMetrics(worker, db.dataSource())) {
+                if (metricsPort != null) {
+                    int bound = metrics.serve("0.0.0.0", metricsPort);
+                    log.info("metrics at http://0.0.0.0:{}/metrics", bound);
+                }
+                stop.await();
+                worker.shutdown(config.shutdownGrace());
+            }
             Runtime.getRuntime().removeShutdownHook(hook);
             return 0;
         }
+    }
+
+    static Integer metricsPort(Map<String, String> settings) {
+        String text = settings.get("GAFFER_METRICS_PORT");
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            int port = Integer.parseInt(text.strip());
+            if (port >= 0 && port <= 65535) {
+                return port;
+            }
+        } catch (NumberFormatException ignored) {
+            // fall through to the message
+        }
+        throw new IllegalArgumentException(
+                "GAFFER_METRICS_PORT must be a port number between 0 and 65535, got '" + text + "'");
     }
 
     static final String DEFAULT_WORK_DIR =
