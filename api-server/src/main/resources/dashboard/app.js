@@ -714,8 +714,9 @@ async function loadTimeline(id) {
   }
 }
 
+/** Adds an event to the timeline; false when it is already there. */
 function appendTimeline(e) {
-  if (e.id <= state.lastTimelineId) return;
+  if (e.id <= state.lastTimelineId) return false;
   state.lastTimelineId = e.id;
   const who = e.actor ? "by " + e.actor : e.worker_id ? "on " + e.worker_id : "";
   const bits = [e.status, who, e.progress_percentage !== null && e.progress_percentage !== undefined ? e.progress_percentage + "%" : "", e.stage || ""];
@@ -728,6 +729,7 @@ function appendTimeline(e) {
   );
   if (e.message) li.append(el("div", { class: "muted", text: e.message }));
   $("job-timeline").append(li);
+  return true;
 }
 
 async function loadSubjobs(job) {
@@ -896,16 +898,17 @@ function onJobEvent(e) {
     else if (e.kind === "created" && state.jobs.page === 0) scheduleJobsReload();
   } else if (state.view === "job") {
     if (e.job_id === state.jobId) {
-      appendTimeline(e);
+      const isNew = appendTimeline(e);
       const bar = $("job-progress").querySelector(".progress");
       if (e.progress_percentage !== null && e.progress_percentage !== undefined) setProgress(bar, e.progress_percentage, e.status, "sse");
       if (e.stage) $("job-stage").textContent = e.stage;
-      if (e.kind !== "progress") scheduleJobReload();
+      // A change the page has not drawn yet: re-read the job (buttons, result, sub-jobs follow).
+      if (e.kind !== "progress" && (isNew || $("job-view").dataset.status !== e.status)) scheduleJobReload();
     } else if (state.subjobIds.has(e.job_id)) {
       const row = document.querySelector(`#subjobs-body tr[data-job-id="${Number(e.job_id)}"]`);
       if (row) applyEventToRow(row, e, false);
       if (e.kind !== "progress") scheduleJobReload();
-    } else if (e.kind === "created") {
+    } else if (e.kind === "created" && $("job-view").dataset.status === "processing") {
       scheduleJobReload(); // perhaps a new sub-job of this one
     }
   } else if (state.view === "overview" && e.kind !== "progress" && !statsReload) {
