@@ -2,6 +2,7 @@ package dev.gaffer.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobQueries;
@@ -157,7 +158,7 @@ public final class Responses {
             int running,
             Instant startedAt,
             Instant lastSeenAt) {
-        static WorkerResponse of(JobQueries.WorkerRow w) {
+        static WorkerResponse of(WorkerStore.WorkerRow w) {
             return new WorkerResponse(
                     w.id(),
                     w.name(),

@@ -6,6 +6,7 @@ import dev.gaffer.api.Responses.Throughput;
 import dev.gaffer.api.Responses.WorkerList;
 import dev.gaffer.api.Responses.WorkerResponse;
 import dev.gaffer.db.Database;
+import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobStatus;
 import io.javalin.http.Context;
@@ -19,6 +20,8 @@ import java.util.TreeMap;
 /** Stats, workers, health, metrics and the API's own documentation. */
 final class SystemController {
 
+    private final WorkerStore workers;
+
     static final int DEFAULT_WINDOW_MINUTES = 15;
 
     private final Database database;
@@ -29,6 +32,7 @@ final class SystemController {
 
     SystemController(Database database, JobQueries queries, ApiMetrics metrics) {
         this.database = database;
+        this.workers = new WorkerStore(database.dataSource());
         this.queries = queries;
         this.metrics = metrics;
     }
@@ -64,8 +68,7 @@ final class SystemController {
         JsonSupport.write(
                 ctx,
                 200,
-                new WorkerList(
-                        queries.workers().stream().map(WorkerResponse::of).toList()));
+                new WorkerList(workers.list().stream().map(WorkerResponse::of).toList()));
     }
 
     void live(Context ctx) {

@@ -1,12 +1,8 @@
 package dev.gaffer.job;
 
 import dev.gaffer.db.Sql;
-import java.sql.Array;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import javax.sql.DataSource;
@@ -36,18 +32,6 @@ public final class JobQueries {
 
     /** Jobs that reached a terminal state in one minute (database clock, truncated to the minute). */
     public record MinuteThroughput(Instant minute, long completed, long failed, long cancelled) {}
-
-    /** One row of {@code workers}. */
-    public record WorkerRow(
-            String id,
-            String name,
-            String host,
-            long pid,
-            List<String> queues,
-            int concurrency,
-            int running,
-            Instant startedAt,
-            Instant lastSeenAt) {}
 
     /**
      * Keyset pagination on the primary key, newest first: {@code id < cursor} walks the primary
@@ -87,11 +71,6 @@ public final class JobQueries {
               LEFT JOIN jobs j ON j.finished_at >= m.minute AND j.finished_at < m.minute + interval '1 minute'
              GROUP BY m.minute
              ORDER BY m.minute""";
-
-    private static final String LIST_WORKERS = """
-            SELECT id, name, host, pid, queues, concurrency, running, started_at, last_seen_at
-              FROM workers
-             ORDER BY name, started_at""";
 
     private static final String LAST_EVENT_ID = "SELECT coalesce(max(id), 0) AS id FROM job_events";
 
@@ -166,28 +145,9 @@ public final class JobQueries {
                         rs.getLong("cancelled")));
     }
 
-    public List<WorkerRow> workers() {
-        return Sql.query(dataSource, "list workers", LIST_WORKERS, ps -> {}, JobQueries::worker);
-    }
-
     /** The newest job_events id (0 when there is none): where a live feed starts. */
     public long lastEventId() {
         return Sql.query(dataSource, "read the last event id", LAST_EVENT_ID, ps -> {}, rs -> rs.getLong("id"))
                 .getFirst();
-    }
-
-    private static WorkerRow worker(ResultSet rs) throws SQLException {
-        Array queues = rs.getArray("queues");
-        List<String> names = queues == null ? List.of() : Arrays.asList((String[]) queues.getArray());
-        return new WorkerRow(
-                rs.getString("id"),
-                rs.getString("name"),
-                rs.getString("host"),
-                rs.getLong("pid"),
-                List.copyOf(names),
-                rs.getInt("concurrency"),
-                rs.getInt("running"),
-                Sql.instant(rs, "started_at"),
-                Sql.instant(rs, "last_seen_at"));
     }
 }
