@@ -43,8 +43,7 @@ class ArtifactStoreTest {
     @BeforeEach
     void emptyQueue() {
         // A job reclaimed by one test must not be claimed by the next test's fixture.
-        fx.exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL"
-                + " WHERE status IN ('approved', 'processing')");
+        fx.cancelUnfinished();
     }
 
     @Test

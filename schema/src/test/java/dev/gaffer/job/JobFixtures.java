@@ -73,6 +73,15 @@ public final class JobFixtures {
         return claimed.getFirst();
     }
 
+    /**
+     * Ends every unfinished job, so that the next test's claims see only its own jobs (test
+     * classes share a database between their tests).
+     */
+    public void cancelUnfinished() {
+        exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
+                + " subjobs_open = 0 WHERE status IN ('pending', 'approved', 'processing', 'waiting')");
+    }
+
     /** Ages a job's heartbeat, as a worker that stopped beating would leave it. */
     public void ageHeartbeat(long jobId, int seconds) {
         exec("UPDATE jobs SET heartbeat_at = now() - make_interval(secs => " + seconds + ") WHERE id = " + jobId);

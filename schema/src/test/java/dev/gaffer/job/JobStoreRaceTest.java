@@ -54,8 +54,7 @@ class JobStoreRaceTest {
 
     @BeforeEach
     void emptyQueue() {
-        fx.exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
-                + " subjobs_open = 0 WHERE status IN ('approved', 'processing', 'waiting')");
+        fx.cancelUnfinished();
     }
 
     @Test
@@ -255,8 +254,7 @@ class JobStoreRaceTest {
             assertThat(fx.count(
                             "SELECT count(*) FROM jobs WHERE parent_id = " + parent.id() + " AND status = 'completed'"))
                     .isEqualTo(completed);
-            fx.exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
-                    + " subjobs_open = 0 WHERE status IN ('approved', 'processing', 'waiting')");
+            fx.cancelUnfinished();
         }
     }
 

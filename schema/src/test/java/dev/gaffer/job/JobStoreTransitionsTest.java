@@ -54,8 +54,7 @@ class JobStoreTransitionsTest {
     @BeforeEach
     void emptyQueue() {
         // Claims in one test must not pick up another test's leftovers.
-        fx.exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
-                + " subjobs_open = 0 WHERE status IN ('approved', 'processing', 'waiting')");
+        fx.cancelUnfinished();
     }
 
     @Nested

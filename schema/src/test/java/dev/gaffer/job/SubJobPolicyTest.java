@@ -38,8 +38,7 @@ class SubJobPolicyTest {
 
     @BeforeEach
     void emptyQueue() {
-        fx.exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
-                + " subjobs_open = 0 WHERE status IN ('approved', 'processing', 'waiting')");
+        fx.cancelUnfinished();
     }
 
     private List<Long> spawn(Job parent, int n, SubJobFailurePolicy policy) {
