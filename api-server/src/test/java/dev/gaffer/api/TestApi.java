@@ -89,6 +89,14 @@ final class TestApi implements AutoCloseable {
         }
     }
 
+    static JsonNode parse(String text) {
+        try {
+            return JsonSupport.MAPPER.readTree(text);
+        } catch (IOException e) {
+            throw new IllegalStateException("not JSON: " + text, e);
+        }
+    }
+
     static JsonNode json(HttpResponse<String> r) {
         try {
             return JsonSupport.MAPPER.readTree(r.body());
@@ -99,7 +107,12 @@ final class TestApi implements AutoCloseable {
 
     /** Creates a pending job through the API and returns its id. */
     long createJob(String type) {
-        var r = post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"" + type + "\",\"parameters\":{\"n\":1}}");
+        // A video job must come with a storyboard it can render; other types take any parameters.
+        String storyboard = type.equals("video") ? ",\"storyboard\":{\"scenes\":[{\"duration\":1}]}" : "";
+        var r = post(
+                "/api/v3/jobs",
+                ApiKeyRole.SUBMIT,
+                "{\"type\":\"" + type + "\",\"parameters\":{\"n\":1}" + storyboard + "}");
         if (r.statusCode() != 201) {
             throw new IllegalStateException("create failed: " + r.statusCode() + " " + r.body());
         }
