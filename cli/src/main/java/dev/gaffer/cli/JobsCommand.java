@@ -26,9 +26,6 @@ import picocli.CommandLine.Parameters;
             JobsCommand.Create.class,
             JobsCommand.ListJobs.class,
             JobsCommand.Show.class,
-            JobsCommand.Approve.class,
-            JobsCommand.Cancel.class,
-            JobsCommand.Retry.class,
             JobsCommand.Watch.class
         })
 final class JobsCommand implements Runnable {
@@ -207,48 +204,24 @@ final class JobsCommand implements Runnable {
             name = "approve",
             mixinStandardHelpOptions = true,
             description = "Approve a pending job (needs the approve role).")
-    static final class Approve implements Callable<Integer> {
-        @Mixin
-        Connection connection;
-
-        @Parameters(paramLabel = "ID")
-        long id;
-
-        @Override
-        public Integer call() {
-            return action(connection, id, "approve");
-        }
+    int approve(@Mixin Connection connection, @Parameters(paramLabel = "ID") long id) {
+        return action(connection, id, "approve");
     }
 
     @Command(
             name = "cancel",
             mixinStandardHelpOptions = true,
             description = "Cancel a job and its unfinished sub-jobs.")
-    static final class Cancel implements Callable<Integer> {
-        @Mixin
-        Connection connection;
-
-        @Parameters(paramLabel = "ID")
-        long id;
-
-        @Override
-        public Integer call() {
-            return action(connection, id, "cancel");
-        }
+    int cancel(@Mixin Connection connection, @Parameters(paramLabel = "ID") long id) {
+        return action(connection, id, "cancel");
     }
 
-    @Command(name = "retry", mixinStandardHelpOptions = true, description = "Run a failed or cancelled job again.")
-    static final class Retry implements Callable<Integer> {
-        @Mixin
-        Connection connection;
-
-        @Parameters(paramLabel = "ID")
-        long id;
-
-        @Override
-        public Integer call() {
-            return action(connection, id, "retry");
-        }
+    @Command(
+            name = "retry",
+            mixinStandardHelpOptions = true,
+            description = "Run a failed or cancelled job again; a parent reruns only its failed sub-jobs.")
+    int retry(@Mixin Connection connection, @Parameters(paramLabel = "ID") long id) {
+        return action(connection, id, "retry");
     }
 
     @Command(
