@@ -65,8 +65,12 @@ public final class JobStore {
 
     /**
      * Appends one job_events row per row of the statement's {@code changes} CTE and sends one
-     * NOTIFY per row. Claims and heartbeats touch many jobs at once: their hints leave the id out,
-     * so that PostgreSQL folds identical payloads of one transaction into one notification.
+     * NOTIFY per row. Claims, heartbeats and batched completions touch many jobs at once: their
+     * hints leave the id out, so that PostgreSQL folds identical payloads of one transaction into
+     * one notification. No receiver needs the id of a completion: workers wake only for claimable
+     * events and the API's live streams re-read job_events after their cursor. Measured in
+     * docs/benchmarks.md: one distinct notification per completed job cost the listeners a JSON
+     * hint each at thousands per second.
      * {@code notified} is a plain SELECT, which PostgreSQL runs only when referenced: every
      * statement's final SELECT reads {@code (SELECT count(*) FROM notified)}.
      */
@@ -78,7 +82,7 @@ public final class JobStore {
             notified AS (
                 SELECT pg_notify('gaffer_jobs', json_strip_nulls(json_build_object(
                            'event', kind,
-                           'id', CASE WHEN kind IN ('claimed', 'progress') THEN NULL ELSE id END,
+                           'id', CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END,
                            'queue', queue))::text)
                   FROM changes)""";
 
@@ -367,6 +371,40 @@ public final class JobStore {
                 %s),
             %s
             SELECT id, status, run_at, (SELECT count(*) FROM notified) AS notified FROM done
+            """.formatted(fanIn("SELECT id FROM done"), FAN_IN_CHANGES, RECORD);
+
+    /**
+     * Many completions of one worker in one statement (one commit): each row is fenced like
+     * {@link #COMPLETE}, and the rows are locked in id order first, so that two statements that
+     * complete overlapping sets (a zombie and the new holder) cannot deadlock on each other. A
+     * row whose fence no longer holds after its lock (reclaimed, cancelled) drops out and its
+     * caller learns it lost the lease.
+     */
+    private static final String COMPLETE_MANY = """
+            WITH outcomes AS (
+                SELECT * FROM unnest(?::bigint[], ?::int[], ?::text[]) AS o(id, attempt, result)),
+            target AS MATERIALIZED (
+                SELECT j.id, o.result FROM jobs j JOIN outcomes o ON o.id = j.id AND o.attempt = j.attempt
+                 WHERE j.locked_by = ? AND j.status = 'processing'
+                 ORDER BY j.id
+                   FOR UPDATE OF j),
+            done AS (
+                UPDATE jobs j
+                   SET status = 'completed', result = t.result::jsonb, progress_percentage = 100, finished_at = now(),
+                       updated_at = now(), locked_by = NULL, heartbeat_at = NULL
+                  FROM target t
+                 WHERE j.id = t.id
+                RETURNING j.*),
+            finished AS (SELECT id, parent_id, status, last_error FROM done),
+            %s,
+            changes AS (
+                SELECT id, queue, 'completed'::job_event_kind AS kind, status, attempt, ?::text AS worker_id,
+                       NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
+                  FROM done
+                UNION ALL
+                %s),
+            %s
+            SELECT id, (SELECT count(*) FROM notified) AS notified FROM done
             """.formatted(fanIn("SELECT id FROM done"), FAN_IN_CHANGES, RECORD);
 
     /**
@@ -819,6 +857,63 @@ public final class JobStore {
             bindFence(ps, 2, lease);
             ps.setString(5, lease.workerId());
         });
+    }
+
+    /** One outcome for {@link #completeMany}. */
+    public record Completion(Lease lease, com.fasterxml.jackson.databind.JsonNode result) {
+        public Completion {
+            Objects.requireNonNull(lease, "lease");
+        }
+    }
+
+    /**
+     * processing → completed for many jobs of one worker in one statement (one commit), each
+     * fenced as in {@link #complete}. Returns the ids that completed; the others had lost their
+     * lease. May resume parents, but a worker batches only top-level jobs: a statement that
+     * completes sub-jobs of several parents would lock those parents in no fixed order.
+     */
+    public Set<Long> completeMany(String workerId, List<Completion> completions) {
+        Objects.requireNonNull(workerId, "workerId");
+        if (completions.isEmpty()) {
+            return Set.of();
+        }
+        int n = completions.size();
+        Long[] ids = new Long[n];
+        Integer[] attempts = new Integer[n];
+        String[] results = new String[n];
+        Set<Long> distinct = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            Lease l = completions.get(i).lease();
+            if (!l.workerId().equals(workerId)) {
+                throw new IllegalArgumentException("lease of job " + l.jobId() + " belongs to " + l.workerId());
+            }
+            if (!distinct.add(l.jobId())) {
+                throw new IllegalArgumentException("job " + l.jobId() + " is listed twice");
+            }
+            ids[i] = l.jobId();
+            attempts[i] = l.attempt();
+            results[i] = Json.write(completions.get(i).result());
+        }
+        Set<Long> done = new HashSet<>();
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(COMPLETE_MANY)) {
+            ps.setArray(1, c.createArrayOf("bigint", ids));
+            ps.setArray(2, c.createArrayOf("int4", attempts));
+            ps.setArray(3, c.createArrayOf("text", results));
+            ps.setString(4, workerId);
+            ps.setString(5, workerId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long id = rs.getLong("id");
+                    if (!distinct.contains(id) || !done.add(id)) {
+                        throw new IllegalStateException("completing " + List.of(ids) + " changed job " + id);
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new DatabaseException("complete " + n + " jobs of " + workerId, e);
+        }
+        return Set.copyOf(done);
     }
 
     /**

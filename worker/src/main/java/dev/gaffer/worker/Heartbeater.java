@@ -10,6 +10,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.locks.Lock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,7 @@ final class Heartbeater {
     private final Duration interval;
     private final Duration stuckAfter;
     private final WorkerStats stats;
+    private final Lock leaseWrites;
     private final Thread thread;
     private volatile boolean stopped;
 
@@ -45,7 +47,8 @@ final class Heartbeater {
             Map<Long, RunningJob> running,
             Duration interval,
             Duration stuckAfter,
-            WorkerStats stats) {
+            WorkerStats stats,
+            Lock leaseWrites) {
         this.workerId = workerId;
         this.jobStore = jobStore;
         this.workerStore = workerStore;
@@ -54,6 +57,7 @@ final class Heartbeater {
         this.interval = interval;
         this.stuckAfter = stuckAfter;
         this.stats = stats;
+        this.leaseWrites = leaseWrites;
         this.thread = Thread.ofPlatform()
                 .daemon()
                 .name("gaffer-heartbeat-" + workerId)
@@ -99,6 +103,8 @@ final class Heartbeater {
                 beats.add(rj.drainBeat());
             }
             HeartbeatResult result;
+            // A completion batch of this worker also updates many of its rows: never both at once.
+            leaseWrites.lock();
             try {
                 result = jobStore.heartbeat(workerId, beats);
             } catch (RuntimeException e) {
@@ -106,6 +112,8 @@ final class Heartbeater {
                     holding.get(i).restore(beats.get(i));
                 }
                 throw e;
+            } finally {
+                leaseWrites.unlock();
             }
             lost = result.lost();
             interruptLost(holding, lost);

@@ -29,6 +29,7 @@ final class JobRunner {
 
     private final String workerId;
     private final JobStore jobStore;
+    private final Completer completer;
     private final HandlerRegistry registry;
     private final Map<Long, RunningJob> running;
     private final Capacity capacity;
@@ -41,6 +42,7 @@ final class JobRunner {
     JobRunner(
             String workerId,
             JobStore jobStore,
+            Completer completer,
             HandlerRegistry registry,
             Map<Long, RunningJob> running,
             Capacity capacity,
@@ -51,6 +53,7 @@ final class JobRunner {
             WorkerStats stats) {
         this.workerId = workerId;
         this.jobStore = jobStore;
+        this.completer = completer;
         this.registry = registry;
         this.running = running;
         this.capacity = capacity;
@@ -128,7 +131,12 @@ final class JobRunner {
 
     private Fenced apply(RunningJob rj, Outcome outcome) {
         return switch (outcome) {
-            case Outcome.Complete c -> jobStore.complete(rj.lease, c.result());
+            // Top-level jobs complete in batches; a sub-job alone, since its statement also locks
+            // its parent (fan-in) and a batch would lock several parents in no fixed order.
+            case Outcome.Complete c ->
+                rj.job.parentId() == null
+                        ? completer.complete(rj.lease, c.result())
+                        : jobStore.complete(rj.lease, c.result());
             case Outcome.RetryLater r -> jobStore.fail(rj.lease, ErrorSummary.cap(r.reason()), true, r.delay());
             case Outcome.Fail f -> jobStore.fail(rj.lease, ErrorSummary.cap(f.error()), false, Duration.ZERO);
             case Outcome.WaitForSubJobs w -> {

@@ -21,6 +21,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +58,7 @@ public final class Worker implements AutoCloseable {
     private final Capacity capacity;
     private final Wakeup wakeup = new Wakeup();
     private final WorkerStats stats = new WorkerStats();
+    private final Completer completer;
     private final JobRunner runner;
     private final ClaimLoop claimLoop;
     private final Heartbeater heartbeater;
@@ -76,9 +79,12 @@ public final class Worker implements AutoCloseable {
         this.registration = new WorkerStore.Registration(
                 id, config.name(), hostName(), ProcessHandle.current().pid(), config.queues(), config.concurrency());
         this.capacity = new Capacity(config.concurrency(), config.queueLimits());
+        Lock leaseWrites = new ReentrantLock();
+        this.completer = new Completer(id, jobStore, leaseWrites);
         this.runner = new JobRunner(
                 id,
                 jobStore,
+                completer,
                 registry,
                 running,
                 capacity,
@@ -106,7 +112,8 @@ public final class Worker implements AutoCloseable {
                 running,
                 config.heartbeatInterval(),
                 config.heartbeatTimeout(),
-                stats);
+                stats,
+                leaseWrites);
         this.listener = config.listen()
                 ? new NotificationListener(
                         database,
@@ -166,6 +173,7 @@ public final class Worker implements AutoCloseable {
                     })
                     .start();
         }
+        completer.start();
         heartbeater.start();
         claimLoop.start();
         if (maintenance != null) {
@@ -207,6 +215,7 @@ public final class Worker implements AutoCloseable {
             released = releaseRemaining();
             awaitIdle(INTERRUPTED_HANDLERS_WAIT);
         } finally {
+            completer.stop();
             heartbeater.stop();
             closeQuietly("maintenance", maintenance);
             closeQuietly("listener", listener);
