@@ -73,15 +73,12 @@ final class ApiCommand implements Callable<Integer> {
                 new JobQueries(db.dataSource()),
                 new ApiKeyStore(db.dataSource()),
                 config);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            server.stop();
-                            db.close();
-                            stopped.countDown();
-                        },
-                        "gaffer-api-shutdown"));
+        // SIGTERM and SIGINT end the server here, not through the JVM's shutdown, so that the
+        // process stops its streams and pool and then exits 0 like any clean stop.
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String signal : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> stop.countDown());
+        }
         try {
             server.start();
         } catch (RuntimeException e) {
@@ -91,7 +88,12 @@ final class ApiCommand implements Callable<Integer> {
         }
         System.out.println(
                 "gaffer api listening on http://" + config.host() + ":" + server.port() + " (docs at /api/v3/docs)");
-        stopped.await();
+        try {
+            stop.await();
+        } finally {
+            server.stop();
+            db.close();
+        }
         return 0;
     }
 }
