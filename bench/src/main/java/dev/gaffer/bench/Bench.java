@@ -1,0 +1,342 @@
+package dev.gaffer.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Gaffer's benchmarks, one command: {@code bench/run [--scenario a,b] [--quick] [--runs N]
+ * [--wait-quiet LOAD]}. Each scenario run has a hard deadline; the runs of all scenarios are
+ * interleaved (run 1 of each, then run 2 of each, …) so that a noisy minute spreads over all of
+ * them; the table shows the median, min and max of the runs. Results go to bench/results/.
+ */
+public final class Bench {
+
+    static final List<String> ALL = List.of("burndown", "pingpong", "recovery", "scale", "api", "memory");
+    private static final Duration QUIET_WAIT_LIMIT = Duration.ofMinutes(10);
+
+    private Bench() {}
+
+    public static void main(String[] args) throws Exception {
+        List<String> names = ALL;
+        boolean quick = false;
+        Integer runs = null;
+        double quietLoad = Double.NaN;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--scenario", "--scenarios" -> names = Arrays.asList(args[++i].split(","));
+                case "--quick" -> quick = true;
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--wait-quiet" -> quietLoad = Double.parseDouble(args[++i]);
+                case "-h", "--help" -> {
+                    System.out.println("usage: bench/run [--scenario " + String.join(",", ALL)
+                            + "] [--quick] [--runs N] [--wait-quiet LOAD1]");
+                    return;
+                }
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
+            }
+        }
+        for (String n : names) {
+            if (!ALL.contains(n)) {
+                throw new IllegalArgumentException("unknown scenario " + n + "; known: " + ALL);
+            }
+        }
+        int runCount = runs != null ? runs : quick ? 1 : 3;
+        Path results = Path.of("bench", "results").toAbsolutePath();
+        Files.createDirectories(results);
+
+        String url = System.getenv("DATABASE_URL");
+        Map<String, Object> machine = machine();
+        Context.log("machine: %s", machine);
+        try (BenchDatabase db = url == null || url.isBlank()
+                        ? BenchDatabase.embedded(Path.of(System.getProperty("bench.pgdata", "bench/target/pgdata")))
+                        : BenchDatabase.external(url);
+                Children children = new Children(
+                        Path.of(System.getProperty("gaffer.jar", "cli/target/gaffer.jar")), results.resolve("logs"))) {
+            Map<String, String> server = db.describe();
+            Context.log("PostgreSQL: %s (%s)", server, db.isEmbedded() ? "embedded" : "DATABASE_URL");
+            if (!"on".equals(server.get("synchronous_commit")) || !"on".equals(server.get("fsync"))) {
+                Context.log("WARNING: fsync or synchronous_commit is off: these numbers are not comparable");
+            }
+            db.prepareTemplate();
+
+            Map<String, List<Measurements>> done = new LinkedHashMap<>();
+            Map<String, List<String>> failures = new LinkedHashMap<>();
+            List<String> loads = new ArrayList<>();
+            for (int run = 1; run <= runCount; run++) {
+                for (String name : names) {
+                    Scenario s = scenario(name, quick);
+                    if (!Double.isNaN(quietLoad)) {
+                        waitQuiet(quietLoad);
+                    }
+                    String load = Procfs.loadavg();
+                    loads.add(name + " run " + run + ": " + load);
+                    Context.log(
+                            "=== %s, run %d of %d (loadavg %s, deadline %d s)",
+                            name, run, runCount, load, s.deadline().toSeconds());
+                    Measurements m = new Measurements();
+                    String failure = runBounded(s, new Context(db, children, quick, run, results), m);
+                    m.put("load1 at start", Double.parseDouble(load.split(" ")[0]), "");
+                    done.computeIfAbsent(name, k -> new ArrayList<>()).add(m);
+                    if (failure != null) {
+                        failures.computeIfAbsent(name, k -> new ArrayList<>()).add("run " + run + ": " + failure);
+                        Context.log("%s run %d: %s", name, run, failure);
+                    }
+                    m.values.forEach((k, v) -> Context.log("  %s: %s", k, fmt(v)));
+                }
+            }
+            String table = table(done, failures);
+            System.out.println();
+            System.out.println(table);
+            write(results, machine, server, db.isEmbedded(), names, quick, runCount, loads, done, failures, table);
+        }
+        System.exit(0);
+    }
+
+    static Scenario scenario(String name, boolean quick) {
+        return switch (name) {
+            case "burndown" -> new BurnDown(BurnDown.Config.of(quick));
+            case "pingpong" -> new PingPong(PingPong.Config.of(quick));
+            case "recovery" -> new Recovery(Recovery.Config.of(quick));
+            case "scale" -> new Scale(Scale.Config.of(quick));
+            case "api" -> new ApiLoad(ApiLoad.Config.of(quick));
+            case "memory" -> new Memory(Memory.Config.of(quick));
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    /** Runs one scenario run under its deadline; returns null, or why it did not finish. */
+    private static String runBounded(Scenario s, Context ctx, Measurements m) {
+        ExecutorService ex = Executors.newSingleThreadExecutor(r -> new Thread(r, "scenario-" + s.name()));
+        Future<?> f = ex.submit(() -> {
+            s.runOnce(ctx, m);
+            return null;
+        });
+        try {
+            f.get(s.deadline().toMillis(), TimeUnit.MILLISECONDS);
+            return null;
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            ctx.children().killAll();
+            awaitQuietly(ex);
+            return "timed out after " + s.deadline().toSeconds() + " s";
+        } catch (ExecutionException e) {
+            ctx.children().killAll();
+            e.getCause().printStackTrace();
+            return "failed: " + e.getCause();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        } finally {
+            ex.shutdownNow();
+        }
+    }
+
+    private static void awaitQuietly(ExecutorService ex) {
+        ex.shutdownNow();
+        try {
+            ex.awaitTermination(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits (bounded) until the 1-minute load average is below {@code limit}. */
+    private static void waitQuiet(double limit) throws InterruptedException {
+        long end = System.nanoTime() + QUIET_WAIT_LIMIT.toNanos();
+        while (Procfs.load1() >= limit && System.nanoTime() < end) {
+            Context.log("waiting for a quiet machine: loadavg %s, want < %.2f", Procfs.loadavg(), limit);
+            Thread.sleep(15_000);
+        }
+    }
+
+    // ---- the table -------------------------------------------------------------------------
+
+    static String table(Map<String, List<Measurements>> done, Map<String, List<String>> failures) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| scenario | metric | median | min | max | runs | unit | target | met |\n");
+        sb.append("| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |\n");
+        done.forEach((scenario, runs) -> {
+            LinkedHashSet<String> metrics = new LinkedHashSet<>();
+            runs.forEach(m -> metrics.addAll(m.metrics.keySet()));
+            for (String metric : metrics) {
+                Measurements.Metric def = null;
+                List<Double> vs = new ArrayList<>();
+                for (Measurements m : runs) {
+                    if (m.metrics.containsKey(metric)) {
+                        def = m.metrics.get(metric);
+                        Double v = m.values.get(metric);
+                        if (v != null && !Double.isNaN(v)) {
+                            vs.add(v);
+                        }
+                    }
+                }
+                if (vs.isEmpty()) {
+                    continue;
+                }
+                vs.sort(Double::compare);
+                double median = median(vs);
+                Measurements.Target t = def.target();
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "| %s | %s | %s | %s | %s | %d | %s | %s | %s |%n",
+                        scenario,
+                        metric,
+                        fmt(median),
+                        fmt(vs.getFirst()),
+                        fmt(vs.getLast()),
+                        vs.size(),
+                        def.unit(),
+                        t == null ? "" : t.text(),
+                        t == null ? "" : t.met(median) ? "yes" : "**no**"));
+            }
+            for (String f : failures.getOrDefault(scenario, List.of())) {
+                sb.append("| ").append(scenario).append(" | ").append(f).append(" | | | | | | | |\n");
+            }
+        });
+        return sb.toString();
+    }
+
+    static double median(List<Double> sorted) {
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    static String fmt(double v) {
+        if (Double.isNaN(v)) {
+            return "n/a";
+        }
+        if (Math.abs(v) >= 100) {
+            return String.format(Locale.ROOT, "%,.0f", v).replace(',', ' ');
+        }
+        return String.format(Locale.ROOT, Math.abs(v) >= 10 ? "%.1f" : "%.2f", v);
+    }
+
+    // ---- the record ------------------------------------------------------------------------
+
+    private static Map<String, Object> machine() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cpus", Runtime.getRuntime().availableProcessors());
+        try {
+            m.put(
+                    "cpu",
+                    Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                            .filter(l -> l.startsWith("model name"))
+                            .findFirst()
+                            .map(l -> l.substring(l.indexOf(':') + 1).strip())
+                            .orElse("?"));
+            m.put(
+                    "memory",
+                    Files.readAllLines(Path.of("/proc/meminfo")).getFirst().replaceAll("\\s+", " "));
+            m.put(
+                    "kernel",
+                    Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip());
+        } catch (IOException e) {
+            // not Linux: leave it out
+        }
+        m.put("java", Runtime.version().toString() + " " + System.getProperty("java.vm.name"));
+        m.put("gaffer commit", git("rev-parse", "--short", "HEAD"));
+        return m;
+    }
+
+    private static String git(String... args) {
+        try {
+            List<String> cmd = new ArrayList<>(List.of("git"));
+            cmd.addAll(List.of(args));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).strip();
+            p.waitFor(10, TimeUnit.SECONDS);
+            return out;
+        } catch (IOException | InterruptedException e) {
+            return "?";
+        }
+    }
+
+    private static void write(
+            Path dir,
+            Map<String, Object> machine,
+            Map<String, String> server,
+            boolean embedded,
+            List<String> names,
+            boolean quick,
+            int runs,
+            List<String> loads,
+            Map<String, List<Measurements>> done,
+            Map<String, List<String>> failures,
+            String table)
+            throws IOException {
+        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+                .withZone(ZoneOffset.UTC)
+                .format(Instant.now());
+        String base = "bench-" + stamp + (quick ? "-quick" : "");
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("when", Instant.now().toString());
+        json.put(
+                "command",
+                "bench/run --scenario " + String.join(",", names) + (quick ? " --quick" : "") + " --runs " + runs);
+        json.put("machine", machine);
+        json.put("postgresql", server);
+        json.put("postgresql_mode", embedded ? "embedded" : "DATABASE_URL");
+        json.put("loadavg_before_each_run", loads);
+        Map<String, Object> sc = new LinkedHashMap<>();
+        done.forEach((name, ms) -> {
+            List<Object> rs = new ArrayList<>();
+            for (Measurements m : ms) {
+                rs.add(Map.of("values", m.values, "notes", m.notes));
+            }
+            sc.put(name, rs);
+        });
+        json.put("scenarios", sc);
+        json.put("failures", failures);
+        new ObjectMapper()
+                .enable(SerializationFeature.INDENT_OUTPUT)
+                .writeValue(dir.resolve(base + ".json").toFile(), json);
+        StringBuilder md = new StringBuilder();
+        md.append("# Gaffer bench, ").append(json.get("when")).append("\n\n");
+        md.append("Command: `").append(json.get("command")).append("`\n\n");
+        md.append("Machine: ").append(machine).append("\n\n");
+        md.append("PostgreSQL (")
+                .append(json.get("postgresql_mode"))
+                .append("): ")
+                .append(server)
+                .append("\n\n");
+        md.append(table).append("\n");
+        md.append("Load average before each run:\n\n");
+        loads.forEach(l -> md.append("- ").append(l).append('\n'));
+        md.append("\nNotes:\n\n");
+        done.forEach((name, ms) -> {
+            for (int i = 0; i < ms.size(); i++) {
+                for (String n : ms.get(i).notes) {
+                    md.append("- ")
+                            .append(name)
+                            .append(" run ")
+                            .append(i + 1)
+                            .append(": ")
+                            .append(n)
+                            .append('\n');
+                }
+            }
+        });
+        Files.writeString(dir.resolve(base + ".md"), md);
+        Context.log("results written to %s.{md,json}", dir.resolve(base));
+    }
+}

@@ -1,0 +1,204 @@
+package dev.gaffer.bench;
+
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Burn-down throughput: {@code jobs} no-op jobs inserted in one statement, then drained by real
+ * {@code gaffer worker} processes (1 at concurrency 16, 1 at 64, 2 at 32 each), and the same
+ * number of no-op executions drained by db-scheduler with lock-and-fetch, one after the other in
+ * the same run. Each variant gets a fresh database. Throughput is measured by the database:
+ * jobs / (last finished_at − first started_at); for db-scheduler, which keeps no timestamps, by
+ * its process: first execution start to last execution end.
+ *
+ * <p>Also recorded per Gaffer variant, to find the bottleneck: commits and WAL bytes per job, and
+ * CPU seconds per 1 000 jobs of PostgreSQL (all its processes) and of the worker JVMs.
+ */
+final class BurnDown implements Scenario {
+
+    record Variant(String label, int processes, int concurrency) {}
+
+    record Config(int jobs, List<Variant> gaffer, List<Integer> dbSchedulerThreads, Duration deadline) {
+        static Config of(boolean quick) {
+            return new Config(
+                    quick ? 20_000 : 100_000,
+                    List.of(
+                            new Variant("gaffer 1×16", 1, 16),
+                            new Variant("gaffer 1×64", 1, 64),
+                            new Variant("gaffer 2×32", 2, 32)),
+                    List.of(32),
+                    Duration.ofMinutes(quick ? 6 : 20));
+        }
+    }
+
+    private static final Pattern RESULT =
+            Pattern.compile("RESULT executed=(\\d+) seconds=([0-9.]+) cpu=([0-9.]+) rss=([0-9.Na]+) finished=(\\w+)");
+
+    private final Config config;
+
+    BurnDown(Config config) {
+        this.config = config;
+    }
+
+    @Override
+    public String name() {
+        return "burndown";
+    }
+
+    @Override
+    public Duration deadline() {
+        return config.deadline();
+    }
+
+    @Override
+    public void runOnce(Context ctx, Measurements out) throws Exception {
+        out.note("jobs per variant: " + config.jobs());
+        double best = 0;
+        double dbs = Double.NaN;
+        for (Variant v : config.gaffer()) {
+            double rate = gaffer(ctx, v, out);
+            best = Math.max(best, rate);
+        }
+        for (int threads : config.dbSchedulerThreads()) {
+            dbs = Math.max(Double.isNaN(dbs) ? 0 : dbs, dbScheduler(ctx, threads, out));
+        }
+        out.put("best gaffer jobs/s", best, "jobs/s", Measurements.Target.atLeast(5000, "≥ 5 000"));
+        out.put("best gaffer / db-scheduler", best / dbs, "×", Measurements.Target.atLeast(2, "≥ 2×"));
+    }
+
+    private double gaffer(Context ctx, Variant v, Measurements out) throws Exception {
+        String dbName = ctx.database("burndown_g" + v.processes() + "x" + v.concurrency());
+        ctx.db().create(dbName);
+        List<Process> workers = new ArrayList<>();
+        try (Connection c = ctx.db().connect(dbName)) {
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < v.processes(); i++) {
+                String name = "burn-" + i;
+                names.add(name);
+                workers.add(ctx.children()
+                        .worker(
+                                "burndown-" + v.processes() + "x" + v.concurrency() + "-" + i + "-run" + ctx.run(),
+                                Jobs.workerEnv(ctx.db().url(dbName), name, v.concurrency())));
+            }
+            Jobs.awaitWorkers(c, names, Duration.ofSeconds(60));
+            Jobs.insertApproved(c, config.jobs(), "noop", "{}");
+            Jobs.exec(c, "ANALYZE jobs");
+            long pg = ctx.db().postmasterPid();
+            Map<String, Double> before = Jobs.serverCounters(c);
+            double pgCpu0 = Procfs.serverCpuSeconds(pg);
+            double jvmCpu0 = workers.stream()
+                    .mapToDouble(p -> Procfs.cpuSeconds(p.pid()))
+                    .sum();
+            Jobs.resetStatements(c);
+            double t0 = Jobs.clock(c);
+            Jobs.hint(c);
+            while (!Jobs.drained(c)) {
+                for (Process p : workers) {
+                    if (!p.isAlive()) {
+                        throw new IllegalStateException("a worker exited early; see its log");
+                    }
+                }
+                Thread.sleep(250);
+            }
+            double pgCpu = Procfs.serverCpuSeconds(pg) - pgCpu0;
+            double jvmCpu = workers.stream()
+                            .mapToDouble(p -> Procfs.cpuSeconds(p.pid()))
+                            .sum()
+                    - jvmCpu0;
+            double rss = workers.stream()
+                    .mapToDouble(p -> Procfs.peakRssMiB(p.pid()))
+                    .max()
+                    .orElse(Double.NaN);
+            Thread.sleep(1500); // let the backends flush their statistics
+            Map<String, Double> after = Jobs.serverCounters(c);
+            Jobs.topStatements(c, 6).forEach(line -> out.note(v.label() + ": " + line));
+            Jobs.Window w = Jobs.window(c, t0 - 1);
+            if (w.completed() != config.jobs()) {
+                throw new IllegalStateException(
+                        v.label() + ": " + w.completed() + " of " + config.jobs() + " completed");
+            }
+            long dup = Jobs.count(
+                    c,
+                    "SELECT count(*) FROM (SELECT job_id FROM job_events WHERE kind = 'completed'"
+                            + " GROUP BY job_id HAVING count(*) > 1) d");
+            double n = config.jobs();
+            out.put(v.label() + " jobs/s", w.perSecond(), "jobs/s");
+            out.put(v.label() + " commits/job", (after.get("commits") - before.get("commits")) / n, "");
+            out.put(v.label() + " WAL/job", (after.get("wal") - before.get("wal")) / n, "bytes");
+            out.put(v.label() + " PostgreSQL CPU/1k jobs", pgCpu * 1000 / n, "s");
+            out.put(v.label() + " worker JVM CPU/1k jobs", jvmCpu * 1000 / n, "s");
+            out.put(v.label() + " worker peak RSS", rss, "MiB");
+            out.put(v.label() + " duplicate completions", dup, "", Measurements.Target.atMost(0, "0"));
+            return w.perSecond();
+        } finally {
+            workers.forEach(p -> Children.stop(p, Duration.ofSeconds(20)));
+            ctx.db().drop(dbName);
+        }
+    }
+
+    private double dbScheduler(Context ctx, int threads, Measurements out) throws Exception {
+        String dbName = ctx.database("burndown_dbs" + threads);
+        String label = "db-scheduler lock-and-fetch ×" + threads;
+        ctx.db().create(dbName);
+        Process p = null;
+        try (Connection c = ctx.db().connect(dbName)) {
+            Jobs.exec(
+                    c,
+                    "INSERT INTO scheduled_tasks (task_name, task_instance, execution_time, picked, version)"
+                            + " SELECT 'noop', i::text, now(), false, 1 FROM generate_series(1, " + config.jobs()
+                            + ") i");
+            Jobs.exec(c, "ANALYZE scheduled_tasks");
+            long pg = ctx.db().postmasterPid();
+            Map<String, Double> before = Jobs.serverCounters(c);
+            double pgCpu0 = Procfs.serverCpuSeconds(pg);
+            String log = "burndown-dbs" + threads + "-run" + ctx.run();
+            p = ctx.children()
+                    .benchMain(
+                            log,
+                            DbSchedulerDrain.class,
+                            List.of(
+                                    ctx.db().jdbcUrl(dbName),
+                                    ctx.db().user(),
+                                    ctx.db().password() == null ? "-" : ctx.db().password(),
+                                    Integer.toString(config.jobs()),
+                                    Integer.toString(threads),
+                                    "0.5",
+                                    "3.0",
+                                    Long.toString(config.deadline().toSeconds())),
+                            List.of());
+            p.waitFor();
+            double pgCpu = Procfs.serverCpuSeconds(pg) - pgCpu0;
+            Thread.sleep(1500);
+            Map<String, Double> after = Jobs.serverCounters(c);
+            Matcher m = RESULT.matcher(Files.readString(ctx.children().log(log)));
+            if (!m.find() || !Boolean.parseBoolean(m.group(5))) {
+                throw new IllegalStateException(
+                        label + " did not finish; see " + ctx.children().log(log));
+            }
+            long left = Jobs.count(c, "SELECT count(*) FROM scheduled_tasks");
+            if (left != 0) {
+                throw new IllegalStateException(label + " left " + left + " executions in the table");
+            }
+            double n = config.jobs();
+            double rate = Integer.parseInt(m.group(1)) / Double.parseDouble(m.group(2));
+            out.put(label + " jobs/s", rate, "jobs/s");
+            out.put(label + " commits/job", (after.get("commits") - before.get("commits")) / n, "");
+            out.put(label + " WAL/job", (after.get("wal") - before.get("wal")) / n, "bytes");
+            out.put(label + " PostgreSQL CPU/1k jobs", pgCpu * 1000 / n, "s");
+            out.put(label + " JVM CPU/1k jobs", Double.parseDouble(m.group(3)) * 1000 / n, "s");
+            out.put(label + " peak RSS", Double.parseDouble(m.group(4)), "MiB");
+            return rate;
+        } finally {
+            if (p != null) {
+                Children.kill(p);
+            }
+            ctx.db().drop(dbName);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package dev.gaffer.bench;
+
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Memory: peak RSS (VmHWM) of a real worker process at concurrency 64 while it drains no-op jobs
+ * and then sleep jobs that keep all 64 slots busy, and of a real API process under the load of
+ * the API scenario. Both run as {@code java -jar gaffer.jar} with the JVM's default heap sizing.
+ */
+final class Memory implements Scenario {
+
+    record Config(int noopJobs, int sleepJobs, int sleepMs, int concurrency, Duration deadline) {
+        static Config of(boolean quick) {
+            return quick
+                    ? new Config(10_000, 640, 100, 64, Duration.ofMinutes(4))
+                    : new Config(50_000, 3_200, 100, 64, Duration.ofMinutes(8));
+        }
+    }
+
+    private final Config config;
+
+    Memory(Config config) {
+        this.config = config;
+    }
+
+    @Override
+    public String name() {
+        return "memory";
+    }
+
+    @Override
+    public Duration deadline() {
+        return config.deadline();
+    }
+
+    /** The heap cap of the second worker run: what the worker needs rather than what the JVM takes. */
+    static final List<String> CAPPED_HEAP = List.of("-Xmx128m");
+
+    @Override
+    public void runOnce(Context ctx, Measurements out) throws Exception {
+        String dbName = ctx.database("memory");
+        ctx.db().create(dbName);
+        try {
+            worker(ctx, dbName, List.of(), "default JVM heap sizing", out);
+            worker(ctx, dbName, CAPPED_HEAP, String.join(" ", CAPPED_HEAP), out);
+            ApiLoad.Result r = ApiLoad.load(ctx, dbName, ApiLoad.Config.of(ctx.quick()), "memory-api-run" + ctx.run());
+            out.put("API peak RSS under wrk", r.peakRssMiB(), "MiB");
+            out.put("(API requests/s meanwhile)", r.requestsPerSecond(), "req/s");
+        } finally {
+            ctx.db().drop(dbName);
+        }
+    }
+
+    private void worker(Context ctx, String dbName, List<String> jvmFlags, String label, Measurements out)
+            throws Exception {
+        Process worker = null;
+        try (Connection c = ctx.db().connect(dbName)) {
+            Jobs.exec(c, "DELETE FROM workers");
+            worker = ctx.children()
+                    .worker(
+                            "memory-worker-" + (jvmFlags.isEmpty() ? "default" : "capped") + "-run" + ctx.run(),
+                            Jobs.workerEnv(ctx.db().url(dbName), "memory", config.concurrency()),
+                            jvmFlags);
+            Jobs.awaitWorkers(c, List.of("memory"), Duration.ofSeconds(60));
+            Jobs.insertApproved(c, config.noopJobs(), "noop", "{}");
+            Jobs.insertApproved(c, config.sleepJobs(), "sleep", "{\"ms\": " + config.sleepMs() + "}");
+            Jobs.hint(c);
+            long started = System.nanoTime();
+            long end = started + Duration.ofMinutes(5).toNanos();
+            while (!Jobs.drained(c)) {
+                if (!worker.isAlive() || System.nanoTime() > end) {
+                    throw new IllegalStateException("the memory worker died or did not drain; see its log");
+                }
+                Thread.sleep(250);
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            out.put(
+                    "worker ×" + config.concurrency() + " peak RSS, " + label,
+                    Procfs.peakRssMiB(worker.pid()),
+                    "MiB",
+                    Measurements.Target.atMost(256, "< 256 MiB"));
+            out.put("(its drain time, " + label + ")", seconds, "s");
+            out.note("worker (" + label + ") drained " + config.noopJobs() + " no-op and " + config.sleepJobs()
+                    + " sleep(" + config.sleepMs() + " ms) jobs");
+        } finally {
+            if (worker != null) {
+                Children.stop(worker, Duration.ofSeconds(20));
+            }
+        }
+    }
+}

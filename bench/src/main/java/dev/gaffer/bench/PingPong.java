@@ -1,0 +1,191 @@
+package dev.gaffer.bench;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.NewJob;
+import dev.gaffer.worker.HandlerRegistry;
+import dev.gaffer.worker.Outcome;
+import dev.gaffer.worker.Worker;
+import dev.gaffer.worker.WorkerConfig;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Pickup latency, approve → handler start, measured on one clock: the worker runs in the bench's
+ * JVM (its own connection pool, the real Worker with LISTEN or poll-only) with a probe handler
+ * that notes System.nanoTime() on entry.
+ *
+ * <p>Ping-pong: jobs one at a time; each is created pending and approved only once the previous
+ * one finished and the worker is idle, at a random moment. Open loop: pending jobs approved on a
+ * fixed schedule (rate per second) whether or not the worker keeps up; latency counts from the
+ * scheduled moment, so a sender that falls behind shows up in the figures instead of hiding them.
+ */
+final class PingPong implements Scenario {
+
+    record Config(
+            int listenSamples,
+            int pollSamples,
+            Duration pollInterval,
+            int openLoopRate,
+            Duration openLoopDuration,
+            Duration deadline) {
+        static Config of(boolean quick) {
+            return quick
+                    ? new Config(200, 20, Duration.ofSeconds(1), 200, Duration.ofSeconds(10), Duration.ofMinutes(4))
+                    : new Config(1000, 100, Duration.ofSeconds(1), 200, Duration.ofSeconds(30), Duration.ofMinutes(10));
+        }
+    }
+
+    private static final Duration PICKUP_LIMIT = Duration.ofSeconds(30);
+
+    private final Config config;
+
+    PingPong(Config config) {
+        this.config = config;
+    }
+
+    @Override
+    public String name() {
+        return "pingpong";
+    }
+
+    @Override
+    public Duration deadline() {
+        return config.deadline();
+    }
+
+    @Override
+    public void runOnce(Context ctx, Measurements out) throws Exception {
+        String dbName = ctx.database("pingpong");
+        ctx.db().create(dbName);
+        try (Database db = ctx.db().open(dbName, 4);
+                Database workerDb = ctx.db().open(dbName, 24)) {
+            JobStore store = new JobStore(db.dataSource());
+            Percentiles listen = sequential(store, workerDb, true, config.listenSamples());
+            out.put("ping-pong LISTEN p50", listen.p(50), "ms");
+            out.put("ping-pong LISTEN p99", listen.p(99), "ms", Measurements.Target.atMost(10, "< 10 ms"));
+            out.put("ping-pong LISTEN max", listen.max(), "ms");
+            Percentiles poll = sequential(store, workerDb, false, config.pollSamples());
+            String p = "ping-pong poll-only (" + config.pollInterval().toMillis() + " ms)";
+            out.put(p + " p50", poll.p(50), "ms");
+            out.put(p + " p99", poll.p(99), "ms");
+            out.put(p + " max", poll.max(), "ms");
+            out.note("samples: LISTEN " + listen.size() + ", poll-only " + poll.size());
+            openLoop(ctx, dbName, store, workerDb, out);
+        } finally {
+            ctx.db().drop(dbName);
+        }
+    }
+
+    private Worker startWorker(Database workerDb, HandlerRegistry registry, boolean listen, String name)
+            throws InterruptedException {
+        WorkerConfig wc = WorkerConfig.defaults().withName(name).withPolling(config.pollInterval(), listen);
+        Worker worker = new Worker(wc, workerDb, registry).start();
+        long end = System.nanoTime() + PICKUP_LIMIT.toNanos();
+        while (listen && !worker.listener().isListening()) {
+            if (System.nanoTime() > end) {
+                throw new IllegalStateException("the worker's LISTEN connection did not come up");
+            }
+            Thread.sleep(10);
+        }
+        Thread.sleep(500);
+        return worker;
+    }
+
+    private Percentiles sequential(JobStore store, Database workerDb, boolean listen, int samples) throws Exception {
+        BlockingQueue<long[]> started = new LinkedBlockingQueue<>();
+        HandlerRegistry registry = new HandlerRegistry().register("probe", c -> {
+            started.add(new long[] {c.jobId(), System.nanoTime()});
+            return Outcome.complete(null);
+        });
+        Worker worker = startWorker(workerDb, registry, listen, listen ? "pingpong-listen" : "pingpong-poll");
+        try {
+            List<Double> ms = new ArrayList<>(samples);
+            for (int i = 0; i < samples; i++) {
+                Job job = store.create(NewJob.of("probe", null)).job();
+                // A random moment, so that poll-only samples fall anywhere in the poll cycle.
+                long jitter = listen ? 20 : config.pollInterval().toMillis();
+                Thread.sleep(5 + ThreadLocalRandom.current().nextLong(jitter));
+                long t0 = System.nanoTime();
+                store.approve(job.id(), "bench");
+                long[] s = started.poll(PICKUP_LIMIT.toSeconds(), TimeUnit.SECONDS);
+                if (s == null || s[0] != job.id()) {
+                    throw new IllegalStateException("job " + job.id() + " did not start in time: " + s);
+                }
+                ms.add((s[1] - t0) / 1e6);
+                long end = System.nanoTime() + PICKUP_LIMIT.toNanos();
+                while (!store.find(job.id()).orElseThrow().status().isTerminal()) {
+                    if (System.nanoTime() > end) {
+                        throw new IllegalStateException("job " + job.id() + " did not finish in time");
+                    }
+                    Thread.sleep(1);
+                }
+            }
+            return new Percentiles(ms);
+        } finally {
+            worker.shutdown(Duration.ofSeconds(5));
+        }
+    }
+
+    private void openLoop(Context ctx, String dbName, JobStore store, Database workerDb, Measurements out)
+            throws Exception {
+        int n = (int) (config.openLoopRate() * config.openLoopDuration().toSeconds());
+        List<Long> ids;
+        try (Connection c = ctx.db().connect(dbName)) {
+            ids = Jobs.insertPending(c, n, "probe");
+            Jobs.exec(c, "VACUUM ANALYZE jobs");
+        }
+        Map<Long, Long> startedAt = new ConcurrentHashMap<>();
+        HandlerRegistry registry = new HandlerRegistry().register("probe", c -> {
+            startedAt.put(c.jobId(), System.nanoTime());
+            return Outcome.complete(null);
+        });
+        Worker worker = startWorker(workerDb, registry, true, "pingpong-open");
+        long[] intended = new long[n];
+        long lateSends = 0;
+        try {
+            long interval = 1_000_000_000L / config.openLoopRate();
+            long start = System.nanoTime() + 100_000_000L;
+            for (int i = 0; i < n; i++) {
+                intended[i] = start + i * interval;
+                long wait = intended[i] - System.nanoTime();
+                if (wait > 0) {
+                    LockSupport.parkNanos(wait);
+                } else if (wait < -interval) {
+                    lateSends++;
+                }
+                store.approve(ids.get(i), "bench");
+            }
+            long end = System.nanoTime() + PICKUP_LIMIT.toNanos();
+            while (startedAt.size() < n && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            if (startedAt.size() < n) {
+                throw new IllegalStateException("open loop: " + (n - startedAt.size()) + " jobs never started");
+            }
+        } finally {
+            worker.shutdown(Duration.ofSeconds(5));
+        }
+        List<Double> ms = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ms.add((startedAt.get(ids.get(i)) - intended[i]) / 1e6);
+        }
+        Percentiles p = new Percentiles(ms);
+        String label = "open loop " + config.openLoopRate() + "/s for "
+                + config.openLoopDuration().toSeconds() + " s";
+        out.put(label + " p50", p.p(50), "ms");
+        out.put(label + " p99", p.p(99), "ms");
+        out.put(label + " max", p.max(), "ms");
+        out.note(label + ": " + n + " jobs; sends more than one interval late: " + lateSends);
+    }
+}
