@@ -482,6 +482,11 @@ public final class JobStore {
      * are used up). The rows are locked with SKIP LOCKED: a row that a heartbeat or a completion
      * is writing right now is alive and left alone, and a row whose lease changed before the lock
      * is re-checked against the predicate. {@code %2$s} is the reason recorded in last_error.
+     *
+     * <p>run_at is left as it was (it had passed, or the job could not have been claimed): a
+     * reclaimed job keeps its place at the head of the claim order instead of queueing behind a
+     * backlog that arrived after it, so a dead worker costs its jobs seconds, not the backlog's
+     * length. Measured in docs/reliability.md (scenario 2).
      */
     private static final String RECLAIM_TEMPLATE = """
             WITH stale AS MATERIALIZED (
@@ -494,7 +499,6 @@ public final class JobStore {
                 UPDATE jobs j
                    SET status = CASE WHEN j.attempt < j.max_attempts THEN 'approved' ELSE 'failed' END::job_status,
                        finished_at = CASE WHEN j.attempt < j.max_attempts THEN NULL ELSE now() END,
-                       run_at = now(),
                        last_error = %2$s,
                        locked_by = NULL, heartbeat_at = NULL, updated_at = now()
                   FROM stale s

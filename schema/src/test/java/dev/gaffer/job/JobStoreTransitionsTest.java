@@ -391,6 +391,18 @@ class JobStoreTransitionsTest {
         }
 
         @Test
+        void aReclaimedJobKeepsItsPlaceAheadOfJobsQueuedAfterIt() {
+            Job first = fx.processing("noop", "w/dead");
+            fx.approvedBulk("noop", 3);
+            fx.ageHeartbeat(first.id(), 60);
+            assertThat(store.reclaimStale(Duration.ofSeconds(15), 100).requeued())
+                    .isEqualTo(1);
+            // The next claim takes it before the backlog that arrived while it was held.
+            Job next = store.claim("w/next", List.of("default"), 1, List.of()).getFirst();
+            assertThat(next.id()).isEqualTo(first.id());
+        }
+
+        @Test
         void staleJobOnItsLastAttemptFails() {
             Job a = store.create(NewJob.of("noop", null).withMaxAttempts(1)).job();
             store.approve(a.id(), "t");
