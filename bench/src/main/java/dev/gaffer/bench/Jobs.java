@@ -136,10 +136,15 @@ final class Jobs {
     }
 
     static Window window(Connection c, double sinceEpoch) throws SQLException {
+        return window(c, sinceEpoch, "true");
+    }
+
+    /** As {@link #window(Connection, double)}, for the jobs that match {@code predicate} only. */
+    static Window window(Connection c, double sinceEpoch, String predicate) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT count(*), extract(epoch FROM min(started_at)), extract(epoch FROM max(finished_at))
-                  FROM jobs WHERE finished_at > to_timestamp(?) AND status = 'completed'
-                """)) {
+                  FROM jobs WHERE finished_at > to_timestamp(?) AND status = 'completed' AND (%s)
+                """.formatted(predicate))) {
             ps.setDouble(1, sinceEpoch);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
