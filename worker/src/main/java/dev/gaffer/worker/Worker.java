@@ -70,6 +70,13 @@ public final class Worker implements AutoCloseable {
     private final CountDownLatch terminated = new CountDownLatch(1);
     private Phase phase = Phase.NEW;
 
+    /** Below this, a busy machine's pauses alone would make the listener reconnect. */
+    static final Duration MIN_LISTEN_PING_TIMEOUT = Duration.ofSeconds(1);
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
     public Worker(WorkerConfig config, Database database, HandlerRegistry registry) {
         this.config = Objects.requireNonNull(config, "config");
         this.database = Objects.requireNonNull(database, "database");
@@ -115,11 +122,13 @@ public final class Worker implements AutoCloseable {
                 stats,
                 leaseWrites);
         this.listener = config.listen()
+                // A quiet LISTEN connection is checked once per heartbeat interval, so that a dead
+                // or half-open one is replaced within about two intervals, well inside the lease.
                 ? new NotificationListener(
                         database,
                         JobStore.CHANNEL,
-                        NotificationListener.DEFAULT_PING_INTERVAL,
-                        NotificationListener.DEFAULT_PING_TIMEOUT)
+                        config.heartbeatInterval(),
+                        max(config.heartbeatInterval(), MIN_LISTEN_PING_TIMEOUT))
                 : null;
         this.reclaimer = new Reclaimer(jobStore, Reclaimer.Config.of(config.heartbeatTimeout()));
         this.pruner = new Pruner(jobStore, Pruner.Config.of(config.retention()));
