@@ -75,11 +75,13 @@ class WorkerFaultsIT {
                     continue;
                 }
                 String id = c.workerId(victim);
-                // The database's clock and the victim's leases at the moment of the kill.
-                c.exec("""
-                        INSERT INTO kills SELECT ?, clock_timestamp(), array_agg(id) FROM jobs
-                         WHERE status = 'processing' AND locked_by = ?""", id, id);
+                Object killedAt = c.valueOf("SELECT clock_timestamp()");
                 victim.kill();
+                // Read after the kill: a dead worker's leases stay as they are until they are
+                // reclaimed (3 s) or it is restarted (below), so this is exactly what it held.
+                c.exec("""
+                        INSERT INTO kills SELECT ?, ?::timestamptz, array_agg(id) FROM jobs
+                         WHERE status = 'processing' AND locked_by = ?""", id, killedAt, id);
                 kills++;
                 held += c.longOf("SELECT coalesce(cardinality(held), 0) FROM kills WHERE worker_id = ?", id);
                 Cluster.sleep(Duration.ofSeconds(1));
