@@ -228,7 +228,7 @@ class DatabaseFaultsIT {
             assertThat(w.alive()).isTrue();
             assertThat(replacedMs)
                     .as("ms until the half-open LISTEN connection was replaced")
-                    .isLessThan(10_000);
+                    .isLessThan(5_000);
             assertThat(maxLatency.get("during"))
                     .as("pickup while LISTEN is half-open (polling every 2 s)")
                     .isLessThan(4_000);
