@@ -354,28 +354,10 @@ public final class JobStore {
             SELECT id, (SELECT count(*) FROM notified) AS notified FROM held
             """.formatted(RECORD);
 
-    private static final String COMPLETE = """
-            WITH done AS (
-                UPDATE jobs
-                   SET status = 'completed', result = ?::jsonb, progress_percentage = 100, finished_at = now(),
-                       updated_at = now(), locked_by = NULL, heartbeat_at = NULL
-                 WHERE id = ? AND attempt = ? AND locked_by = ? AND status = 'processing'
-                RETURNING *),
-            finished AS (SELECT id, parent_id, status, last_error FROM done),
-            %s,
-            changes AS (
-                SELECT id, queue, 'completed'::job_event_kind AS kind, status, attempt, ?::text AS worker_id,
-                       NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
-                  FROM done
-                UNION ALL
-                %s),
-            %s
-            SELECT id, status, run_at, (SELECT count(*) FROM notified) AS notified FROM done
-            """.formatted(fanIn("SELECT id FROM done"), FAN_IN_CHANGES, RECORD);
-
     /**
-     * Many completions of one worker in one statement (one commit): each row is fenced like
-     * {@link #COMPLETE}, and the rows are locked in id order first, so that two statements that
+     * processing → completed, for one job or many of one worker in one statement (one commit):
+     * each row is fenced by (id, attempt, locked_by, status = 'processing'), completing a sub-job
+     * does its fan-in, and the rows are locked in id order first, so that two statements that
      * complete overlapping sets (a zombie and the new holder) cannot deadlock on each other. A
      * row whose fence no longer holds after its lock (reclaimed, cancelled) drops out and its
      * caller learns it lost the lease.
@@ -856,11 +838,9 @@ public final class JobStore {
 
     /** processing → completed with {@code result}; may resume the parent. */
     public Fenced complete(Lease lease, com.fasterxml.jackson.databind.JsonNode result) {
-        return fenced(lease, "complete job " + lease.jobId(), COMPLETE, ps -> {
-            ps.setString(1, Json.write(result));
-            bindFence(ps, 2, lease);
-            ps.setString(5, lease.workerId());
-        });
+        // A batch of one: the same fenced statement as completeMany.
+        Set<Long> done = completeMany(lease.workerId(), List.of(new Completion(lease, result)));
+        return done.isEmpty() ? new LeaseLost(lease) : new Written(lease.jobId(), JobStatus.COMPLETED, null);
     }
 
     /** One outcome for {@link #completeMany}. */
