@@ -147,186 +147,121 @@ public record WorkerConfig(
     // ---- copies with one field changed (tests, embedding) -----------------------------------
 
     public WorkerConfig withName(String n) {
-        return new WorkerConfig(
-                n,
-                queues,
-                concurrency,
-                queueLimits,
-                pollInterval,
-                listen,
-                heartbeatInterval,
-                heartbeatTimeout,
-                reclaimInterval,
-                shutdownGrace,
-                retention,
-                jobTimeout,
-                workerExpiry,
-                retryBase,
-                retryCap,
-                maintenance);
+        return with(c -> c.name = n);
     }
 
     public WorkerConfig withQueues(List<String> q, Map<String, Integer> limits) {
-        return new WorkerConfig(
-                name,
-                q,
-                concurrency,
-                limits,
-                pollInterval,
-                listen,
-                heartbeatInterval,
-                heartbeatTimeout,
-                reclaimInterval,
-                shutdownGrace,
-                retention,
-                jobTimeout,
-                workerExpiry,
-                retryBase,
-                retryCap,
-                maintenance);
+        return with(c -> {
+            c.queues = q;
+            c.queueLimits = limits;
+        });
     }
 
-    public WorkerConfig withConcurrency(int c) {
-        return new WorkerConfig(
-                name,
-                queues,
-                c,
-                queueLimits,
-                pollInterval,
-                listen,
-                heartbeatInterval,
-                heartbeatTimeout,
-                reclaimInterval,
-                shutdownGrace,
-                retention,
-                jobTimeout,
-                workerExpiry,
-                retryBase,
-                retryCap,
-                maintenance);
+    public WorkerConfig withConcurrency(int n) {
+        return with(c -> c.concurrency = n);
     }
 
     public WorkerConfig withPolling(Duration interval, boolean useListen) {
-        return new WorkerConfig(
-                name,
-                queues,
-                concurrency,
-                queueLimits,
-                interval,
-                useListen,
-                heartbeatInterval,
-                heartbeatTimeout,
-                reclaimInterval,
-                shutdownGrace,
-                retention,
-                jobTimeout,
-                workerExpiry,
-                retryBase,
-                retryCap,
-                maintenance);
+        return with(c -> {
+            c.pollInterval = interval;
+            c.listen = useListen;
+        });
     }
 
     public WorkerConfig withHeartbeat(Duration interval, Duration timeout) {
-        return new WorkerConfig(
-                name,
-                queues,
-                concurrency,
-                queueLimits,
-                pollInterval,
-                listen,
-                interval,
-                timeout,
-                reclaimInterval,
-                shutdownGrace,
-                retention,
-                jobTimeout,
-                workerExpiry,
-                retryBase,
-                retryCap,
-                maintenance);
+        return with(c -> {
+            c.heartbeatInterval = interval;
+            c.heartbeatTimeout = timeout;
+        });
     }
 
     public WorkerConfig withMaintenance(boolean enabled, Duration reclaim) {
-        return new WorkerConfig(
-                name,
-                queues,
-                concurrency,
-                queueLimits,
-                pollInterval,
-                listen,
-                heartbeatInterval,
-                heartbeatTimeout,
-                reclaim,
-                shutdownGrace,
-                retention,
-                jobTimeout,
-                workerExpiry,
-                retryBase,
-                retryCap,
-                enabled);
+        return with(c -> {
+            c.maintenance = enabled;
+            c.reclaimInterval = reclaim;
+        });
     }
 
     public WorkerConfig withRetry(Duration base, Duration cap) {
-        return new WorkerConfig(
-                name,
-                queues,
-                concurrency,
-                queueLimits,
-                pollInterval,
-                listen,
-                heartbeatInterval,
-                heartbeatTimeout,
-                reclaimInterval,
-                shutdownGrace,
-                retention,
-                jobTimeout,
-                workerExpiry,
-                base,
-                cap,
-                maintenance);
+        return with(c -> {
+            c.retryBase = base;
+            c.retryCap = cap;
+        });
     }
 
     public WorkerConfig withJobTimeout(Duration timeout) {
-        return new WorkerConfig(
-                name,
-                queues,
-                concurrency,
-                queueLimits,
-                pollInterval,
-                listen,
-                heartbeatInterval,
-                heartbeatTimeout,
-                reclaimInterval,
-                shutdownGrace,
-                retention,
-                timeout,
-                workerExpiry,
-                retryBase,
-                retryCap,
-                maintenance);
+        return with(c -> c.jobTimeout = timeout);
     }
 
     public WorkerConfig withShutdownGrace(Duration grace) {
-        return new WorkerConfig(
-                name,
-                queues,
-                concurrency,
-                queueLimits,
-                pollInterval,
-                listen,
-                heartbeatInterval,
-                heartbeatTimeout,
-                reclaimInterval,
-                grace,
-                retention,
-                jobTimeout,
-                workerExpiry,
-                retryBase,
-                retryCap,
-                maintenance);
+        return with(c -> c.shutdownGrace = grace);
     }
 
-    // ---- parsing ----------------------------------------------------------------------------
+    /** A copy with some fields changed, validated again by the canonical constructor. */
+    private WorkerConfig with(java.util.function.Consumer<Copy> change) {
+        Copy c = new Copy(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The fields of a config being copied; only {@link #with} uses it. */
+    private static final class Copy {
+        String name;
+        List<String> queues;
+        int concurrency;
+        Map<String, Integer> queueLimits;
+        Duration pollInterval;
+        boolean listen;
+        Duration heartbeatInterval;
+        Duration heartbeatTimeout;
+        Duration reclaimInterval;
+        Duration shutdownGrace;
+        Duration retention;
+        Duration jobTimeout;
+        Duration workerExpiry;
+        Duration retryBase;
+        Duration retryCap;
+        boolean maintenance;
+
+        Copy(WorkerConfig w) {
+            name = w.name;
+            queues = w.queues;
+            concurrency = w.concurrency;
+            queueLimits = w.queueLimits;
+            pollInterval = w.pollInterval;
+            listen = w.listen;
+            heartbeatInterval = w.heartbeatInterval;
+            heartbeatTimeout = w.heartbeatTimeout;
+            reclaimInterval = w.reclaimInterval;
+            shutdownGrace = w.shutdownGrace;
+            retention = w.retention;
+            jobTimeout = w.jobTimeout;
+            workerExpiry = w.workerExpiry;
+            retryBase = w.retryBase;
+            retryCap = w.retryCap;
+            maintenance = w.maintenance;
+        }
+
+        WorkerConfig build() {
+            return new WorkerConfig(
+                    name,
+                    queues,
+                    concurrency,
+                    queueLimits,
+                    pollInterval,
+                    listen,
+                    heartbeatInterval,
+                    heartbeatTimeout,
+                    reclaimInterval,
+                    shutdownGrace,
+                    retention,
+                    jobTimeout,
+                    workerExpiry,
+                    retryBase,
+                    retryCap,
+                    maintenance);
+        }
+    }
 
     /** Parses {@code 500ms}, {@code 2s}, {@code 5m}, {@code 1h}, {@code 7d}. */
     public static Duration parseDuration(String variable, String text) {
