@@ -123,6 +123,13 @@ final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
     /** Reads the events after the cursor and hands them to the clients. */
     Tick runOnce() {
         synchronized (lock) {
+            if (clients.isEmpty()) {
+                // Nobody listens: read nothing. The next subscriber starts from the newest event
+                // id and takes anything older from job_events as its backlog.
+                cursor = -1;
+                gapSeenAtNanos = 0;
+                return new Tick(0, 0, false);
+            }
             initCursor();
             List<JobEvent> events = store.eventsAfter(cursor, BATCH);
             int delivered = 0;
