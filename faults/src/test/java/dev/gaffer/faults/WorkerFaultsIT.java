@@ -271,7 +271,11 @@ class WorkerFaultsIT {
             assertThat(restarts).as("worker JVMs halted by a handler").isBetween(1, 2);
             assertThat(c.longOf("""
                             SELECT count(*) FROM executions e JOIN jobs j ON j.id = e.job_id
-                             WHERE j.parameters->>'mode' = 'halt' AND e.attempt = 1""")).as("halting executions").isEqualTo(2);
+                             WHERE j.parameters->>'mode' = 'halt' AND e.attempt = 1"""))
+                    // Each halt was caused by one recorded first attempt; when both jobs were claimed
+                    // by one JVM, the second may have died with it before its handler started.
+                    .as("halting executions")
+                    .isBetween((long) restarts, 2L);
             assertThat(
                             c.longOf(
                                     "SELECT count(*) FROM jobs WHERE parameters = '{\"sleep_ms\": 100}' AND status = 'completed'"))
