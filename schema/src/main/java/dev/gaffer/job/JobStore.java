@@ -169,7 +169,7 @@ public final class JobStore {
                 INSERT INTO jobs (type, queue, priority, parameters, storyboard, max_attempts, run_at,
                                   idempotency_key, created_by)
                 VALUES (?, ?, ?, ?::jsonb, ?::jsonb, ?, COALESCE(?::timestamptz, now()), ?, ?)
-                ON CONFLICT (idempotency_key) DO NOTHING
+                ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING *),
             changes AS (
                 SELECT id, queue, 'created'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,

@@ -113,9 +113,32 @@ class SchemaTest {
     }
 
     @Test
-    void badTypeAndQueueNamesAreRejected() {
-        assertRejected("INSERT INTO jobs (type) VALUES ('Robert''); DROP TABLE jobs;--')", "jobs_type_format");
-        assertRejected("INSERT INTO jobs (type, queue) VALUES ('noop', '')", "jobs_queue_format");
+    void badTypeAndQueueNamesAreRejected() throws SQLException {
+        assertRejected("INSERT INTO jobs (type) VALUES ('Robert''); DROP TABLE jobs;--')", "job_name_format");
+        assertRejected("INSERT INTO jobs (type, queue) VALUES ('noop', '')", "job_name_format");
+        // The domain checks a value whenever one is assigned, updates included.
+        try (Connection c = db.connection();
+                Statement st = c.createStatement()) {
+            st.execute("INSERT INTO jobs (type) VALUES ('noop')");
+        }
+        assertRejected("UPDATE jobs SET queue = 'Not A Name'", "job_name_format");
+        assertRejected("UPDATE jobs SET type = 'Bad Type'", "job_name_format");
+    }
+
+    @Test
+    void parametersMustBeAnObject() {
+        assertRejected("INSERT INTO jobs (type, parameters) VALUES ('noop', '[1, 2]')", "job_parameters_object");
+        assertRejected("INSERT INTO jobs (type, parameters) VALUES ('noop', '\"text\"')", "job_parameters_object");
+    }
+
+    @Test
+    void idempotencyKeysAreUniqueAndOptional() throws SQLException {
+        try (Connection c = db.connection();
+                Statement st = c.createStatement()) {
+            st.execute("INSERT INTO jobs (type) VALUES ('noop'), ('noop')");
+            st.execute("INSERT INTO jobs (type, idempotency_key) VALUES ('noop', 'key-1')");
+        }
+        assertRejected("INSERT INTO jobs (type, idempotency_key) VALUES ('noop', 'key-1')", "jobs_idempotency_key_idx");
     }
 
     private void assertRejected(String sql, String constraint) {
