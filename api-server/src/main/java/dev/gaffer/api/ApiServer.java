@@ -54,9 +54,10 @@ public final class ApiServer implements AutoCloseable {
         this.metrics = new ApiMetrics(database.dataSource());
         this.auth = new Authenticator(keys, config.auth());
         this.hub = new SseHub(store, queries);
+        // Live streams show every event: the work hints and the progress hints.
         this.listener = new NotificationListener(
                 database,
-                JobStore.CHANNEL,
+                List.of(JobStore.CHANNEL, JobStore.EVENTS_CHANNEL),
                 NotificationListener.DEFAULT_PING_INTERVAL,
                 NotificationListener.DEFAULT_PING_TIMEOUT);
         listener.subscribe(hub);

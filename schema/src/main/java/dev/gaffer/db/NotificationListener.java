@@ -46,7 +46,7 @@ public final class NotificationListener implements AutoCloseable {
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
     private final Database database;
-    private final String channel;
+    private final List<String> channels;
     private final Duration pingInterval;
     private final Duration pingTimeout;
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
@@ -58,15 +58,27 @@ public final class NotificationListener implements AutoCloseable {
     private volatile Connection connection;
 
     public NotificationListener(Database database, String channel, Duration pingInterval, Duration pingTimeout) {
+        this(database, List.of(channel), pingInterval, pingTimeout);
+    }
+
+    /** Listens on all of {@code channels} over the one connection. */
+    public NotificationListener(Database database, List<String> channels, Duration pingInterval, Duration pingTimeout) {
         this.database = Objects.requireNonNull(database, "database");
-        if (!channel.matches("[a-z_][a-z0-9_]*")) {
-            throw new IllegalArgumentException("channel must be a plain lower-case identifier, got " + channel);
+        if (channels.isEmpty()) {
+            throw new IllegalArgumentException("at least one channel is needed");
         }
-        this.channel = channel;
+        for (String channel : channels) {
+            if (!channel.matches("[a-z_][a-z0-9_]*")) {
+                throw new IllegalArgumentException("channel must be a plain lower-case identifier, got " + channel);
+            }
+        }
+        this.channels = List.copyOf(channels);
         this.pingInterval = requirePositive(pingInterval, "pingInterval");
         this.pingTimeout = requirePositive(pingTimeout, "pingTimeout");
-        this.thread =
-                Thread.ofPlatform().daemon().name("gaffer-listen-" + channel).unstarted(this::run);
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("gaffer-listen-" + String.join("+", channels))
+                .unstarted(this::run);
     }
 
     public NotificationListener subscribe(Subscriber subscriber) {
@@ -119,7 +131,9 @@ public final class NotificationListener implements AutoCloseable {
                 c.setNetworkTimeout(
                         Runnable::run, (int) (pingInterval.plus(pingTimeout).toMillis()));
                 try (Statement st = c.createStatement()) {
-                    st.execute("LISTEN " + channel);
+                    for (String channel : channels) {
+                        st.execute("LISTEN " + channel);
+                    }
                 }
                 connects.incrementAndGet();
                 setListening(true);

@@ -49,8 +49,20 @@ import javax.sql.DataSource;
  */
 public final class JobStore {
 
-    /** The channel of every NOTIFY hint. Payload: {@code {"event":…,"id":…,"queue":…}}. */
+    /**
+     * The channel of hints that a job is approved now (approved, retried, resumed, reclaimed,
+     * released, or created approved as a sub-job): the one workers LISTEN on. Payload: {@code
+     * {"event":…,"id":…,"queue":…}}.
+     */
     public static final String CHANNEL = "gaffer_jobs";
+
+    /**
+     * The channel of every other hint (created pending, claimed, progress, waiting, completed,
+     * failed, cancelled): for live views such as the API's event streams. Same payload. Kept apart
+     * so that a busy cluster's progress does not wake every worker's LISTEN connection (measured
+     * in docs/benchmarks.md).
+     */
+    public static final String EVENTS_CHANNEL = "gaffer_events";
 
     /** Most sub-jobs one wave may spawn; a bound on one statement's size. */
     public static final int MAX_SUBJOBS_PER_WAVE = 10_000;
@@ -65,12 +77,13 @@ public final class JobStore {
 
     /**
      * Appends one job_events row per row of the statement's {@code changes} CTE and sends one
-     * NOTIFY per row. Claims, heartbeats and batched completions touch many jobs at once: their
-     * hints leave the id out, so that PostgreSQL folds identical payloads of one transaction into
-     * one notification. No receiver needs the id of a completion: workers wake only for claimable
+     * NOTIFY per distinct hint. Claims, heartbeats and batched completions touch many jobs at once:
+     * their hints leave the id out, so that a batch of them is one hint (made distinct here, before
+     * any JSON is built). No receiver needs the id of a completion: workers wake only for claimable
      * events and the API's live streams re-read job_events after their cursor. Measured in
      * docs/benchmarks.md: one distinct notification per completed job cost the listeners a JSON
-     * hint each at thousands per second.
+     * hint each at thousands per second. Hints of jobs that are approved after the change go to
+     * {@link #CHANNEL}, the others to {@link #EVENTS_CHANNEL}.
      * {@code notified} is a plain SELECT, which PostgreSQL runs only when referenced: every
      * statement's final SELECT reads {@code (SELECT count(*) FROM notified)}.
      */
@@ -80,11 +93,12 @@ public final class JobStore {
                 SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
                 RETURNING id),
             notified AS (
-                SELECT pg_notify('gaffer_jobs', json_strip_nulls(json_build_object(
-                           'event', kind,
-                           'id', CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END,
-                           'queue', queue))::text)
-                  FROM changes)""";
+                SELECT pg_notify(CASE WHEN h.approved THEN '%s' ELSE '%s' END,
+                                 json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
+                  FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
+                               CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
+                               queue
+                          FROM changes) h)""".formatted(CHANNEL, EVENTS_CHANNEL);
 
     /**
      * Fan-in, as CTEs to splice into a statement. Given the CTE {@code finished (id, parent_id,

@@ -171,6 +171,62 @@ class JobStoreTransitionsTest {
     }
 
     @Nested
+    class Hints {
+        @Test
+        void workHintsAndProgressHintsGoToTheirOwnChannels() throws Exception {
+            try (Connection listener = db.dedicatedConnection("test-listen");
+                    Statement st = listener.createStatement()) {
+                st.execute("LISTEN " + JobStore.CHANNEL);
+                st.execute("LISTEN " + JobStore.EVENTS_CHANNEL);
+                List<Job> jobs = List.of(fx.pending("noop"), fx.pending("noop"), fx.pending("noop"));
+                for (Job job : jobs) {
+                    store.approve(job.id(), "bob");
+                }
+                List<Job> claimed = store.claim("w/hints", List.of("default"), 10, List.of());
+                assertThat(claimed).hasSize(3);
+                Set<Long> done = store.completeMany(
+                        "w/hints",
+                        claimed.stream()
+                                .map(j -> new JobStore.Completion(j.lease(), json("{}")))
+                                .toList());
+                assertThat(done).hasSize(3);
+
+                List<String> received = new java.util.ArrayList<>();
+                PGConnection pg = listener.unwrap(PGConnection.class);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (received.stream().noneMatch(r -> r.contains("completed")) && System.nanoTime() < deadline) {
+                    PGNotification[] ns = pg.getNotifications(500);
+                    if (ns != null) {
+                        for (PGNotification n : ns) {
+                            received.add(n.getName() + " " + n.getParameter());
+                        }
+                    }
+                }
+                String work = JobStore.CHANNEL + " ";
+                String events = JobStore.EVENTS_CHANNEL + " ";
+                // Only the approvals go to the channel workers listen on, one hint each with its
+                // id; the claim of three and the completion of three are one hint each.
+                assertThat(received)
+                        .containsExactly(
+                                events + "{\"event\":\"created\",\"id\":"
+                                        + jobs.get(0).id() + ",\"queue\":\"default\"}",
+                                events + "{\"event\":\"created\",\"id\":"
+                                        + jobs.get(1).id() + ",\"queue\":\"default\"}",
+                                events + "{\"event\":\"created\",\"id\":"
+                                        + jobs.get(2).id() + ",\"queue\":\"default\"}",
+                                work + "{\"event\":\"approved\",\"id\":"
+                                        + jobs.get(0).id() + ",\"queue\":\"default\"}",
+                                work + "{\"event\":\"approved\",\"id\":"
+                                        + jobs.get(1).id() + ",\"queue\":\"default\"}",
+                                work + "{\"event\":\"approved\",\"id\":"
+                                        + jobs.get(2).id() + ",\"queue\":\"default\"}",
+                                events + "{\"event\":\"claimed\",\"queue\":\"default\"}",
+                                events + "{\"event\":\"completed\",\"queue\":\"default\"}");
+            }
+        }
+    }
+
+    @Nested
     class Claim {
         @Test
         void takesHigherPriorityThenEarlierRunAtThenLowerId() {

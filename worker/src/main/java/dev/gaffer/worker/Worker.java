@@ -33,10 +33,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Worker implements AutoCloseable {
 
-    /** NOTIFY events after which a job of the named queue may be claimable. */
-    static final Set<String> CLAIMABLE_EVENTS =
-            Set.of("approved", "retried", "resumed", "reclaimed", "released", "created");
-
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     private static final int RECOVERY_LIMIT = 100_000;
     private static final Duration INTERRUPTED_HANDLERS_WAIT = Duration.ofSeconds(5);
@@ -166,8 +162,8 @@ public final class Worker implements AutoCloseable {
             listener.subscribe(new NotificationListener.Subscriber() {
                         @Override
                         public void onHint(NotificationListener.Hint hint) {
-                            if (CLAIMABLE_EVENTS.contains(hint.event())
-                                    && (hint.queue() == null || config.queues().contains(hint.queue()))) {
+                            // Every hint on this channel is of a job that is approved now.
+                            if (hint.queue() == null || config.queues().contains(hint.queue())) {
                                 wakeup.signal();
                             }
                         }
