@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.Map;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -31,6 +32,22 @@ public final class Database implements AutoCloseable {
      * not crash-loop.
      */
     public static Database open(DatabaseConfig config) {
+        return open(config, Map.of());
+    }
+
+    /**
+     * A pool of its own on the same database, for one hot statement that wants other session
+     * settings than the rest: at most {@code size} connections whose sessions start with {@code
+     * settings} (parameter name → value, sent as startup options). The worker's claim loop uses
+     * one with {@code plan_cache_mode = force_generic_plan}. The caller closes it.
+     */
+    public Database sibling(String purpose, int size, Map<String, String> settings) {
+        DatabaseConfig sibling = new DatabaseConfig(
+                config.url(), size, config.connectionTimeout(), config.applicationName() + "-" + purpose);
+        return open(sibling, settings);
+    }
+
+    private static Database open(DatabaseConfig config, Map<String, String> settings) {
         HikariConfig hikari = new HikariConfig();
         hikari.setPoolName(config.applicationName() + "-pool");
         hikari.setJdbcUrl(config.url().jdbcUrl());
@@ -47,7 +64,25 @@ public final class Database implements AutoCloseable {
         hikari.addDataSourceProperty("ApplicationName", config.applicationName());
         // Detect a peer that vanished without closing the socket within a bounded time.
         hikari.addDataSourceProperty("tcpKeepAlive", "true");
+        if (!settings.isEmpty()) {
+            hikari.addDataSourceProperty("options", startupOptions(settings));
+        }
         return new Database(config, new HikariDataSource(hikari));
+    }
+
+    private static String startupOptions(Map<String, String> settings) {
+        StringBuilder options = new StringBuilder();
+        settings.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            if (!e.getKey().matches("[a-z][a-z0-9_.]*") || !e.getValue().matches("[A-Za-z0-9_.-]+")) {
+                throw new IllegalArgumentException("not a plain session setting: " + e.getKey() + "=" + e.getValue());
+            }
+            options.append(options.isEmpty() ? "" : " ")
+                    .append("-c ")
+                    .append(e.getKey())
+                    .append('=')
+                    .append(e.getValue());
+        });
+        return options.toString();
     }
 
     public DataSource dataSource() {

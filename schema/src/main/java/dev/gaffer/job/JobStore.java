@@ -314,6 +314,12 @@ public final class JobStore {
      * slots. Rows locked by the per-queue LIMIT but cut by the outer one are unlocked at commit,
      * a moment later. MATERIALIZED keeps PostgreSQL from inlining the locking subquery into the
      * UPDATE, where it could be evaluated more than once and lock more rows than it returns.
+     *
+     * <p>The UPDATE finds its rows as {@code id = ANY (ARRAY(…))}, a primary-key lookup whatever
+     * the planner guesses about the LIMIT: that makes the generic plan as good as a custom one, so
+     * the worker's claim connection can skip planning on every call ({@code plan_cache_mode =
+     * force_generic_plan}; a join to the CTE made the generic plan a hash join over the whole
+     * table). Measured in docs/benchmarks.md.
      */
     private static final String CLAIM = """
             WITH candidates AS MATERIALIZED (
@@ -332,8 +338,7 @@ public final class JobStore {
                 UPDATE jobs j
                    SET status = 'processing', attempt = j.attempt + 1, locked_by = ?, heartbeat_at = now(),
                        started_at = COALESCE(j.started_at, now()), updated_at = now()
-                  FROM candidates c
-                 WHERE j.id = c.id
+                 WHERE j.id = ANY (ARRAY(SELECT id FROM candidates))
                 RETURNING j.*),
             changes AS (
                 SELECT id, queue, 'claimed'::job_event_kind AS kind, status, attempt, locked_by AS worker_id,

@@ -48,6 +48,7 @@ public final class Worker implements AutoCloseable {
     private final Database database;
     private final String id;
     private final JobStore jobStore;
+    private final Database claimPool;
     private final WorkerStore workerStore;
     private final WorkerStore.Registration registration;
     private final Map<Long, RunningJob> running = new ConcurrentHashMap<>();
@@ -78,6 +79,11 @@ public final class Worker implements AutoCloseable {
         this.database = Objects.requireNonNull(database, "database");
         this.id = config.name() + "/" + HexFormat.of().formatHex(randomBytes(4));
         this.jobStore = new JobStore(database.dataSource());
+        // The claim is this worker's most frequent statement and planning it cost about as much
+        // as running it; it is written so that its generic plan is as good as a custom one, and
+        // runs on a connection of its own that always uses the cached plan (docs/benchmarks.md).
+        // One connection: the claim loop is one thread.
+        this.claimPool = database.sibling("claim", 1, Map.of("plan_cache_mode", "force_generic_plan"));
         this.workerStore = new WorkerStore(database.dataSource());
         this.registration = new WorkerStore.Registration(
                 id, config.name(), hostName(), ProcessHandle.current().pid(), config.queues(), config.concurrency());
@@ -99,7 +105,7 @@ public final class Worker implements AutoCloseable {
         this.claimLoop = new ClaimLoop(
                 id,
                 config.queues(),
-                jobStore,
+                new JobStore(claimPool.dataSource()),
                 capacity,
                 wakeup,
                 config.pollInterval(),
@@ -206,6 +212,7 @@ public final class Worker implements AutoCloseable {
             if (phase != Phase.STARTED) {
                 if (phase == Phase.NEW) {
                     phase = Phase.STOPPED;
+                    closeQuietly("claim pool", claimPool);
                     terminated.countDown();
                 }
                 return 0;
@@ -224,6 +231,7 @@ public final class Worker implements AutoCloseable {
             heartbeater.stop();
             closeQuietly("maintenance", maintenance);
             closeQuietly("listener", listener);
+            closeQuietly("claim pool", claimPool);
             try {
                 workerStore.deregister(id);
             } catch (RuntimeException e) {
