@@ -141,6 +141,35 @@ class SchemaTest {
         assertRejected("INSERT INTO jobs (type, idempotency_key) VALUES ('noop', 'key-1')", "jobs_idempotency_key_idx");
     }
 
+    @Test
+    void deletingJobsDeletesTheirEventsAndTheirSubJobsEvents() throws SQLException {
+        try (Connection c = db.connection();
+                Statement st = c.createStatement()) {
+            st.execute("""
+                    WITH parent AS (INSERT INTO jobs (type) VALUES ('noop') RETURNING id),
+                         child AS (INSERT INTO jobs (type, parent_id) SELECT 'noop', id FROM parent RETURNING id),
+                         other AS (INSERT INTO jobs (type) VALUES ('keep') RETURNING id)
+                    INSERT INTO job_events (job_id, kind, status, attempt)
+                    SELECT id, 'created'::job_event_kind, 'pending'::job_status, 0 FROM parent
+                    UNION ALL SELECT id, 'created', 'pending', 0 FROM child
+                    UNION ALL SELECT id, 'created', 'pending', 0 FROM other
+                    """);
+            assertThat(query("SELECT j.type FROM job_events e JOIN jobs j ON j.id = e.job_id ORDER BY e.id"))
+                    .containsSubsequence("noop", "noop", "keep");
+
+            st.execute("DELETE FROM jobs WHERE type = 'noop' AND parent_id IS NULL");
+
+            assertThat(query("SELECT count(*) FROM jobs WHERE type = 'noop'")).containsExactly("0");
+            assertThat(
+                            query(
+                                    "SELECT count(*) FROM job_events e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)"))
+                    .as("events left without their job")
+                    .containsExactly("0");
+            assertThat(query("SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE j.type = 'keep'"))
+                    .containsExactly("1");
+        }
+    }
+
     private void assertRejected(String sql, String constraint) {
         assertThatThrownBy(() -> {
                     try (Connection c = db.connection();
