@@ -28,13 +28,13 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import javax.sql.DataSource;
 
 /**
@@ -377,43 +377,40 @@ public final class JobStore {
 
     /**
      * processing → completed for many top-level jobs of one worker in one statement (one commit).
-     * Each row is fenced by (id, attempt, locked_by, status = 'processing'), and the rows are
-     * locked in id order first, so that two statements that complete overlapping sets (a zombie
-     * and the new holder) cannot deadlock on each other. A row whose fence no longer holds after
-     * its lock (reclaimed, cancelled) drops out and its caller learns it lost the lease. Jobs with
-     * a parent are locked but left alone ({@code completed} false): their completion needs the
-     * fan-in of {@link #COMPLETE}. Without the fan-in CTEs this statement is about a tenth cheaper
-     * per batch (measured in docs/benchmarks.md).
+     * Each row is fenced by (id, attempt, locked_by, status = 'processing') and must have no
+     * parent; the rows that do not qualify (lease lost, or a sub-job, whose completion needs the
+     * fan-in of {@link #COMPLETE}) are left alone and not returned. The caller passes the ids in
+     * ascending order, so that a nested loop over them, the plan PostgreSQL picks, updates the rows
+     * in id order.
+     *
+     * <p>No separate {@code FOR UPDATE} pass: the UPDATE locks each row itself and re-checks the
+     * fence on its newest version if another transaction changed it meanwhile. Found with the
+     * burn-down benchmark: locking first wrote a lock record per row before the update's own.
      */
     private static final String COMPLETE_TOP_LEVEL = """
             WITH outcomes AS (
                 SELECT * FROM unnest(?::bigint[], ?::int[], ?::text[]) AS o(id, attempt, result)),
-            target AS MATERIALIZED (
-                SELECT j.id, j.parent_id, o.result FROM jobs j JOIN outcomes o ON o.id = j.id AND o.attempt = j.attempt
-                 WHERE j.locked_by = ? AND j.status = 'processing'
-                 ORDER BY j.id
-                   FOR UPDATE OF j),
             done AS (
                 UPDATE jobs j
-                   SET status = 'completed', result = t.result::jsonb, progress_percentage = 100, finished_at = now(),
+                   SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, finished_at = now(),
                        updated_at = now(), locked_by = NULL, heartbeat_at = NULL
-                  FROM target t
-                 WHERE j.id = t.id AND t.parent_id IS NULL
+                  FROM outcomes o
+                 WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = ? AND j.status = 'processing'
+                   AND j.parent_id IS NULL
                 RETURNING j.*),
             changes AS (
                 SELECT id, queue, 'completed'::job_event_kind AS kind, status, attempt, ?::text AS worker_id,
                        NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
                   FROM done),
             %s
-            SELECT t.id, t.parent_id IS NULL AS completed, (SELECT count(*) FROM notified) AS notified
-              FROM target t
+            SELECT id, true AS completed, (SELECT count(*) FROM notified) AS notified FROM done
             """.formatted(RECORD);
 
     /**
      * processing → completed, for one job: the row is fenced by (id, attempt, locked_by, status =
      * 'processing') and completing a sub-job does its fan-in. Written for many rows (the rows are
-     * locked in id order first, as in {@link #COMPLETE_TOP_LEVEL}) but called with one: a batch of
-     * sub-jobs of several parents would lock those parents in no fixed order.
+     * locked in id order first) but called with one: a batch of sub-jobs of several parents would
+     * lock those parents in no fixed order.
      */
     private static final String COMPLETE = """
             WITH outcomes AS (
@@ -919,7 +916,7 @@ public final class JobStore {
         if (completions.isEmpty()) {
             return Set.of();
         }
-        Map<Long, Completion> byId = new HashMap<>();
+        Map<Long, Completion> byId = new TreeMap<>();
         for (Completion completion : completions) {
             Lease l = completion.lease();
             if (!l.workerId().equals(workerId)) {
@@ -930,20 +927,16 @@ public final class JobStore {
             }
         }
         Set<Long> done = new HashSet<>();
-        List<Completion> withParent = new ArrayList<>();
-        complete(COMPLETE_TOP_LEVEL, workerId, completions, (id, completed) -> {
-            Completion completion = byId.get(id);
-            if (completion == null || done.contains(id) || withParent.contains(completion)) {
+        complete(COMPLETE_TOP_LEVEL, workerId, List.copyOf(byId.values()), (id, completed) -> {
+            if (!byId.containsKey(id) || !done.add(id)) {
                 throw new IllegalStateException("completing " + byId.keySet() + " changed job " + id);
             }
-            if (completed) {
-                done.add(id);
-            } else {
-                withParent.add(completion);
-            }
         });
-        for (Completion completion : withParent) {
-            if (complete(completion.lease(), completion.result()) instanceof Written) {
+        // The rest lost their lease or have a parent; the single statement tells which, and does
+        // the fan-in of a sub-job.
+        for (Completion completion : byId.values()) {
+            if (!done.contains(completion.lease().jobId())
+                    && complete(completion.lease(), completion.result()) instanceof Written) {
                 done.add(completion.lease().jobId());
             }
         }
