@@ -1,4 +1,6 @@
-# Build: the whole Maven reactor, tests skipped (CI runs them); the result is one runnable jar.
+# Build: the executable jar and the modules it is made of, tests skipped (CI runs them). Maven
+# reads every module's pom of the reactor, so all of them are copied; only the sources that go
+# into the jar are.
 FROM eclipse-temurin:25-jdk AS build
 WORKDIR /src
 COPY .mvn .mvn
@@ -7,11 +9,13 @@ COPY schema/pom.xml schema/pom.xml
 COPY worker/pom.xml worker/pom.xml
 COPY api-server/pom.xml api-server/pom.xml
 COPY cli/pom.xml cli/pom.xml
+COPY faults/pom.xml faults/pom.xml
+COPY bench/pom.xml bench/pom.xml
 COPY schema/src schema/src
 COPY worker/src worker/src
 COPY api-server/src api-server/src
 COPY cli/src cli/src
-RUN ./mvnw -B -q -DskipTests -Dspotless.check.skip=true package
+RUN ./mvnw -B -q -DskipTests -Dspotless.check.skip=true -pl cli -am package
 
 # Run: a JRE, ffmpeg for the reference video pipeline, curl for health checks, a non-root user.
 FROM eclipse-temurin:25-jre
@@ -21,7 +25,12 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin gaffer
 WORKDIR /app
 COPY --from=build /src/cli/target/gaffer.jar /app/gaffer.jar
+# The same launcher as in a checkout, so a container gets the same JVM defaults (heap cap, serial
+# collector: a worker needs about 130-200 MiB; give each container at least 320 MiB) and the same
+# GAFFER_JAVA_OPTS to override them.
+COPY gaffer /app/gaffer
+ENV GAFFER_JAR=/app/gaffer.jar
 USER gaffer
 EXPOSE 4000
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "-jar", "/app/gaffer.jar"]
+ENTRYPOINT ["/app/gaffer"]
 CMD ["--help"]

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -58,8 +60,31 @@ class DeploymentFilesTest {
                     .contains(services.at("/" + service + "/command/0").asText());
         }
         String dockerfile = Files.readString(ROOT.resolve("Dockerfile"));
-        assertThat(dockerfile).contains("ENTRYPOINT [\"java\"").contains("/app/gaffer.jar");
+        // The image runs the jar through the same launcher as a checkout (its JVM defaults).
+        assertThat(dockerfile)
+                .contains("COPY gaffer /app/gaffer")
+                .contains("ENV GAFFER_JAR=/app/gaffer.jar")
+                .contains("ENTRYPOINT [\"/app/gaffer\"]");
         assertThat(dockerfile).contains("USER gaffer").contains("ffmpeg");
+    }
+
+    @Test
+    void theImageBuildCopiesEveryModulesPom() throws Exception {
+        // Maven reads the pom of every module of the reactor, even those it does not build: a
+        // module left out of the image's build context fails the build before it starts.
+        String pom = Files.readString(ROOT.resolve("pom.xml"));
+        String dockerfile = Files.readString(ROOT.resolve("Dockerfile"));
+        Matcher module = Pattern.compile("<module>([^<]+)</module>").matcher(pom);
+        List<String> modules = new ArrayList<>();
+        while (module.find()) {
+            modules.add(module.group(1));
+        }
+        assertThat(modules).contains("schema", "cli");
+        for (String m : modules) {
+            assertThat(dockerfile)
+                    .as("Dockerfile copies %s/pom.xml", m)
+                    .contains("COPY " + m + "/pom.xml " + m + "/pom.xml");
+        }
     }
 
     private static List<String> fieldNames(JsonNode node) {
