@@ -71,7 +71,9 @@ public final class Bench {
                         ? BenchDatabase.embedded(Path.of(System.getProperty("bench.pgdata", "bench/target/pgdata")))
                         : BenchDatabase.external(url);
                 Children children = new Children(
-                        Path.of(System.getProperty("gaffer.jar", "cli/target/gaffer.jar")), results.resolve("logs"))) {
+                        Path.of(System.getProperty("gaffer.jar", "cli/target/gaffer.jar")),
+                        Path.of(System.getProperty("gaffer.launcher", "gaffer")).toAbsolutePath(),
+                        results.resolve("logs"))) {
             Map<String, String> server = db.describe();
             Context.log("PostgreSQL: %s (%s)", server, db.isEmbedded() ? "embedded" : "DATABASE_URL");
             if (!"on".equals(server.get("synchronous_commit")) || !"on".equals(server.get("fsync"))) {

@@ -12,22 +12,29 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Child processes of the bench: real {@code gaffer worker} and {@code gaffer api} processes from
- * the built jar, and the db-scheduler peer. Each one's output goes to a log file. A shutdown hook
- * kills whatever is still running, by pid, so no child outlives the bench.
+ * the built jar, started by the {@code gaffer} launcher script with its JVM defaults as a person or
+ * the container image starts them, and the db-scheduler peer. The launcher execs the JVM, so a
+ * child's pid is its JVM's. Each one's output goes to a log file. A shutdown hook kills whatever
+ * is still running, by pid, so no child outlives the bench.
  */
 final class Children implements AutoCloseable {
 
     private final Path gafferJar;
+    private final Path launcher;
     private final Path logDirectory;
     private final String java;
     private final List<Process> started = new ArrayList<>();
 
-    Children(Path gafferJar, Path logDirectory) {
+    Children(Path gafferJar, Path launcher, Path logDirectory) {
         this.gafferJar = gafferJar;
+        this.launcher = launcher;
         this.logDirectory = logDirectory;
         this.java = ProcessHandle.current().info().command().orElse("java");
         if (!Files.isRegularFile(gafferJar)) {
             throw new IllegalStateException(gafferJar + " is missing: build it first (bench/run does)");
+        }
+        if (!Files.isExecutable(launcher)) {
+            throw new IllegalStateException(launcher + " (the gaffer launcher script) is missing or not executable");
         }
         try {
             Files.createDirectories(logDirectory);
@@ -37,13 +44,16 @@ final class Children implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(new Thread(this::killAll, "bench-children-cleanup"));
     }
 
-    /** {@code java -jar gaffer.jar worker}, configured only through its environment, as in production. */
+    /** {@code gaffer worker}, configured only through its environment, as in production. */
     Process worker(String logName, Map<String, String> env) {
-        return worker(logName, env, List.of());
+        return start(logName, List.of(launcher.toString(), "worker"), launcherEnv(env));
     }
 
-    /** As {@link #worker(String, Map)}, with JVM flags (the memory scenario's capped heap). */
-    Process worker(String logName, Map<String, String> env, List<String> jvmFlags) {
+    /**
+     * {@code java [jvmFlags] -jar gaffer.jar worker} without the launcher: the JVM's own defaults
+     * and the given flags only (the memory scenario's comparison).
+     */
+    Process plainJavaWorker(String logName, Map<String, String> env, List<String> jvmFlags) {
         List<String> cmd = new ArrayList<>(List.of(java));
         cmd.addAll(jvmFlags);
         cmd.addAll(List.of("-jar", gafferJar.toString(), "worker"));
@@ -51,9 +61,17 @@ final class Children implements AutoCloseable {
     }
 
     Process api(String logName, Map<String, String> env, List<String> flags) {
-        List<String> cmd = new ArrayList<>(List.of(java, "-jar", gafferJar.toString(), "api"));
+        List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "api"));
         cmd.addAll(flags);
-        return start(logName, cmd, env);
+        return start(logName, cmd, launcherEnv(env));
+    }
+
+    private Map<String, String> launcherEnv(Map<String, String> env) {
+        Map<String, String> all = new java.util.LinkedHashMap<>(env);
+        all.put("GAFFER_JAR", gafferJar.toString());
+        // The launcher takes JAVA_HOME first: the JDK of the bench itself.
+        all.put("JAVA_HOME", Path.of(java).getParent().getParent().toString());
+        return all;
     }
 
     /** A main class of the bench itself, in a JVM of its own with the bench's class path. */
