@@ -286,6 +286,89 @@ class JobStoreTransitionsTest {
             List<Job> two = store.claim("w/1", List.of("default"), 2, List.of(ids.get(0)));
             assertThat(two).extracting(Job::id).containsExactly(ids.get(1), ids.get(2));
         }
+
+        @Test
+        void resumesAfterAPositionThenTakesLowerPrioritiesButNeverWhatComesBefore() {
+            Instant t = Instant.now().minusSeconds(60);
+            Job high = approved(5, t);
+            Job a = approved(0, t);
+            Job b = approved(0, t);
+            Job c = approved(0, t.plusSeconds(1));
+            Job low = approved(-5, t.minusSeconds(30));
+
+            List<Job> afterA =
+                    store.claim("w/1", List.of("default"), List.of(ClaimPosition.of(a)), null, 10, List.of());
+
+            // b has a's priority and run_at and a higher id; c is later; low is a lower priority.
+            // high and a itself come before the position and stay where they are.
+            assertThat(afterA).extracting(Job::id).containsExactly(b.id(), c.id(), low.id());
+            assertThat(store.find(high.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(store.find(a.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
+            // From the head (null position) it takes them.
+            assertThat(store.claim(
+                            "w/1",
+                            List.of("default"),
+                            java.util.Arrays.asList((ClaimPosition) null),
+                            null,
+                            10,
+                            List.of()))
+                    .extracting(Job::id)
+                    .containsExactly(high.id(), a.id());
+        }
+
+        @Test
+        void eachQueueHasItsOwnPosition() {
+            Instant t = Instant.now().minusSeconds(60);
+            Job first = approved(0, t);
+            Job second = approved(0, t);
+            Job other = store.create(NewJob.of("noop", null).withQueue("other").withRunAt(t))
+                    .job();
+            store.approve(other.id(), "t");
+            List<Job> claimed = store.claim(
+                    "w/1",
+                    List.of("default", "other"),
+                    java.util.Arrays.asList(ClaimPosition.of(first), null),
+                    null,
+                    10,
+                    List.of());
+            assertThat(claimed).extracting(Job::id).containsExactlyInAnyOrder(second.id(), other.id());
+        }
+
+        @Test
+        void aResumedClaimRunsOnACachedGenericPlan() {
+            // The worker claims on a connection that always uses the cached generic plan; the
+            // head and the resumed branches both have to work on it, past PostgreSQL's first
+            // five custom plans.
+            try (Database generic =
+                    db.sibling("generic", 1, java.util.Map.of("plan_cache_mode", "force_generic_plan"))) {
+                JobStore genericStore = new JobStore(generic.dataSource());
+                List<Long> ids = fx.approvedBulk("noop", 24);
+                ClaimPosition at = null;
+                List<Long> seen = new java.util.ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    List<Job> got = genericStore.claim(
+                            "w/g", List.of("default"), java.util.Arrays.asList(at), List.of("noop"), 3, List.of());
+                    assertThat(got).hasSize(3);
+                    got.forEach(j -> seen.add(j.id()));
+                    at = i % 3 == 2 ? null : ClaimPosition.of(got.get(2));
+                }
+                assertThat(seen).containsExactlyElementsOf(ids);
+            }
+        }
+
+        @Test
+        void positionsMustMatchTheQueues() {
+            assertThatThrownBy(() -> store.claim("w/1", List.of("default", "other"), List.of(), null, 1, List.of()))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("one per queue");
+        }
+
+        private Job approved(int priority, Instant runAt) {
+            Job j = store.create(NewJob.of("noop", null).withPriority(priority).withRunAt(runAt))
+                    .job();
+            store.approve(j.id(), "t");
+            return store.find(j.id()).orElseThrow();
+        }
     }
 
     @Nested

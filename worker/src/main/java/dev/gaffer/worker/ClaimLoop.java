@@ -1,11 +1,15 @@
 package dev.gaffer.worker;
 
+import dev.gaffer.job.ClaimPosition;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -15,11 +19,27 @@ import org.slf4j.LoggerFactory;
  * Claims as many jobs as there are free slots, in one statement, hands them to the runner, and
  * sleeps until a wake-up or the poll interval. With per-queue limits, the limited queues are
  * claimed one statement each (bounded by their own free slots) and the others together.
+ *
+ * <p>Each queue's claim resumes after the last job this loop claimed there (a {@link
+ * ClaimPosition}) instead of scanning from the head of the queue, past the dead index entries of
+ * everything claimed since the last vacuum. It claims from the head again when it may have missed
+ * a job that sorts before the position: after a hint for the queue (a job approved, retried,
+ * reclaimed...; counted from the start of the last head scan, so a hint that arrives during a claim
+ * is not lost), after a claim that came back short, and at least once per poll interval (jobs
+ * whose run_at passed, or rows another worker locked and let go).
  */
 final class ClaimLoop {
 
     /** What one iteration did: slots asked for and jobs claimed. */
     record Claimed(int requested, int claimed) {}
+
+    /** Where the claims of one queue stand. Only the hint count is touched by other threads. */
+    private static final class Cursor {
+        final AtomicLong hints = new AtomicLong();
+        long hintsAtHeadScan = -1;
+        long headScanAt;
+        ClaimPosition position;
+    }
 
     private static final Logger log = LoggerFactory.getLogger(ClaimLoop.class);
     private static final Duration ERROR_PAUSE = Duration.ofSeconds(1);
@@ -35,6 +55,7 @@ final class ClaimLoop {
     private final Consumer<Job> runner;
     private final WorkerStats stats;
     private final Thread thread;
+    private final Map<String, Cursor> cursors = new LinkedHashMap<>();
     private volatile boolean stopped;
 
     ClaimLoop(
@@ -59,6 +80,24 @@ final class ClaimLoop {
         this.runner = runner;
         this.stats = stats;
         this.thread = Thread.ofPlatform().name("gaffer-claim-" + workerId).unstarted(this::run);
+        for (String q : this.queues) {
+            cursors.put(q, new Cursor());
+        }
+    }
+
+    /**
+     * A job of {@code queue} (null: of any queue) may have become claimable ahead of where the
+     * claims stand: the next claim there starts at the head. Any thread.
+     */
+    void hint(String queue) {
+        if (queue == null) {
+            cursors.values().forEach(c -> c.hints.incrementAndGet());
+        } else {
+            Cursor c = cursors.get(queue);
+            if (c != null) {
+                c.hints.incrementAndGet();
+            }
+        }
     }
 
     void start() {
@@ -91,9 +130,34 @@ final class ClaimLoop {
         if (limit <= 0 || stopped) {
             return 0;
         }
+        long now = System.nanoTime();
+        List<ClaimPosition> after = new ArrayList<>(fromQueues.size());
+        for (String q : fromQueues) {
+            Cursor c = cursors.get(q);
+            long hints = c.hints.get();
+            if (c.position == null || hints != c.hintsAtHeadScan || now - c.headScanAt >= pollInterval.toNanos()) {
+                c.position = null;
+                c.hintsAtHeadScan = hints;
+                c.headScanAt = now;
+            }
+            after.add(c.position);
+        }
         stats.claimStatements.incrementAndGet();
-        List<Job> jobs = jobStore.claim(workerId, fromQueues, types.get(), limit, exclude.get());
+        List<Job> jobs = jobStore.claim(workerId, fromQueues, after, types.get(), limit, exclude.get());
         stats.claimed.addAndGet(jobs.size());
+        for (String q : fromQueues) {
+            Cursor c = cursors.get(q);
+            if (jobs.size() < limit) {
+                // Short: what is left may lie before the positions. Look from the head next time.
+                c.position = null;
+            }
+        }
+        if (jobs.size() == limit) {
+            // Jobs come back in claim order: the last of each queue is where it continues.
+            for (Job job : jobs) {
+                cursors.get(job.queue()).position = ClaimPosition.of(job);
+            }
+        }
         for (Job job : jobs) {
             runner.accept(job);
         }

@@ -168,16 +168,20 @@ public final class Worker implements AutoCloseable {
             listener.subscribe(new NotificationListener.Subscriber() {
                         @Override
                         public void onHint(NotificationListener.Hint hint) {
-                            // Every hint on this channel is of a job that is approved now.
+                            // Every hint on this channel is of a job that is approved now, and
+                            // it may sort before where the claims of its queue stand.
                             if (hint.queue() == null || config.queues().contains(hint.queue())) {
+                                claimLoop.hint(hint.queue());
                                 wakeup.signal();
                             }
                         }
 
                         @Override
                         public void onConnectionChange(boolean listening) {
-                            // Hints sent while the connection was down are lost: look at once.
+                            // Hints sent while the connection was down are lost: look at once,
+                            // from the head of every queue.
                             if (listening) {
+                                claimLoop.hint(null);
                                 wakeup.signal();
                             }
                         }

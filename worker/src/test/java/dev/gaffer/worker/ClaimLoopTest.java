@@ -1,0 +1,109 @@
+package dev.gaffer.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobStatus;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.NewJob;
+import dev.gaffer.testing.TestPostgres;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Where the claim loop's claims start: after the last job it claimed in a queue, and from the head
+ * of the queue again when a job may have become claimable ahead of that point. The loop is driven
+ * with {@code runOnce()}; its runner only records the jobs, so every slot stays free.
+ */
+class ClaimLoopTest {
+
+    static Database db;
+    static JobStore store;
+    static JobFixtures fixtures;
+
+    @BeforeAll
+    static void setUp() {
+        db = TestPostgres.freshDatabase("claim_loop");
+        store = new JobStore(db.dataSource());
+        fixtures = new JobFixtures(db);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        db.close();
+    }
+
+    @BeforeEach
+    void emptyQueue() {
+        fixtures.cancelUnfinished();
+    }
+
+    private final List<Job> started = new ArrayList<>();
+
+    private ClaimLoop loop(int slots, Duration pollInterval) {
+        return new ClaimLoop(
+                "w/claim-loop",
+                List.of("default"),
+                store,
+                new Capacity(slots, Map.of()),
+                new Wakeup(),
+                pollInterval,
+                List::of,
+                () -> null,
+                started::add,
+                new WorkerStats());
+    }
+
+    private List<Long> claimOnce(ClaimLoop loop) {
+        int before = started.size();
+        loop.runOnce();
+        return started.subList(before, started.size()).stream().map(Job::id).toList();
+    }
+
+    @Test
+    void resumesAfterItsLastClaimUntilAHintSaysAJobMayBeAhead() {
+        List<Long> ids = fixtures.approvedBulk("noop", 8);
+        ClaimLoop loop = loop(3, Duration.ofHours(1));
+        assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(0, 3));
+        assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(3, 6));
+
+        // Ahead of where the claims stand, and nobody said so: not seen by a resumed claim.
+        Job urgent = TestSupport.approve(store, NewJob.of("noop", null).withPriority(50));
+        assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(6, 8));
+        assertThat(store.find(urgent.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
+
+        // That claim came back short, so the next one looks from the head.
+        assertThat(claimOnce(loop)).containsExactly(urgent.id());
+    }
+
+    @Test
+    void aHintMakesTheNextClaimStartAtTheHead() {
+        List<Long> ids = fixtures.approvedBulk("noop", 9);
+        ClaimLoop loop = loop(3, Duration.ofHours(1));
+        assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(0, 3));
+
+        Job urgent = TestSupport.approve(store, NewJob.of("noop", null).withPriority(50));
+        loop.hint("other-queue");
+        assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(3, 6));
+        loop.hint("default");
+        assertThat(claimOnce(loop)).containsExactly(urgent.id(), ids.get(6), ids.get(7));
+    }
+
+    @Test
+    void theHeadIsReadAtLeastOncePerPollInterval() {
+        List<Long> ids = fixtures.approvedBulk("noop", 9);
+        // A poll interval shorter than any claim: every claim starts at the head.
+        ClaimLoop loop = loop(3, Duration.ofNanos(1));
+        assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(0, 3));
+        Job urgent = TestSupport.approve(store, NewJob.of("noop", null).withPriority(50));
+        assertThat(claimOnce(loop)).containsExactly(urgent.id(), ids.get(3), ids.get(4));
+    }
+}
