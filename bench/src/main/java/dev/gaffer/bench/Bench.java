@@ -41,15 +41,20 @@ public final class Bench {
         boolean quick = false;
         Integer runs = null;
         double quietLoad = Double.NaN;
+        Integer burnDownJobs = null;
+        boolean withPeer = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--scenario", "--scenarios" -> names = Arrays.asList(args[++i].split(","));
                 case "--quick" -> quick = true;
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--wait-quiet" -> quietLoad = Double.parseDouble(args[++i]);
+                case "--jobs" -> burnDownJobs = Integer.parseInt(args[++i]);
+                case "--gaffer-only" -> withPeer = false;
                 case "-h", "--help" -> {
                     System.out.println("usage: bench/run [--scenario " + String.join(",", ALL)
-                            + "] [--quick] [--runs N] [--wait-quiet LOAD1]");
+                            + "] [--quick] [--runs N] [--wait-quiet LOAD1]"
+                            + " [--jobs N (burn-down size)] [--gaffer-only (burn-down without db-scheduler)]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -86,7 +91,7 @@ public final class Bench {
             List<String> loads = new ArrayList<>();
             for (int run = 1; run <= runCount; run++) {
                 for (String name : names) {
-                    Scenario s = scenario(name, quick);
+                    Scenario s = scenario(name, quick, burnDownJobs, withPeer);
                     if (!Double.isNaN(quietLoad)) {
                         waitQuiet(quietLoad);
                     }
@@ -114,9 +119,15 @@ public final class Bench {
         System.exit(0);
     }
 
-    static Scenario scenario(String name, boolean quick) {
+    static Scenario scenario(String name, boolean quick, Integer burnDownJobs, boolean withPeer) {
         return switch (name) {
-            case "burndown" -> new BurnDown(BurnDown.Config.of(quick));
+            case "burndown" -> {
+                BurnDown.Config c = BurnDown.Config.of(quick);
+                if (burnDownJobs != null) {
+                    c = c.withJobs(burnDownJobs);
+                }
+                yield new BurnDown(withPeer ? c : c.withoutPeer());
+            }
             case "pingpong" -> new PingPong(PingPong.Config.of(quick));
             case "recovery" -> new Recovery(Recovery.Config.of(quick));
             case "scale" -> new Scale(Scale.Config.of(quick));
