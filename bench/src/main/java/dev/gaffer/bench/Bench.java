@@ -31,7 +31,7 @@ import java.util.concurrent.TimeoutException;
  */
 public final class Bench {
 
-    static final List<String> ALL = List.of("burndown", "pingpong", "recovery", "scale", "api", "memory");
+    static final List<String> ALL = List.of("burndown", "pingpong", "recovery", "scale", "api", "memory", "sqlcost");
     private static final Duration QUIET_WAIT_LIMIT = Duration.ofMinutes(10);
 
     private Bench() {}
@@ -133,6 +133,7 @@ public final class Bench {
             case "scale" -> new Scale(Scale.Config.of(quick));
             case "api" -> new ApiLoad(ApiLoad.Config.of(quick));
             case "memory" -> new Memory(Memory.Config.of(quick));
+            case "sqlcost" -> new SqlCost(SqlCost.Config.of(quick));
             default -> throw new IllegalArgumentException(name);
         };
     }

@@ -1,0 +1,160 @@
+package dev.gaffer.bench;
+
+import dev.gaffer.db.Database;
+import dev.gaffer.job.ClaimPosition;
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobStore.Completion;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * What one job costs the database server, without a worker around it: {@code clients} threads of
+ * the bench each claim {@code batch} jobs with {@link JobStore#claim} and complete them with
+ * {@link JobStore#completeMany}, Gaffer's own statements, until {@code jobs} approved no-op jobs are
+ * done; the CPU of all the server's processes over the drain, divided by the jobs, is the figure.
+ * The bench's JVM works meanwhile, but only the server's CPU is counted.
+ *
+ * <p>Each variant changes one thing against the schema as migrated, to show what a design choice
+ * costs or saved: claims from the head of the queue instead of after the last claimed job, the
+ * regex CHECKs on type and queue that V006 replaced by domains, the per-row foreign key of
+ * job_events that V007 replaced, and twice the jobs per statement. Variants run in a rotated
+ * order from run to run, so a slow minute of the machine does not always fall on the same one.
+ */
+final class SqlCost implements Scenario {
+
+    record Variant(String label, boolean fromHead, int batch, List<String> schemaChanges) {}
+
+    record Config(int jobs, int clients, List<Variant> variants, Duration deadline) {
+        static Config of(boolean quick) {
+            return new Config(
+                    quick ? 20_000 : 60_000,
+                    2,
+                    List.of(
+                            new Variant("as migrated", false, 25, List.of()),
+                            new Variant("claims from the head", true, 25, List.of()),
+                            new Variant("regex CHECKs on type and queue (before V006)", false, 25, BEFORE_V006),
+                            new Variant("job_events foreign key (before V007)", false, 25, BEFORE_V007),
+                            new Variant("50 jobs per statement", false, 50, List.of())),
+                    Duration.ofMinutes(quick ? 5 : 15));
+        }
+    }
+
+    /** V006 undone: plain columns with the CHECKs of V001 (the view reads jobs.type). */
+    static final List<String> BEFORE_V006 = List.of(
+            "DROP VIEW job_trees",
+            "ALTER TABLE jobs ALTER COLUMN type TYPE text, ALTER COLUMN queue TYPE text,"
+                    + " ALTER COLUMN parameters TYPE jsonb",
+            "ALTER TABLE jobs ADD CONSTRAINT jobs_type_format CHECK (type ~ '^[a-z][a-z0-9_.-]{0,62}$'),"
+                    + " ADD CONSTRAINT jobs_queue_format CHECK (queue ~ '^[a-z][a-z0-9_.-]{0,62}$'),"
+                    + " ADD CONSTRAINT jobs_parameters_object CHECK (jsonb_typeof(parameters) = 'object')");
+
+    /** V007 undone: the foreign key, whose cascade also deletes the events. */
+    static final List<String> BEFORE_V007 = List.of(
+            "DROP TRIGGER jobs_delete_events ON jobs",
+            "ALTER TABLE job_events ADD CONSTRAINT job_events_job_id_fkey FOREIGN KEY (job_id)"
+                    + " REFERENCES jobs (id) ON DELETE CASCADE");
+
+    private final Config config;
+
+    SqlCost(Config config) {
+        this.config = config;
+    }
+
+    @Override
+    public String name() {
+        return "sqlcost";
+    }
+
+    @Override
+    public Duration deadline() {
+        return config.deadline();
+    }
+
+    @Override
+    public void runOnce(Context ctx, Measurements out) throws Exception {
+        out.note("sqlcost: " + config.jobs() + " jobs per variant, " + config.clients()
+                + " client threads, claims on a connection with plan_cache_mode = force_generic_plan as a worker's");
+        List<Variant> variants = config.variants();
+        int shift = (ctx.run() - 1) % variants.size();
+        for (int i = 0; i < variants.size(); i++) {
+            Variant v = variants.get((i + shift) % variants.size());
+            drain(ctx, v, out);
+        }
+    }
+
+    private void drain(Context ctx, Variant v, Measurements out) throws Exception {
+        String dbName = ctx.database("sqlcost");
+        ctx.db().create(dbName);
+        try (Connection c = ctx.db().connect(dbName)) {
+            for (String sql : v.schemaChanges()) {
+                Jobs.exec(c, sql);
+            }
+            Jobs.insertApproved(c, config.jobs(), "noop", "{}");
+            Jobs.exec(c, "VACUUM ANALYZE jobs");
+            Jobs.exec(c, "CHECKPOINT");
+            try (Database db = ctx.db().open(dbName, config.clients());
+                    Database claims =
+                            db.sibling("claims", config.clients(), Map.of("plan_cache_mode", "force_generic_plan"))) {
+                JobStore completer = new JobStore(db.dataSource());
+                JobStore claimer = new JobStore(claims.dataSource());
+                long pg = ctx.db().postmasterPid();
+                double cpu0 = Procfs.serverCpuSeconds(pg);
+                long t0 = System.nanoTime();
+                ExecutorService pool = Executors.newFixedThreadPool(config.clients());
+                try {
+                    List<Future<Integer>> done = new ArrayList<>();
+                    for (int i = 0; i < config.clients(); i++) {
+                        String worker = "sqlcost/" + i;
+                        done.add(pool.submit(() -> loop(worker, claimer, completer, v)));
+                    }
+                    int total = 0;
+                    for (Future<Integer> f : done) {
+                        total += f.get();
+                    }
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    double cpu = Procfs.serverCpuSeconds(pg) - cpu0;
+                    if (total != config.jobs()) {
+                        throw new IllegalStateException(v.label() + ": " + total + " of " + config.jobs() + " done");
+                    }
+                    out.put(v.label() + ": server CPU per job", cpu / total * 1e6, "µs");
+                    out.put(v.label() + ": jobs/s", total / seconds, "jobs/s");
+                } finally {
+                    pool.shutdownNow();
+                }
+            }
+        } finally {
+            ctx.db().drop(dbName);
+        }
+    }
+
+    /** Claims and completes until a claim comes back empty; returns how many it completed. */
+    private static int loop(String worker, JobStore claimer, JobStore completer, Variant v) {
+        int completed = 0;
+        ClaimPosition at = null;
+        while (true) {
+            List<Job> jobs = claimer.claim(
+                    worker, List.of("default"), Arrays.asList(v.fromHead() ? null : at), null, v.batch(), List.of());
+            if (jobs.isEmpty()) {
+                if (at == null) {
+                    return completed;
+                }
+                at = null; // what is left may lie before the position: look from the head once
+                continue;
+            }
+            at = jobs.size() == v.batch() ? ClaimPosition.of(jobs.getLast()) : null;
+            List<Completion> outcomes = new ArrayList<>(jobs.size());
+            for (Job j : jobs) {
+                outcomes.add(new Completion(j.lease(), null));
+            }
+            completed += completer.completeMany(worker, outcomes).size();
+        }
+    }
+}
