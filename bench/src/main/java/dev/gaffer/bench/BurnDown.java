@@ -135,7 +135,10 @@ final class BurnDown implements Scenario {
                         throw new IllegalStateException("a worker exited early; see its log");
                     }
                 }
-                Thread.sleep(250);
+                // Once a second: the probe reads both partial indexes, dead entries and all, and
+                // is the bench's own load on the server it measures. The rate comes from the
+                // jobs' timestamps, so a late look costs nothing but the wait.
+                Thread.sleep(1000);
             }
             double pgCpu = Procfs.serverCpuSeconds(pg) - pgCpu0;
             double jvmCpu = workers.stream()
