@@ -145,14 +145,10 @@ final class ClaimLoop {
         stats.claimStatements.incrementAndGet();
         List<Job> jobs = jobStore.claim(workerId, fromQueues, after, types.get(), limit, exclude.get());
         stats.claimed.addAndGet(jobs.size());
-        for (String q : fromQueues) {
-            Cursor c = cursors.get(q);
-            if (jobs.size() < limit) {
-                // Short: what is left may lie before the positions. Look from the head next time.
-                c.position = null;
-            }
-        }
-        if (jobs.size() == limit) {
+        if (jobs.size() < limit) {
+            // Short: what is left may lie before the positions. Look from the head next time.
+            fromQueues.forEach(q -> cursors.get(q).position = null);
+        } else {
             // Jobs come back in claim order: the last of each queue is where it continues.
             for (Job job : jobs) {
                 cursors.get(job.queue()).position = ClaimPosition.of(job);
