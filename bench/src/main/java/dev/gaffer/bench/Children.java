@@ -50,14 +50,11 @@ final class Children implements AutoCloseable {
     }
 
     /**
-     * {@code java [jvmFlags] -jar gaffer.jar worker} without the launcher: the JVM's own defaults
-     * and the given flags only (the memory scenario's comparison).
+     * {@code java -jar gaffer.jar worker} without the launcher: the JVM's own defaults only (the
+     * memory scenario's comparison).
      */
-    Process plainJavaWorker(String logName, Map<String, String> env, List<String> jvmFlags) {
-        List<String> cmd = new ArrayList<>(List.of(java));
-        cmd.addAll(jvmFlags);
-        cmd.addAll(List.of("-jar", gafferJar.toString(), "worker"));
-        return start(logName, cmd, env);
+    Process plainJavaWorker(String logName, Map<String, String> env) {
+        return start(logName, List.of(java, "-jar", gafferJar.toString(), "worker"), env);
     }
 
     Process api(String logName, Map<String, String> env, List<String> flags) {

@@ -58,7 +58,7 @@ final class Memory implements Scenario {
             Jobs.exec(c, "DELETE FROM workers");
             String log = "memory-worker-" + (launcher ? "launcher" : "plain-java") + "-run" + ctx.run();
             Map<String, String> env = Jobs.workerEnv(ctx.db().url(dbName), "memory", config.concurrency());
-            worker = launcher ? ctx.children().worker(log, env) : ctx.children().plainJavaWorker(log, env, List.of());
+            worker = launcher ? ctx.children().worker(log, env) : ctx.children().plainJavaWorker(log, env);
             Jobs.awaitWorkers(c, List.of("memory"), Duration.ofSeconds(60));
             Jobs.insertApproved(c, config.noopJobs(), "noop", "{}");
             Jobs.insertApproved(c, config.sleepJobs(), "sleep", "{\"ms\": " + config.sleepMs() + "}");

@@ -28,6 +28,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +36,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.LongConsumer;
 import javax.sql.DataSource;
 
 /**
@@ -437,7 +439,7 @@ public final class JobStore {
                        NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
                   FROM done),
             %s
-            SELECT id, true AS completed, (SELECT count(*) FROM notified) AS notified FROM done
+            SELECT id, (SELECT count(*) FROM notified) AS notified FROM done
             """.formatted(RECORD);
 
     /**
@@ -470,7 +472,7 @@ public final class JobStore {
                 UNION ALL
                 %s),
             %s
-            SELECT id, true AS completed, (SELECT count(*) FROM notified) AS notified FROM done
+            SELECT id, (SELECT count(*) FROM notified) AS notified FROM done
             """.formatted(fanIn("SELECT id FROM done"), FAN_IN_CHANGES, RECORD);
 
     /**
@@ -823,11 +825,7 @@ public final class JobStore {
     public List<Job> claim(
             String workerId, Collection<String> queues, Collection<String> types, int limit, Collection<Long> exclude) {
         List<String> names = List.copyOf(queues);
-        List<ClaimPosition> fromHead = new ArrayList<>(names.size());
-        for (int i = 0; i < names.size(); i++) {
-            fromHead.add(null);
-        }
-        return claim(workerId, names, fromHead, types, limit, exclude);
+        return claim(workerId, names, Collections.nCopies(names.size(), null), types, limit, exclude);
     }
 
     /**
@@ -966,7 +964,7 @@ public final class JobStore {
     public Fenced complete(Lease lease, com.fasterxml.jackson.databind.JsonNode result) {
         Completion completion = new Completion(lease, result);
         Set<Long> done = new HashSet<>();
-        complete(COMPLETE, lease.workerId(), List.of(completion), (id, completed) -> {
+        complete(COMPLETE, lease.workerId(), List.of(completion), id -> {
             if (id != lease.jobId() || !done.add(id)) {
                 throw new IllegalStateException("completing job " + lease.jobId() + " changed job " + id);
             }
@@ -1003,7 +1001,7 @@ public final class JobStore {
             }
         }
         Set<Long> done = new HashSet<>();
-        complete(COMPLETE_TOP_LEVEL, workerId, List.copyOf(byId.values()), (id, completed) -> {
+        complete(COMPLETE_TOP_LEVEL, workerId, List.copyOf(byId.values()), id -> {
             if (!byId.containsKey(id) || !done.add(id)) {
                 throw new IllegalStateException("completing " + byId.keySet() + " changed job " + id);
             }
@@ -1019,12 +1017,11 @@ public final class JobStore {
         return Set.copyOf(done);
     }
 
-    private interface CompletedRow {
-        void accept(long id, boolean completed);
-    }
-
-    /** Runs a completion statement ({@link #COMPLETE} or {@link #COMPLETE_TOP_LEVEL}). */
-    private void complete(String sql, String workerId, List<Completion> completions, CompletedRow rows) {
+    /**
+     * Runs a completion statement ({@link #COMPLETE} or {@link #COMPLETE_TOP_LEVEL}); {@code
+     * completed} gets the id of each job it completed.
+     */
+    private void complete(String sql, String workerId, List<Completion> completions, LongConsumer completed) {
         int n = completions.size();
         Long[] ids = new Long[n];
         Integer[] attempts = new Integer[n];
@@ -1044,7 +1041,7 @@ public final class JobStore {
             ps.setString(5, workerId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    rows.accept(rs.getLong("id"), rs.getBoolean("completed"));
+                    completed.accept(rs.getLong("id"));
                 }
             }
         } catch (SQLException e) {
