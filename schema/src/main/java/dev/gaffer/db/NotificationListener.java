@@ -27,8 +27,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class NotificationListener implements AutoCloseable {
 
-    /** A NOTIFY hint: which event, which job (absent for batched hints), which queue. */
-    public record Hint(String event, Long jobId, String queue) {}
+    /**
+     * A NOTIFY hint: which event, which row ({@code id}: the job, absent for batched hints; the
+     * API key of a key event), which queue.
+     */
+    public record Hint(String event, Long id, String queue) {}
 
     /** Receives hints on the listener's thread; must return quickly and must not throw. */
     public interface Subscriber {

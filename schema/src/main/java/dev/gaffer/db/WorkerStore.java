@@ -28,8 +28,15 @@ public final class WorkerStore {
             Instant startedAt,
             Instant lastSeenAt) {}
 
-    /** What a worker says about itself when it registers. */
-    public record Registration(String id, String name, String host, long pid, List<String> queues, int concurrency) {
+    /** What a worker says about itself when it registers; {@code heartbeatTimeout} is the length of its leases. */
+    public record Registration(
+            String id,
+            String name,
+            String host,
+            long pid,
+            List<String> queues,
+            int concurrency,
+            Duration heartbeatTimeout) {
         public Registration {
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(name, "name");
@@ -38,15 +45,24 @@ public final class WorkerStore {
             if (concurrency < 1) {
                 throw new IllegalArgumentException("concurrency must be positive, got " + concurrency);
             }
+            if (heartbeatTimeout.isNegative() || heartbeatTimeout.isZero()) {
+                throw new IllegalArgumentException("heartbeat timeout must be positive, got " + heartbeatTimeout);
+            }
         }
     }
+
+    /**
+     * An earlier process registered under the same name, as startup recovery sees it: {@code
+     * silent} when it has not been seen for longer than its own heartbeat timeout (database clock).
+     */
+    public record Predecessor(String id, String host, long pid, Instant lastSeenAt, boolean silent) {}
 
     private static final String COLUMNS = "id, name, host, pid, queues, concurrency, running, started_at, last_seen_at";
 
     /** Insert, or refresh a row that maintenance expired while this process was paused. */
     private static final String REGISTER = """
-            INSERT INTO workers (id, name, host, pid, queues, concurrency, running)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO workers (id, name, host, pid, queues, concurrency, running, heartbeat_timeout)
+            VALUES (?, ?, ?, ?, ?, ?, ?, make_interval(secs => ?::double precision))
             ON CONFLICT (id) DO UPDATE
                SET last_seen_at = now(), running = EXCLUDED.running
             """;
@@ -55,8 +71,12 @@ public final class WorkerStore {
 
     private static final String DEREGISTER = "DELETE FROM workers WHERE id = ?";
 
-    /** Rows of earlier processes started under the same name: they are dead (startup recovery). */
-    private static final String FORGET_PREDECESSORS = "DELETE FROM workers WHERE name = ? AND id <> ?";
+    /** Rows of earlier processes started under the same name (startup recovery decides which are gone). */
+    private static final String PREDECESSORS = """
+            SELECT id, host, pid, last_seen_at, last_seen_at < now() - heartbeat_timeout AS silent
+              FROM workers WHERE name = ? AND id <> ? ORDER BY started_at, id""";
+
+    private static final String FORGET = "DELETE FROM workers WHERE id = ANY (?)";
 
     private static final String EXPIRE =
             "DELETE FROM workers WHERE last_seen_at < now() - make_interval(secs => ?::double precision)";
@@ -81,6 +101,7 @@ public final class WorkerStore {
             ps.setArray(5, c.createArrayOf("text", r.queues().toArray()));
             ps.setInt(6, r.concurrency());
             ps.setInt(7, running);
+            ps.setDouble(8, r.heartbeatTimeout().toMillis() / 1e3);
             int rows = ps.executeUpdate();
             if (rows != 1) {
                 throw new IllegalStateException("registering worker " + r.id() + " wrote " + rows + " rows");
@@ -110,12 +131,34 @@ public final class WorkerStore {
         return Sql.update(dataSource, "deregister worker " + id, DEREGISTER, ps -> ps.setString(1, id)) == 1;
     }
 
-    /** Removes the rows of earlier processes of {@code name}; returns how many. */
-    public int forgetPredecessors(String name, String ownId) {
-        return Sql.update(dataSource, "forget earlier " + name + " workers", FORGET_PREDECESSORS, ps -> {
-            ps.setString(1, name);
-            ps.setString(2, ownId);
-        });
+    /** The rows of earlier processes registered under {@code name}, oldest first. */
+    public List<Predecessor> predecessors(String name, String ownId) {
+        return Sql.query(
+                dataSource,
+                "read earlier " + name + " workers",
+                PREDECESSORS,
+                ps -> {
+                    ps.setString(1, name);
+                    ps.setString(2, ownId);
+                },
+                rs -> new Predecessor(
+                        rs.getString("id"),
+                        rs.getString("host"),
+                        rs.getLong("pid"),
+                        Sql.instant(rs, "last_seen_at"),
+                        rs.getBoolean("silent")));
+    }
+
+    /** Removes the rows of workers that are gone; returns how many. */
+    public int forget(List<String> ids) {
+        if (ids.isEmpty()) {
+            return 0;
+        }
+        return Sql.update(
+                dataSource,
+                "forget workers " + ids,
+                FORGET,
+                ps -> ps.setArray(1, ps.getConnection().createArrayOf("text", ids.toArray())));
     }
 
     /** Deletes workers not seen for longer than {@code olderThan}; returns how many. */

@@ -1,7 +1,7 @@
 package dev.gaffer.job;
 
 /** A job description that the schema would refuse, with the field at fault. */
-public final class InvalidJobException extends IllegalArgumentException {
+public class InvalidJobException extends IllegalArgumentException {
 
     private final String field;
 

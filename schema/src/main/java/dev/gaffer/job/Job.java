@@ -22,6 +22,7 @@ public record Job(
         String lastError,
         String lockedBy,
         Instant heartbeatAt,
+        Instant leaseExpiresAt,
         int subjobsTotal,
         int subjobsOpen,
         String fanoutStage,

@@ -19,7 +19,7 @@ public enum JobStatus {
     /**
      * Leased by one worker, which heartbeats it. Leaves by {@link JobStore#complete},
      * {@link JobStore#fail} (to approved for a retry, or failed), {@link JobStore#waitForSubJobs},
-     * {@link JobStore#release}, {@link JobStore#reclaimStale}, or {@link JobStore#cancel}.
+     * {@link JobStore#release}, {@link JobStore#reclaimExpired}, or {@link JobStore#cancel}.
      */
     PROCESSING,
     /**

@@ -68,12 +68,19 @@ public final class JobStore {
      */
     public static final String EVENTS_CHANNEL = "gaffer_events";
 
+    /**
+     * A waiting job's progress is the finished share of its sub-jobs scaled to this, so that it
+     * never shows 100 % before it completed: what it does after it resumes (the video's stitch)
+     * reports the rest. 100 % means completed (CHECK jobs_full_progress_iff_completed).
+     */
+    public static final int SUBJOBS_PROGRESS_SHARE = 90;
+
     /** Most sub-jobs one wave may spawn; a bound on one statement's size. */
     public static final int MAX_SUBJOBS_PER_WAVE = 10_000;
 
     static final String COLUMNS = """
             id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
-            progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at,
+            progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
             subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
             approved_by, created_at, approved_at, started_at, finished_at, updated_at""";
 
@@ -149,7 +156,7 @@ public final class JobStore {
                                                 ELSE concat_ws(' ', p.fanout_stage,
                                                          (p.subjobs_total - p.subjobs_open + f.n) || '/' || p.subjobs_total) END,
                            progress_percentage = CASE WHEN %4$s THEN p.progress_percentage
-                                                      ELSE (100 * (p.subjobs_total - p.subjobs_open + f.n)) / p.subjobs_total END,
+                                                      ELSE (%5$d * (p.subjobs_total - p.subjobs_open + f.n)) / p.subjobs_total END,
                            updated_at = now()
                       FROM %1$s_counts f
                      WHERE p.id = f.parent_id AND p.status = 'waiting' AND p.id NOT IN (%3$s)
@@ -158,12 +165,12 @@ public final class JobStore {
                 %1$s_siblings AS (
                     UPDATE jobs s
                        SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
-                           heartbeat_at = NULL, subjobs_open = 0
+                           heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
                       FROM %1$s f
                      WHERE s.parent_id = f.id AND f.status = 'failed'
                        AND s.status IN ('pending', 'approved', 'processing', 'waiting')
                        AND s.id NOT IN (%3$s)
-                    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage)""".formatted(name, finished, changed, failFast);
+                    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage)""".formatted(name, finished, changed, failFast, SUBJOBS_PROGRESS_SHARE);
     }
 
     /** The events of {@link #fanIn}: resumed, progress (the roll-up), failed, and cancelled siblings. */
@@ -237,7 +244,7 @@ public final class JobStore {
             cancelled AS (
                 UPDATE jobs j
                    SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
-                       heartbeat_at = NULL, subjobs_open = 0
+                       heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
                   FROM locked l
                  WHERE j.id = l.id AND j.status IN %1$s
                 RETURNING j.*),
@@ -287,7 +294,7 @@ public final class JobStore {
                        current_stage = CASE WHEN r.n > 0
                                             THEN concat_ws(' ', j.fanout_stage, (j.subjobs_total - r.n) || '/' || j.subjobs_total)
                                             ELSE j.resume_stage END,
-                       progress_percentage = CASE WHEN r.n > 0 THEN (100 * (j.subjobs_total - r.n)) / j.subjobs_total ELSE 0 END,
+                       progress_percentage = CASE WHEN r.n > 0 THEN (%3$d * (j.subjobs_total - r.n)) / j.subjobs_total ELSE 0 END,
                        approved_by = COALESCE(j.approved_by, ?), approved_at = COALESCE(j.approved_at, now()),
                        updated_at = now()
                   FROM target t, rerun_count r
@@ -306,10 +313,10 @@ public final class JobStore {
                 SELECT id, queue, 'retried', status, attempt, NULL, NULL, progress_percentage, current_stage,
                        'rerun with job ' || parent_id
                   FROM rerun),
-            %s
-            SELECT %s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened
+            %1$s
+            SELECT %2$s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened
               FROM retried
-            """.formatted(RECORD, COLUMNS);
+            """.formatted(RECORD, COLUMNS, SUBJOBS_PROGRESS_SHARE);
 
     /**
      * The claim. Per queue, the best claimable rows are read from the partial index
@@ -334,7 +341,8 @@ public final class JobStore {
      * table). Measured in docs/benchmarks.md.
      */
     private static final String CLAIM = """
-            WITH claim AS (SELECT ?::bigint[] AS exclude, ?::text[] AS types, ?::int AS slots),
+            WITH claim AS (SELECT ?::bigint[] AS exclude, ?::text[] AS types, ?::int AS slots,
+                                  now() + make_interval(secs => ?::double precision) AS lease_until),
             candidates AS MATERIALIZED (
                 SELECT c.id, c.priority, c.run_at
                   FROM claim,
@@ -375,6 +383,7 @@ public final class JobStore {
             claimed AS (
                 UPDATE jobs j
                    SET status = 'processing', attempt = j.attempt + 1, locked_by = ?, heartbeat_at = now(),
+                       lease_expires_at = (SELECT lease_until FROM claim),
                        started_at = COALESCE(j.started_at, now()), updated_at = now()
                  WHERE j.id = ANY (ARRAY(SELECT id FROM candidates))
                 RETURNING j.*),
@@ -387,17 +396,19 @@ public final class JobStore {
             """.formatted(RECORD, COLUMNS);
 
     /**
-     * One statement for all running jobs of a worker: extends each lease that is still held and
-     * writes the progress and stage reported since the last beat (NULL: unchanged). Only the
-     * columns written here change, none of them indexed, so the updates stay HOT.
+     * One statement for all running jobs of a worker: extends each lease that is still held by the
+     * worker's own timeout and writes the progress and stage reported since the last beat (NULL:
+     * unchanged; 100 is written as 99, since 100 % means completed). Only the columns written here
+     * change, none of them indexed, so the updates stay HOT.
      */
     private static final String HEARTBEAT = """
             WITH beats AS (
                 SELECT * FROM unnest(?::bigint[], ?::int[], ?::int[], ?::text[]) AS b(id, attempt, progress, stage)),
             held AS (
                 UPDATE jobs j
-                   SET heartbeat_at = now(), updated_at = now(),
-                       progress_percentage = COALESCE(b.progress, j.progress_percentage),
+                   SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => ?::double precision),
+                       updated_at = now(),
+                       progress_percentage = COALESCE(LEAST(b.progress, 99), j.progress_percentage),
                        current_stage = COALESCE(b.stage, j.current_stage)
                   FROM beats b
                  WHERE j.id = b.id AND j.attempt = b.attempt AND j.locked_by = ? AND j.status = 'processing'
@@ -429,7 +440,7 @@ public final class JobStore {
             done AS (
                 UPDATE jobs j
                    SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, finished_at = now(),
-                       updated_at = now(), locked_by = NULL, heartbeat_at = NULL
+                       updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
                   FROM outcomes o
                  WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = ? AND j.status = 'processing'
                    AND j.parent_id IS NULL
@@ -459,7 +470,7 @@ public final class JobStore {
             done AS (
                 UPDATE jobs j
                    SET status = 'completed', result = t.result::jsonb, progress_percentage = 100, finished_at = now(),
-                       updated_at = now(), locked_by = NULL, heartbeat_at = NULL
+                       updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
                   FROM target t
                  WHERE j.id = t.id
                 RETURNING j.*),
@@ -490,7 +501,7 @@ public final class JobStore {
                    SET status = CASE WHEN t.retry THEN 'approved' ELSE 'failed' END::job_status,
                        run_at = CASE WHEN t.retry THEN now() + make_interval(secs => ?::double precision) ELSE j.run_at END,
                        finished_at = CASE WHEN t.retry THEN NULL ELSE now() END,
-                       last_error = ?, locked_by = NULL, heartbeat_at = NULL, updated_at = now()
+                       last_error = ?, locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM target t
                  WHERE j.id = t.id
                 RETURNING j.*),
@@ -515,11 +526,11 @@ public final class JobStore {
     private static final String WAIT_FOR_SUBJOBS = """
             WITH parent AS (
                 UPDATE jobs
-                   SET status = 'waiting', attempt = attempt - 1, locked_by = NULL, heartbeat_at = NULL,
+                   SET status = 'waiting', attempt = attempt - 1, locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL,
                        subjobs_total = subjobs_total + ?, subjobs_open = subjobs_open + ?,
                        fanout_stage = ?, resume_stage = ?, on_subjob_failure = ?::subjob_failure_policy,
                        current_stage = concat_ws(' ', ?::text, subjobs_total || '/' || (subjobs_total + ?)),
-                       progress_percentage = (100 * subjobs_total) / (subjobs_total + ?),
+                       progress_percentage = (%2$d * subjobs_total) / (subjobs_total + ?),
                        updated_at = now()
                  WHERE id = ? AND attempt = ? AND locked_by = ? AND status = 'processing'
                 RETURNING *),
@@ -541,9 +552,9 @@ public final class JobStore {
                 SELECT id, queue, 'created', status, attempt, NULL, NULL, progress_percentage, current_stage,
                        'sub-job of ' || parent_id
                   FROM children),
-            %s
+            %1$s
             SELECT c.id, (SELECT count(*) FROM notified) AS notified FROM children c ORDER BY c.id
-            """.formatted(RECORD);
+            """.formatted(RECORD, SUBJOBS_PROGRESS_SHARE);
 
     /**
      * Returns processing jobs that match {@code %1$s} to approved (or failed when their attempts
@@ -558,7 +569,7 @@ public final class JobStore {
      */
     private static final String RECLAIM_TEMPLATE = """
             WITH stale AS MATERIALIZED (
-                SELECT id, locked_by, heartbeat_at FROM jobs
+                SELECT id, locked_by, heartbeat_at, lease_expires_at FROM jobs
                  WHERE status = 'processing' AND %1$s
                  ORDER BY id
                  LIMIT ?
@@ -568,7 +579,7 @@ public final class JobStore {
                    SET status = CASE WHEN j.attempt < j.max_attempts THEN 'approved' ELSE 'failed' END::job_status,
                        finished_at = CASE WHEN j.attempt < j.max_attempts THEN NULL ELSE now() END,
                        last_error = %2$s,
-                       locked_by = NULL, heartbeat_at = NULL, updated_at = now()
+                       locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM stale s
                  WHERE j.id = s.id
                 RETURNING j.*, s.locked_by AS previous_worker),
@@ -586,16 +597,25 @@ public final class JobStore {
               FROM reclaimed GROUP BY status
             """;
 
-    private static final String RECLAIM_STALE = RECLAIM_TEMPLATE.formatted(
-            "heartbeat_at < now() - make_interval(secs => ?::double precision)",
-            "format('reclaimed: worker %s stopped heartbeating (last heartbeat %s)', s.locked_by, s.heartbeat_at)",
+    /**
+     * Leases whose holder let them end: each was written by its holder with its own timeout, so a
+     * reclaimer configured with a shorter timeout never takes a healthy job of a slower-beating
+     * worker.
+     */
+    private static final String RECLAIM_EXPIRED = RECLAIM_TEMPLATE.formatted(
+            "lease_expires_at < now()",
+            "format('reclaimed: worker %s stopped heartbeating (last heartbeat %s, lease ended %s)',"
+                    + " s.locked_by, s.heartbeat_at, s.lease_expires_at)",
             fanIn("SELECT id FROM reclaimed"),
             FAN_IN_CHANGES,
             RECORD);
 
-    /** Startup recovery: locked_by is {@code <name>/<suffix>}, so a name's predecessors share the prefix. */
+    /**
+     * Startup recovery: the jobs of earlier processes of this worker's name that the caller found
+     * gone (see WorkerStore.predecessors); their ids are given, never derived from the name.
+     */
     private static final String RECOVER_PREDECESSORS = RECLAIM_TEMPLATE.formatted(
-            "left(locked_by, length(?) + 1) = ? || '/' AND locked_by <> ?",
+            "locked_by = ANY (?::text[])",
             "format('reclaimed: worker %s was restarted as a new process', s.locked_by)",
             fanIn("SELECT id FROM reclaimed"),
             FAN_IN_CHANGES,
@@ -608,7 +628,7 @@ public final class JobStore {
             released AS (
                 UPDATE jobs j
                    SET status = 'approved', attempt = j.attempt - 1, run_at = now(), locked_by = NULL,
-                       heartbeat_at = NULL, updated_at = now()
+                       heartbeat_at = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM leases l
                  WHERE j.id = l.id AND j.attempt = l.attempt AND j.locked_by = ? AND j.status = 'processing'
                 RETURNING j.*),
@@ -643,6 +663,8 @@ public final class JobStore {
     private static final String EVENTS_AFTER = "SELECT * FROM job_events WHERE id > ? ORDER BY id LIMIT ?";
 
     private static final String STATUS_OF = "SELECT status, parent_id FROM jobs WHERE id = ?";
+
+    private static final String CANCELLED_AMONG = "SELECT id FROM jobs WHERE id = ANY (?) AND status = 'cancelled'";
 
     private final DataSource dataSource;
 
@@ -818,6 +840,12 @@ public final class JobStore {
     }
 
     /**
+     * How long a lease lasts without a heartbeat when the holder does not say: the workers'
+     * default GAFFER_HEARTBEAT_TIMEOUT.
+     */
+    public static final Duration DEFAULT_LEASE = Duration.ofSeconds(15);
+
+    /**
      * As {@link #claim(String, Collection, int, Collection)}, taking only jobs of {@code types}
      * (null: any type): a worker claims only what it has handlers for, so a job whose handler
      * lives on other workers waits for them instead of failing here.
@@ -825,7 +853,7 @@ public final class JobStore {
     public List<Job> claim(
             String workerId, Collection<String> queues, Collection<String> types, int limit, Collection<Long> exclude) {
         List<String> names = List.copyOf(queues);
-        return claim(workerId, names, Collections.nCopies(names.size(), null), types, limit, exclude);
+        return claim(workerId, names, Collections.nCopies(names.size(), null), types, limit, exclude, DEFAULT_LEASE);
     }
 
     /**
@@ -835,7 +863,8 @@ public final class JobStore {
      * also any claimable job that sorts before the position: a higher priority one, one approved
      * late with an early run_at, a reclaimed one. The caller claims from the head again when it
      * hears of such a job (a NOTIFY hint), when a resumed claim comes back short, and at least
-     * once per poll interval.
+     * once per poll interval. Each lease lasts {@code lease} unless the holder beats again (its
+     * heartbeat timeout).
      */
     public List<Job> claim(
             String workerId,
@@ -843,8 +872,10 @@ public final class JobStore {
             List<ClaimPosition> after,
             Collection<String> types,
             int limit,
-            Collection<Long> exclude) {
+            Collection<Long> exclude,
+            Duration lease) {
         Objects.requireNonNull(workerId, "workerId");
+        double leaseSeconds = seconds("lease", lease);
         if (queues.size() != after.size()) {
             throw new IllegalArgumentException(
                     queues.size() + " queues but " + after.size() + " positions; give one per queue (null: the head)");
@@ -871,11 +902,12 @@ public final class JobStore {
             ps.setArray(1, c.createArrayOf("bigint", exclude.toArray()));
             ps.setArray(2, types == null ? null : c.createArrayOf("text", types.toArray()));
             ps.setInt(3, limit);
-            ps.setArray(4, c.createArrayOf("text", queues.toArray()));
-            ps.setArray(5, c.createArrayOf("int2", priorities));
-            ps.setArray(6, c.createArrayOf("text", runAts));
-            ps.setArray(7, c.createArrayOf("bigint", ids));
-            ps.setString(8, workerId);
+            ps.setDouble(4, leaseSeconds);
+            ps.setArray(5, c.createArrayOf("text", queues.toArray()));
+            ps.setArray(6, c.createArrayOf("int2", priorities));
+            ps.setArray(7, c.createArrayOf("text", runAts));
+            ps.setArray(8, c.createArrayOf("bigint", ids));
+            ps.setString(9, workerId);
             List<Job> claimed = new ArrayList<>(limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -900,14 +932,22 @@ public final class JobStore {
         }
     }
 
-    /**
-     * Extends the leases of all of one worker's running jobs in one statement and writes the
-     * progress reported since the last beat. Returns which leases are still held; for the others
-     * the worker must interrupt the handler and discard its outcome.
-     */
+    /** As {@link #heartbeat(String, List, Duration)} with the {@link #DEFAULT_LEASE}. */
     public HeartbeatResult heartbeat(String workerId, List<Beat> beats) {
+        return heartbeat(workerId, beats, DEFAULT_LEASE);
+    }
+
+    /**
+     * Extends the leases of all of one worker's running jobs by {@code lease} (its heartbeat
+     * timeout) in one statement and writes the progress reported since the last beat. Returns
+     * which leases are still held; for the others the worker must interrupt the handler and
+     * discard its outcome. Of those, the ones that were cancelled are named (a person's decision,
+     * not a fault).
+     */
+    public HeartbeatResult heartbeat(String workerId, List<Beat> beats, Duration lease) {
+        double leaseSeconds = seconds("lease", lease);
         if (beats.isEmpty()) {
-            return new HeartbeatResult(Set.of(), Set.of());
+            return new HeartbeatResult(Set.of(), Set.of(), Set.of());
         }
         Long[] ids = new Long[beats.size()];
         Integer[] attempts = new Integer[beats.size()];
@@ -931,7 +971,8 @@ public final class JobStore {
             ps.setArray(2, c.createArrayOf("int4", attempts));
             ps.setArray(3, c.createArrayOf("int4", progress));
             ps.setArray(4, c.createArrayOf("text", stages));
-            ps.setString(5, workerId);
+            ps.setDouble(5, leaseSeconds);
+            ps.setString(6, workerId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     held.add(rs.getLong("id"));
@@ -949,7 +990,25 @@ public final class JobStore {
         if (held.size() + lost.size() != ids.length) {
             throw new IllegalStateException("heartbeat listed a job twice: " + List.of(ids));
         }
-        return new HeartbeatResult(Set.copyOf(held), Set.copyOf(lost));
+        return new HeartbeatResult(Set.copyOf(held), Set.copyOf(lost), lost.isEmpty() ? Set.of() : cancelled(lost));
+    }
+
+    /** Which of {@code ids} are cancelled now: read only when a heartbeat found leases lost. */
+    public Set<Long> cancelled(Collection<Long> ids) {
+        return Set.copyOf(Sql.query(
+                dataSource,
+                "read which jobs were cancelled",
+                CANCELLED_AMONG,
+                ps -> ps.setArray(1, ps.getConnection().createArrayOf("bigint", ids.toArray())),
+                rs -> rs.getLong("id")));
+    }
+
+    private static double seconds(String what, Duration d) {
+        Objects.requireNonNull(d, what);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(what + " must be positive, got " + d);
+        }
+        return d.toMillis() / 1e3;
     }
 
     /** Writes progress and stage at once (rather than with the next heartbeat), fenced. */
@@ -1169,26 +1228,25 @@ public final class JobStore {
     // ---- maintenance ------------------------------------------------------------------------
 
     /**
-     * Returns up to {@code limit} processing jobs whose heartbeat is older than {@code timeout}
-     * (database clock) to approved, or to failed when their attempts are used up.
+     * Returns up to {@code limit} processing jobs whose lease has ended ({@code lease_expires_at}
+     * has passed, database clock) to approved, or to failed when their attempts are used up. Each
+     * lease's end was written by its holder with its own timeout.
      */
-    public ReclaimResult reclaimStale(Duration timeout, int limit) {
-        return reclaim("reclaim stale jobs", RECLAIM_STALE, ps -> {
-            ps.setDouble(1, timeout.toNanos() / 1e9);
-            ps.setInt(2, limit);
-        });
+    public ReclaimResult reclaimExpired(int limit) {
+        return reclaim("reclaim jobs with expired leases", RECLAIM_EXPIRED, ps -> ps.setInt(1, limit));
     }
 
     /**
-     * Startup recovery: a worker that starts under {@code name} frees the jobs still held by
-     * earlier processes of that name, which are dead (or, if not, fenced off from now on).
+     * Startup recovery: frees the jobs still held by {@code workerIds}, earlier processes of a
+     * worker's name that the caller found gone (their leases are fenced off from now on).
      */
-    public ReclaimResult recoverPredecessors(String name, String ownWorkerId, int limit) {
-        return reclaim("recover jobs of earlier " + name + " processes", RECOVER_PREDECESSORS, ps -> {
-            ps.setString(1, name);
-            ps.setString(2, name);
-            ps.setString(3, ownWorkerId);
-            ps.setInt(4, limit);
+    public ReclaimResult recoverPredecessors(Collection<String> workerIds, int limit) {
+        if (workerIds.isEmpty()) {
+            return new ReclaimResult(0, 0);
+        }
+        return reclaim("recover jobs of " + workerIds, RECOVER_PREDECESSORS, ps -> {
+            ps.setArray(1, ps.getConnection().createArrayOf("text", workerIds.toArray()));
+            ps.setInt(2, limit);
         });
     }
 
@@ -1256,6 +1314,7 @@ public final class JobStore {
                 rs.getString("last_error"),
                 rs.getString("locked_by"),
                 Sql.instant(rs, "heartbeat_at"),
+                Sql.instant(rs, "lease_expires_at"),
                 rs.getInt("subjobs_total"),
                 rs.getInt("subjobs_open"),
                 rs.getString("fanout_stage"),

@@ -29,26 +29,47 @@ public record NewJob(
     public static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
     static final Pattern NAME = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
 
+    /**
+     * The range of {@code run_at}: PostgreSQL's timestamptz goes further, but the JDBC driver
+     * turns instants before year -4712 into -infinity, and a job to run before 1970 or after 9999
+     * is a typo, not a schedule.
+     */
+    public static final Instant EARLIEST_RUN_AT = Instant.parse("1970-01-01T00:00:00Z");
+
+    public static final Instant LATEST_RUN_AT = Instant.parse("9999-12-31T23:59:59Z");
+
     public NewJob {
         requireName("type", type);
         queue = queue == null ? DEFAULT_QUEUE : queue;
         requireName("queue", queue);
         if (priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
-            throw new InvalidJobException("priority", "must be between -100 and 100, got " + priority);
+            throw new InvalidJobException("priority", "must be a whole number from -100 to 100, got " + priority);
         }
         parameters = parameters == null ? JsonNodeFactory.instance.objectNode() : parameters;
         if (!parameters.isObject()) {
             throw new InvalidJobException("parameters", "must be a JSON object");
         }
+        parameters = JsonLimits.checked("parameters", parameters);
+        JobControls.check(parameters);
         if (storyboard != null && storyboard.isNull()) {
             storyboard = null;
         }
+        storyboard = JsonLimits.checked("storyboard", storyboard);
         if (maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
-            throw new InvalidJobException("max_attempts", "must be between 1 and 1000, got " + maxAttempts);
+            throw new InvalidJobException("max_attempts", "must be a whole number from 1 to 1000, got " + maxAttempts);
+        }
+        if (runAt != null && (runAt.isBefore(EARLIEST_RUN_AT) || runAt.isAfter(LATEST_RUN_AT))) {
+            throw new InvalidJobException(
+                    "run_at", "must be between " + EARLIEST_RUN_AT + " and " + LATEST_RUN_AT + ", got " + runAt);
         }
         if (idempotencyKey != null
-                && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY_LENGTH)) {
-            throw new InvalidJobException("idempotency_key", "must be 1 to 255 characters");
+                && (idempotencyKey.isBlank()
+                        || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY_LENGTH
+                        || idempotencyKey.indexOf('\u0000') >= 0)) {
+            throw new InvalidJobException("idempotency_key", "must be 1 to 255 characters, without NUL");
+        }
+        if (createdBy != null && createdBy.indexOf('\u0000') >= 0) {
+            throw new InvalidJobException("created_by", "must not contain NUL");
         }
     }
 

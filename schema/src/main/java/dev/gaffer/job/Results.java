@@ -45,8 +45,11 @@ public final class Results {
     /** The lease was gone (reclaimed, cancelled, finished): nothing was written. */
     public record LeaseLost(Lease lease) implements Fenced {}
 
-    /** Outcome of {@link JobStore#heartbeat}: the leases that are still held, and those that are not. */
-    public record HeartbeatResult(Set<Long> held, Set<Long> lost) {}
+    /**
+     * Outcome of {@link JobStore#heartbeat}: the leases that are still held, those that are not,
+     * and which of the lost ones were cancelled (by a person, or with a parent that failed).
+     */
+    public record HeartbeatResult(Set<Long> held, Set<Long> lost, Set<Long> cancelled) {}
 
     /** Outcome of {@link JobStore#waitForSubJobs}: the ids of the sub-jobs, in the order given. */
     public sealed interface SpawnResult {}
@@ -55,7 +58,7 @@ public final class Results {
 
     public record SpawnLeaseLost(Lease lease) implements SpawnResult {}
 
-    /** Outcome of {@link JobStore#reclaimStale} and {@link JobStore#recoverPredecessors}. */
+    /** Outcome of {@link JobStore#reclaimExpired} and {@link JobStore#recoverPredecessors}. */
     public record ReclaimResult(int requeued, int failed) {
         public int total() {
             return requeued + failed;

@@ -15,14 +15,16 @@ public record SubJob(String type, String queue, int priority, JsonNode parameter
             NewJob.requireName("queue", queue);
         }
         if (priority < NewJob.MIN_PRIORITY || priority > NewJob.MAX_PRIORITY) {
-            throw new InvalidJobException("priority", "must be between -100 and 100, got " + priority);
+            throw new InvalidJobException("priority", "must be a whole number from -100 to 100, got " + priority);
         }
         parameters = parameters == null ? JsonNodeFactory.instance.objectNode() : parameters;
         if (!parameters.isObject()) {
             throw new InvalidJobException("parameters", "must be a JSON object");
         }
+        parameters = JsonLimits.checked("parameters", parameters);
+        JobControls.check(parameters);
         if (maxAttempts < 1 || maxAttempts > NewJob.MAX_ATTEMPTS_LIMIT) {
-            throw new InvalidJobException("max_attempts", "must be between 1 and 1000, got " + maxAttempts);
+            throw new InvalidJobException("max_attempts", "must be a whole number from 1 to 1000, got " + maxAttempts);
         }
     }
 

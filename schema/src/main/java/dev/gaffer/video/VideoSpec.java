@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gaffer.job.InvalidJobException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -42,16 +43,9 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
     }
 
     /** A storyboard or parameters that cannot be rendered, with the path of the offending field. */
-    public static final class InvalidSpecException extends IllegalArgumentException {
-        private final String field;
-
+    public static final class InvalidSpecException extends InvalidJobException {
         public InvalidSpecException(String field, String problem) {
-            super(field + " " + problem);
-            this.field = field;
-        }
-
-        public String field() {
-            return field;
+            super(field, problem);
         }
     }
 
@@ -82,6 +76,18 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
             scenes.add(scene(scenesNode.get(i), where + "[" + i + "]"));
         }
         return new VideoSpec(width, height, fps, List.copyOf(scenes));
+    }
+
+    /**
+     * The parameters of a {@code scene} sub-job: the output format and one scene under {@code
+     * scene}, as a spec of that one scene.
+     */
+    public static VideoSpec ofScene(JsonNode parameters) {
+        JsonNode scene = parameters == null ? null : parameters.get("scene");
+        scene(scene, "parameters.scene");
+        ObjectNode storyboard = new ObjectMapper().createObjectNode();
+        storyboard.putArray("scenes").add(scene);
+        return from(parameters, storyboard);
     }
 
     /** Parses one scene, e.g. the parameters of a {@code scene} sub-job. */

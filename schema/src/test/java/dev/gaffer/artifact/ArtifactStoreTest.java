@@ -11,7 +11,6 @@ import dev.gaffer.testing.TestPostgres;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -72,7 +71,7 @@ class ArtifactStoreTest {
     void anOldLeaseHolderCannotWrite() throws Exception {
         Job job = fx.processing("video", "w/old");
         fx.ageHeartbeat(job.id(), 60);
-        new JobStore(db.dataSource()).reclaimStale(Duration.ofSeconds(15), 10);
+        new JobStore(db.dataSource()).reclaimExpired(10);
         Path file = Files.writeString(dir.resolve("zombie.txt"), "zombie");
         assertThat(artifacts.put(job.lease(), "video.mp4", "video/mp4", file))
                 .isInstanceOf(ArtifactStore.LeaseLost.class);

@@ -50,7 +50,7 @@ class NotificationListenerTest {
             await(listener::isListening);
             JobFixtures fx = new JobFixtures(db);
             long first = fx.approved("noop").id();
-            await(() -> hints.stream().anyMatch(h -> "approved".equals(h.event()) && h.jobId() == first));
+            await(() -> hints.stream().anyMatch(h -> "approved".equals(h.event()) && h.id() == first));
             assertThat(hints).contains(new NotificationListener.Hint("approved", first, "default"));
 
             int pid = listener.backendPid();
@@ -64,7 +64,7 @@ class NotificationListenerTest {
             assertThat(changes).containsSubsequence(true, false, true);
 
             long second = fx.approved("noop").id();
-            await(() -> hints.stream().anyMatch(h -> "approved".equals(h.event()) && h.jobId() == second));
+            await(() -> hints.stream().anyMatch(h -> "approved".equals(h.event()) && h.id() == second));
         }
     }
 

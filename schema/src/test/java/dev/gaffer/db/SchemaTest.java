@@ -95,9 +95,27 @@ class SchemaTest {
     @Test
     void leaseColumnsAreSetExactlyWhileProcessing() {
         assertRejected(
-                "INSERT INTO jobs (type, status, approved_at, approved_by, heartbeat_at) VALUES ('noop', 'processing', now(), 'a', now())",
+                "INSERT INTO jobs (type, status, approved_at, approved_by, heartbeat_at, lease_expires_at)"
+                        + " VALUES ('noop', 'processing', now(), 'a', now(), now())",
                 "jobs_locked_iff_processing");
         assertRejected("INSERT INTO jobs (type, locked_by) VALUES ('noop', 'w/1')", "jobs_locked_iff_processing");
+        assertRejected(
+                "INSERT INTO jobs (type, status, approved_at, approved_by, locked_by, heartbeat_at)"
+                        + " VALUES ('noop', 'processing', now(), 'a', 'w/1', now())",
+                "jobs_lease_expiry_iff_processing");
+        assertRejected(
+                "INSERT INTO jobs (type, lease_expires_at) VALUES ('noop', now())", "jobs_lease_expiry_iff_processing");
+    }
+
+    @Test
+    void fullProgressMeansCompleted() {
+        assertRejected(
+                "INSERT INTO jobs (type, progress_percentage) VALUES ('noop', 100)",
+                "jobs_full_progress_iff_completed");
+        assertRejected(
+                "INSERT INTO jobs (type, status, approved_at, approved_by, finished_at, progress_percentage)"
+                        + " VALUES ('noop', 'completed', now(), 'a', now(), 99)",
+                "jobs_full_progress_iff_completed");
     }
 
     @Test

@@ -79,12 +79,18 @@ public final class JobFixtures {
      */
     public void cancelUnfinished() {
         exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
-                + " subjobs_open = 0 WHERE status IN ('pending', 'approved', 'processing', 'waiting')");
+                + " lease_expires_at = NULL, subjobs_open = 0"
+                + " WHERE status IN ('pending', 'approved', 'processing', 'waiting')");
     }
 
-    /** Ages a job's heartbeat, as a worker that stopped beating would leave it. */
+    /**
+     * Ages a job's heartbeat, as a worker that stopped beating {@code seconds} ago would leave it:
+     * its last beat then, and its lease ending the default 15 s after that.
+     */
     public void ageHeartbeat(long jobId, int seconds) {
-        exec("UPDATE jobs SET heartbeat_at = now() - make_interval(secs => " + seconds + ") WHERE id = " + jobId);
+        exec("UPDATE jobs SET heartbeat_at = now() - make_interval(secs => " + seconds + "),"
+                + " lease_expires_at = now() - make_interval(secs => " + seconds + ") + interval '15 seconds'"
+                + " WHERE id = " + jobId);
     }
 
     public long count(String sql) {

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.JobStore.Completion;
 import dev.gaffer.testing.TestPostgres;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,7 +67,7 @@ class JobStoreCompleteManyTest {
         Job reclaimed = fx.processing("noop", "w/1");
         store.cancel(cancelled.id(), "bob");
         fx.ageHeartbeat(reclaimed.id(), 600);
-        store.reclaimStale(Duration.ofSeconds(60), 100);
+        store.reclaimExpired(100);
         Job again = store.claim("w/2", List.of("default"), 1, List.of()).getFirst();
         assertThat(again.id()).isEqualTo(reclaimed.id());
 

@@ -120,7 +120,8 @@ class JobStoreRaceTest {
         fx.approvedBulk("noop", 300);
         List<Job> claimed = store.claim("w/slow", List.of("default"), 300, List.of());
         assertThat(claimed).hasSize(300);
-        fx.exec("UPDATE jobs SET heartbeat_at = now() - interval '1 minute' WHERE locked_by = 'w/slow'");
+        fx.exec("UPDATE jobs SET heartbeat_at = now() - interval '1 minute',"
+                + " lease_expires_at = now() - interval '45 seconds' WHERE locked_by = 'w/slow'");
 
         CountDownLatch go = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -138,9 +139,9 @@ class JobStoreRaceTest {
             go.await();
             int total = 0;
             for (int i = 0; i < 200 && !completer.isDone(); i++) {
-                total += store.reclaimStale(Duration.ofSeconds(15), 7).total();
+                total += store.reclaimExpired(7).total();
             }
-            return total + store.reclaimStale(Duration.ofSeconds(15), 1000).total();
+            return total + store.reclaimExpired(1000).total();
         });
         go.countDown();
         Set<Long> completedIds = completer.get(60, TimeUnit.SECONDS);
@@ -202,7 +203,7 @@ class JobStoreRaceTest {
         List<Job> kids = store.claim("w/dies", List.of("default"), 2, List.of());
         store.complete(kids.get(0).lease(), null);
         fx.ageHeartbeat(kids.get(1).id(), 60);
-        assertThat(store.reclaimStale(Duration.ofSeconds(15), 100).requeued()).isEqualTo(1);
+        assertThat(store.reclaimExpired(100).requeued()).isEqualTo(1);
         assertThat(store.complete(kids.get(1).lease(), null)).isInstanceOf(LeaseLost.class);
         assertThat(store.find(parent.id()).orElseThrow().status()).isEqualTo(JobStatus.WAITING);
 

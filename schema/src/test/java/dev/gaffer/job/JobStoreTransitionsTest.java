@@ -296,8 +296,14 @@ class JobStoreTransitionsTest {
             Job c = approved(0, t.plusSeconds(1));
             Job low = approved(-5, t.minusSeconds(30));
 
-            List<Job> afterA =
-                    store.claim("w/1", List.of("default"), List.of(ClaimPosition.of(a)), null, 10, List.of());
+            List<Job> afterA = store.claim(
+                    "w/1",
+                    List.of("default"),
+                    List.of(ClaimPosition.of(a)),
+                    null,
+                    10,
+                    List.of(),
+                    JobStore.DEFAULT_LEASE);
 
             // b has a's priority and run_at and a higher id; c is later; low is a lower priority.
             // high and a itself come before the position and stay where they are.
@@ -311,7 +317,8 @@ class JobStoreTransitionsTest {
                             java.util.Arrays.asList((ClaimPosition) null),
                             null,
                             10,
-                            List.of()))
+                            List.of(),
+                            JobStore.DEFAULT_LEASE))
                     .extracting(Job::id)
                     .containsExactly(high.id(), a.id());
         }
@@ -330,7 +337,8 @@ class JobStoreTransitionsTest {
                     java.util.Arrays.asList(ClaimPosition.of(first), null),
                     null,
                     10,
-                    List.of());
+                    List.of(),
+                    JobStore.DEFAULT_LEASE);
             assertThat(claimed).extracting(Job::id).containsExactlyInAnyOrder(second.id(), other.id());
         }
 
@@ -347,7 +355,13 @@ class JobStoreTransitionsTest {
                 List<Long> seen = new java.util.ArrayList<>();
                 for (int i = 0; i < 8; i++) {
                     List<Job> got = genericStore.claim(
-                            "w/g", List.of("default"), java.util.Arrays.asList(at), List.of("noop"), 3, List.of());
+                            "w/g",
+                            List.of("default"),
+                            java.util.Arrays.asList(at),
+                            List.of("noop"),
+                            3,
+                            List.of(),
+                            JobStore.DEFAULT_LEASE);
                     assertThat(got).hasSize(3);
                     got.forEach(j -> seen.add(j.id()));
                     at = i % 3 == 2 ? null : ClaimPosition.of(got.get(2));
@@ -358,7 +372,8 @@ class JobStoreTransitionsTest {
 
         @Test
         void positionsMustMatchTheQueues() {
-            assertThatThrownBy(() -> store.claim("w/1", List.of("default", "other"), List.of(), null, 1, List.of()))
+            assertThatThrownBy(() -> store.claim(
+                            "w/1", List.of("default", "other"), List.of(), null, 1, List.of(), JobStore.DEFAULT_LEASE))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("one per queue");
         }
@@ -521,7 +536,7 @@ class JobStoreTransitionsTest {
             Job stale = fx.processing("noop", "w/dead");
             Job fresh = fx.processing("noop", "w/alive");
             fx.ageHeartbeat(stale.id(), 60);
-            var r = store.reclaimStale(Duration.ofSeconds(15), 100);
+            var r = store.reclaimExpired(100);
             assertThat(r.requeued()).isEqualTo(1);
             assertThat(store.find(stale.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
             assertThat(store.find(stale.id()).orElseThrow().lastError()).contains("w/dead stopped heartbeating");
@@ -534,8 +549,7 @@ class JobStoreTransitionsTest {
             Job first = fx.processing("noop", "w/dead");
             fx.approvedBulk("noop", 3);
             fx.ageHeartbeat(first.id(), 60);
-            assertThat(store.reclaimStale(Duration.ofSeconds(15), 100).requeued())
-                    .isEqualTo(1);
+            assertThat(store.reclaimExpired(100).requeued()).isEqualTo(1);
             // The next claim takes it before the backlog that arrived while it was held.
             Job next = store.claim("w/next", List.of("default"), 1, List.of()).getFirst();
             assertThat(next.id()).isEqualTo(first.id());
@@ -548,7 +562,7 @@ class JobStoreTransitionsTest {
             Job claimed =
                     store.claim("w/dead", List.of("default"), 1, List.of()).getFirst();
             fx.ageHeartbeat(claimed.id(), 60);
-            assertThat(store.reclaimStale(Duration.ofSeconds(15), 100).failed()).isEqualTo(1);
+            assertThat(store.reclaimExpired(100).failed()).isEqualTo(1);
             assertThat(store.find(a.id()).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
         }
 
@@ -557,7 +571,7 @@ class JobStoreTransitionsTest {
             Job a = fx.processing("noop", "w/old");
             Lease old = a.lease();
             fx.ageHeartbeat(a.id(), 60);
-            store.reclaimStale(Duration.ofSeconds(15), 100);
+            store.reclaimExpired(100);
             Job reclaimedRow = store.find(a.id()).orElseThrow();
 
             assertThat(store.heartbeat("w/old", List.of(new JobStore.Beat(old, 99, "zombie")))
@@ -590,15 +604,74 @@ class JobStoreTransitionsTest {
         }
 
         @Test
-        void aRestartedWorkerFreesItsPredecessorsJobsButNotItsOwnOrOthers() {
+        void startupRecoveryFreesTheJobsOfTheWorkersItIsGivenAndNoOthers() {
             Job predecessors = fx.processing("noop", "render-1/aaaa");
             Job own = fx.processing("noop", "render-1/bbbb");
+            Job aliveTwin = fx.processing("noop", "render-1/dddd");
             Job otherName = fx.processing("noop", "render-10/cccc");
-            var r = store.recoverPredecessors("render-1", "render-1/bbbb", 100);
+            var r = store.recoverPredecessors(List.of("render-1/aaaa"), 100);
             assertThat(r.requeued()).isEqualTo(1);
             assertThat(store.find(predecessors.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(store.find(predecessors.id()).orElseThrow().lastError()).contains("render-1/aaaa was restarted");
             assertThat(store.find(own.id()).orElseThrow().status()).isEqualTo(JobStatus.PROCESSING);
+            assertThat(store.find(aliveTwin.id()).orElseThrow().status()).isEqualTo(JobStatus.PROCESSING);
             assertThat(store.find(otherName.id()).orElseThrow().status()).isEqualTo(JobStatus.PROCESSING);
+            assertThat(store.recoverPredecessors(List.of(), 100).total()).isZero();
+        }
+
+        @Test
+        void aHeartbeatSaysWhichOfTheLostLeasesWereCancelled() {
+            Job cancelled = fx.processing("noop", "w/1");
+            Job reclaimed = fx.processing("noop", "w/1");
+            Job held = fx.processing("noop", "w/1");
+            store.cancel(cancelled.id(), "dave");
+            fx.ageHeartbeat(reclaimed.id(), 60);
+            store.reclaimExpired(100);
+            var r = store.heartbeat(
+                    "w/1",
+                    List.of(
+                            new JobStore.Beat(cancelled.lease(), null, null),
+                            new JobStore.Beat(reclaimed.lease(), null, null),
+                            new JobStore.Beat(held.lease(), 100, "almost")));
+            assertThat(r.held()).containsExactly(held.id());
+            assertThat(r.lost()).containsExactlyInAnyOrder(cancelled.id(), reclaimed.id());
+            assertThat(r.cancelled()).containsExactly(cancelled.id());
+            // 100 % is for a completed job: a running one reports at most 99.
+            assertThat(store.find(held.id()).orElseThrow().progressPercentage()).isEqualTo(99);
+        }
+
+        @Test
+        void aLeaseLastsWhatItsHolderAskedForWhateverTheReclaimerThinks() {
+            // A worker beating every 10 s with a 30 s timeout, and one with a 5 s timeout: the
+            // second one's reclaimer must not take the first one's job after 5 s of quiet.
+            Job patient = store.create(NewJob.of("noop", null)).job();
+            store.approve(patient.id(), "t");
+            Job held = store.claim(
+                            "slow/1",
+                            List.of("default"),
+                            java.util.Arrays.asList((ClaimPosition) null),
+                            null,
+                            1,
+                            List.of(),
+                            Duration.ofSeconds(30))
+                    .getFirst();
+            assertThat(Duration.between(held.heartbeatAt(), held.leaseExpiresAt()))
+                    .isEqualTo(Duration.ofSeconds(30));
+            fx.exec("UPDATE jobs SET heartbeat_at = heartbeat_at - interval '10 seconds',"
+                    + " lease_expires_at = lease_expires_at - interval '10 seconds' WHERE id = " + held.id());
+            assertThat(store.reclaimExpired(100).total()).isZero();
+            assertThat(store.find(held.id()).orElseThrow().status()).isEqualTo(JobStatus.PROCESSING);
+
+            // Each beat extends it by the holder's own timeout.
+            store.heartbeat("slow/1", List.of(new JobStore.Beat(held.lease(), null, null)), Duration.ofSeconds(30));
+            Job beaten = store.find(held.id()).orElseThrow();
+            assertThat(Duration.between(beaten.heartbeatAt(), beaten.leaseExpiresAt()))
+                    .isEqualTo(Duration.ofSeconds(30));
+
+            // Once it has run out, any reclaimer takes it.
+            fx.exec("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = " + held.id());
+            assertThat(store.reclaimExpired(100).requeued()).isEqualTo(1);
+            assertThat(store.find(held.id()).orElseThrow().lastError()).contains("lease ended");
         }
     }
 
@@ -627,12 +700,17 @@ class JobStoreTransitionsTest {
             Job half = store.find(parent.id()).orElseThrow();
             assertThat(half.status()).isEqualTo(JobStatus.WAITING);
             assertThat(half.currentStage()).isEqualTo("rendering 1/2");
-            assertThat(half.progressPercentage()).isEqualTo(50);
+            // Half of the sub-jobs' share: 100 % is only for a completed job.
+            assertThat(half.progressPercentage()).isEqualTo(JobStore.SUBJOBS_PROGRESS_SHARE / 2);
 
             store.fail(claimed.get(1).lease(), "scene broke", false, Duration.ZERO);
             Job resumed = store.find(parent.id()).orElseThrow();
             assertThat(resumed.status()).isEqualTo(JobStatus.APPROVED);
             assertThat(resumed.currentStage()).isEqualTo("stitching");
+            assertThat(resumed.progressPercentage()).isEqualTo(JobStore.SUBJOBS_PROGRESS_SHARE);
+            assertThat(store.events(parent.id(), 0, 100).getLast().progressPercentage())
+                    .as("the resumed event")
+                    .isEqualTo(JobStore.SUBJOBS_PROGRESS_SHARE);
             assertThat(resumed.subjobsOpen()).isZero();
             assertThat(fx.eventKinds(parent.id())).filteredOn("resumed"::equals).hasSize(1);
 

@@ -98,9 +98,11 @@ public final class VideoHandlers {
             if (scenes.size() != spec.scenes().size()) {
                 return Outcome.fail("expected " + spec.scenes().size() + " scene sub-jobs, found " + scenes.size());
             }
+            // The scenes took the job to 90 % (JobStore.SUBJOBS_PROGRESS_SHARE); the stitch reports
+            // the rest, and only completing it is 100 %.
             Path dir = Files.createTempDirectory(Files.createDirectories(workDir), "video-" + ctx.jobId() + "-");
             try {
-                ctx.progress(null, STITCHING + ": fetching " + scenes.size() + " clips");
+                ctx.progress(92, STITCHING + ": fetching " + scenes.size() + " clips");
                 List<Path> clips = new ArrayList<>();
                 for (Job s : scenes) {
                     ctx.throwIfCancelled();
@@ -112,11 +114,11 @@ public final class VideoHandlers {
                     }
                     clips.add(clip);
                 }
-                ctx.progress(null, STITCHING + ": joining clips");
+                ctx.progress(95, STITCHING + ": joining clips");
                 Path out = dir.resolve(VIDEO_FILE);
                 ffmpeg.concat(clips, out, spec.totalSeconds(), f -> {});
                 Ffmpeg.Probe probe = ffmpeg.probe(out);
-                ctx.progress(null, STITCHING + ": storing video");
+                ctx.progress(98, STITCHING + ": storing video");
                 var stored = artifacts.put(ctx.job().lease(), VIDEO_FILE, "video/mp4", out);
                 if (!(stored instanceof ArtifactStore.Stored s)) {
                     throw new InterruptedException("lease lost while storing the video");
@@ -154,17 +156,13 @@ public final class VideoHandlers {
         @Override
         public Outcome handle(JobContext ctx) throws Exception {
             JsonNode p = ctx.parameters();
-            VideoSpec.Scene scene;
             VideoSpec format;
             try {
-                scene = VideoSpec.scene(p.get("scene"), "parameters.scene");
-                format = VideoSpec.from(
-                        p,
-                        JSON.createObjectNode()
-                                .set("scenes", JSON.createArrayNode().add(p.get("scene"))));
+                format = VideoSpec.ofScene(p);
             } catch (VideoSpec.InvalidSpecException e) {
                 return Outcome.fail("invalid scene: " + e.getMessage());
             }
+            VideoSpec.Scene scene = format.scenes().getFirst();
             Path dir = Files.createTempDirectory(Files.createDirectories(workDir), "scene-" + ctx.jobId() + "-");
             try {
                 Path clip = dir.resolve(CLIP);

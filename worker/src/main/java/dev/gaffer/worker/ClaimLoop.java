@@ -50,6 +50,7 @@ final class ClaimLoop {
     private final Capacity capacity;
     private final Wakeup wakeup;
     private final Duration pollInterval;
+    private final Duration lease;
     private final Supplier<Collection<Long>> exclude;
     private final Supplier<Collection<String>> types;
     private final Consumer<Job> runner;
@@ -65,6 +66,7 @@ final class ClaimLoop {
             Capacity capacity,
             Wakeup wakeup,
             Duration pollInterval,
+            Duration lease,
             Supplier<Collection<Long>> exclude,
             Supplier<Collection<String>> types,
             Consumer<Job> runner,
@@ -75,6 +77,7 @@ final class ClaimLoop {
         this.capacity = capacity;
         this.wakeup = wakeup;
         this.pollInterval = pollInterval;
+        this.lease = lease;
         this.exclude = exclude;
         this.types = types;
         this.runner = runner;
@@ -143,7 +146,7 @@ final class ClaimLoop {
             after.add(c.position);
         }
         stats.claimStatements.incrementAndGet();
-        List<Job> jobs = jobStore.claim(workerId, fromQueues, after, types.get(), limit, exclude.get());
+        List<Job> jobs = jobStore.claim(workerId, fromQueues, after, types.get(), limit, exclude.get(), lease);
         stats.claimed.addAndGet(jobs.size());
         if (jobs.size() < limit) {
             // Short: what is left may lie before the positions. Look from the head next time.
@@ -155,9 +158,27 @@ final class ClaimLoop {
             }
         }
         for (Job job : jobs) {
-            runner.accept(job);
+            start(job);
         }
         return jobs.size();
+    }
+
+    /**
+     * Hands one claimed job to the runner. Whatever goes wrong with one job stays with that job:
+     * a job that could not be started is given back at once (without using its attempt) rather
+     * than left to the reclaimer, and the rest of the batch starts as if nothing happened.
+     */
+    private void start(Job job) {
+        try {
+            runner.accept(job);
+        } catch (RuntimeException e) {
+            log.error("job {} was claimed but could not be started; giving it back", job.id(), e);
+            try {
+                jobStore.release(workerId, List.of(job.lease()));
+            } catch (RuntimeException releaseFailed) {
+                log.error("job {} could not be given back either; it will be reclaimed", job.id(), releaseFailed);
+            }
+        }
     }
 
     private void run() {

@@ -15,15 +15,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every interval: one statement that extends the leases of all of this worker's running jobs and
- * writes their progress reported since the last beat, then one that touches the worker's row.
- * A job whose lease turned out to be gone has its handler interrupted and its outcome discarded;
- * a job past its timeout is interrupted and failed as retryable by its own thread.
+ * Every interval: one statement that extends the leases of all of this worker's running jobs by
+ * its heartbeat timeout and writes their progress reported since the last beat, then one that
+ * touches the worker's row. A job whose lease turned out to be gone has its handler interrupted
+ * and its outcome discarded. A run that ignores the interruption at its timeout (its own timer,
+ * in {@link JobRunner}) stops being beaten for, so that its lease runs out and another worker
+ * takes the job.
  */
 final class Heartbeater {
 
     /** What one beat did. */
-    record Beaten(int beats, Set<Long> lost, int timedOut) {}
+    record Beaten(int beats, Set<Long> lost) {}
 
     private static final Logger log = LoggerFactory.getLogger(Heartbeater.class);
 
@@ -33,7 +35,7 @@ final class Heartbeater {
     private final WorkerStore.Registration registration;
     private final Map<Long, RunningJob> running;
     private final Duration interval;
-    private final Duration stuckAfter;
+    private final Duration leaseTimeout;
     private final WorkerStats stats;
     private final Lock leaseWrites;
     private final Thread thread;
@@ -46,7 +48,7 @@ final class Heartbeater {
             WorkerStore.Registration registration,
             Map<Long, RunningJob> running,
             Duration interval,
-            Duration stuckAfter,
+            Duration leaseTimeout,
             WorkerStats stats,
             Lock leaseWrites) {
         this.workerId = workerId;
@@ -55,7 +57,7 @@ final class Heartbeater {
         this.registration = registration;
         this.running = running;
         this.interval = interval;
-        this.stuckAfter = stuckAfter;
+        this.leaseTimeout = leaseTimeout;
         this.stats = stats;
         this.leaseWrites = leaseWrites;
         this.thread = Thread.ofPlatform()
@@ -70,17 +72,12 @@ final class Heartbeater {
 
     Beaten runOnce() {
         long now = System.nanoTime();
-        int timedOut = 0;
         List<RunningJob> holding = new ArrayList<>();
         for (RunningJob rj : running.values()) {
+            // Each run's own timer interrupts it at its timeout (JobRunner); here a run that
+            // ignores that interruption stops being beaten for.
             RunningJob.State s = rj.state();
-            if (s == RunningJob.State.RUNNING && now - rj.deadlineNanos > 0 && rj.stop(RunningJob.State.TIMED_OUT)) {
-                timedOut++;
-                stats.timedOut.incrementAndGet();
-                log.warn("job {} ran past its timeout of {}; interrupting it", rj.id(), rj.timeout);
-            }
-            s = rj.state();
-            if (s == RunningJob.State.TIMED_OUT && now - rj.deadlineNanos > stuckAfter.toNanos()) {
+            if (s == RunningJob.State.TIMED_OUT && now - rj.deadlineNanos > leaseTimeout.toNanos()) {
                 // The handler ignores its interruption. Stop extending its lease: the reclaimer
                 // gives the job to another worker, and this thread's late write will be fenced.
                 if (rj.stop(RunningJob.State.LOST)) {
@@ -88,7 +85,7 @@ final class Heartbeater {
                     log.error(
                             "job {} ignored its interruption for {} ms after its timeout; letting its lease lapse",
                             rj.id(),
-                            stuckAfter.toMillis());
+                            leaseTimeout.toMillis());
                 }
                 continue;
             }
@@ -106,7 +103,7 @@ final class Heartbeater {
             // A completion batch of this worker also updates many of its rows: never both at once.
             leaseWrites.lock();
             try {
-                result = jobStore.heartbeat(workerId, beats);
+                result = jobStore.heartbeat(workerId, beats, leaseTimeout);
             } catch (RuntimeException e) {
                 for (int i = 0; i < holding.size(); i++) {
                     holding.get(i).restore(beats.get(i));
@@ -116,25 +113,31 @@ final class Heartbeater {
                 leaseWrites.unlock();
             }
             lost = result.lost();
-            interruptLost(holding, lost);
+            interruptLost(holding, lost, result.cancelled());
         }
         if (!workerStore.touch(workerId, running.size())) {
             // Maintenance expired our row while we were stalled (long GC, paused VM): come back.
             workerStore.register(registration, running.size());
         }
         stats.heartbeats.incrementAndGet();
-        return new Beaten(holding.size(), lost, timedOut);
+        return new Beaten(holding.size(), lost);
     }
 
-    private void interruptLost(Collection<RunningJob> holding, Set<Long> lost) {
+    private void interruptLost(Collection<RunningJob> holding, Set<Long> lost, Set<Long> cancelled) {
         for (RunningJob rj : holding) {
             // A job that is FINISHING may have just completed; its own fenced write tells it.
             if (lost.contains(rj.id()) && rj.stop(RunningJob.State.LOST)) {
                 stats.leasesLost.incrementAndGet();
-                log.warn(
-                        "lost the lease of job {} (attempt {}): reclaimed or cancelled; interrupting its handler",
-                        rj.id(),
-                        rj.lease.attempt());
+                if (cancelled.contains(rj.id())) {
+                    // A person's decision (or its parent's failure), not a fault.
+                    log.info(
+                            "job {} (attempt {}) was cancelled; interrupting its handler", rj.id(), rj.lease.attempt());
+                } else {
+                    log.warn(
+                            "lost the lease of job {} (attempt {}): it was reclaimed; interrupting its handler",
+                            rj.id(),
+                            rj.lease.attempt());
+                }
             }
         }
     }

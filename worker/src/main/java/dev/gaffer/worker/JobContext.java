@@ -71,12 +71,15 @@ public final class JobContext {
         return running.timeout;
     }
 
-    /** Records progress (0–100) and stage; written with the next heartbeat. Either may be null. */
+    /**
+     * Records progress (0–100) and stage; written with the next heartbeat. Either may be null.
+     * 100 % means completed, so until the handler's outcome completes the job, 100 is shown as 99.
+     */
     public void progress(Integer percentage, String stage) {
         if (percentage != null && (percentage < 0 || percentage > 100)) {
             throw new IllegalArgumentException("progress must be between 0 and 100, got " + percentage);
         }
-        running.recordProgress(percentage, stage);
+        running.recordProgress(percentage == null ? null : Math.min(percentage, 99), stage);
     }
 
     public void progress(int percentage) {

@@ -1,9 +1,13 @@
 package dev.gaffer.worker;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.gaffer.db.DatabaseException;
+import dev.gaffer.job.InvalidJobException;
 import dev.gaffer.job.Job;
+import dev.gaffer.job.JobControls;
 import dev.gaffer.job.JobStatus;
 import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JsonLimits;
 import dev.gaffer.job.Results.Fenced;
 import dev.gaffer.job.Results.LeaseLost;
 import dev.gaffer.job.Results.SpawnLeaseLost;
@@ -11,7 +15,10 @@ import dev.gaffer.job.Results.SpawnResult;
 import dev.gaffer.job.Results.Spawned;
 import dev.gaffer.job.Results.Written;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +45,7 @@ final class JobRunner {
     private final Duration defaultTimeout;
     private final Duration writeDeadline;
     private final WorkerStats stats;
+    private final ScheduledExecutorService timeouts;
 
     JobRunner(
             String workerId,
@@ -50,7 +58,8 @@ final class JobRunner {
             Backoff backoff,
             Duration defaultTimeout,
             Duration writeDeadline,
-            WorkerStats stats) {
+            WorkerStats stats,
+            ScheduledExecutorService timeouts) {
         this.workerId = workerId;
         this.jobStore = jobStore;
         this.completer = completer;
@@ -62,22 +71,54 @@ final class JobRunner {
         this.defaultTimeout = defaultTimeout;
         this.writeDeadline = writeDeadline;
         this.stats = stats;
+        this.timeouts = timeouts;
     }
 
-    /** Called by the claim loop for each job it claimed. */
+    /**
+     * Called by the claim loop for each job it claimed. A job whose control fields are unusable
+     * (a {@code timeout_ms} out of range, written past the API) fails at once, alone, with a
+     * message naming the field; nothing here can stop the rest of the batch from starting.
+     */
     void start(Job job) {
-        RunningJob rj = new RunningJob(job, timeoutOf(job));
+        Duration timeout;
+        try {
+            Duration asked = JobControls.timeout(job.parameters());
+            timeout = asked == null ? defaultTimeout : asked;
+        } catch (InvalidJobException e) {
+            refuse(job, e.getMessage());
+            return;
+        }
+        RunningJob rj = new RunningJob(job, timeout);
         capacity.take(job.queue());
         running.put(job.id(), rj);
-        Thread t = Thread.ofVirtual().name("gaffer-job-" + job.id()).unstarted(() -> run(rj));
-        rj.attach(t);
-        t.start();
+        try {
+            Thread t = Thread.ofVirtual().name("gaffer-job-" + job.id()).unstarted(() -> run(rj));
+            rj.attach(t);
+            rj.timeoutTimer(timeouts.schedule(() -> timedOut(rj), timeout.toNanos(), TimeUnit.NANOSECONDS));
+            t.start();
+        } catch (RuntimeException e) {
+            rj.cancelTimeoutTimer();
+            running.remove(job.id(), rj);
+            capacity.give(job.queue());
+            throw e;
+        }
     }
 
-    /** {@code parameters.timeout_ms} when given, else the worker's GAFFER_JOB_TIMEOUT. */
-    private Duration timeoutOf(Job job) {
-        var t = job.parameters().get("timeout_ms");
-        return t != null && t.canConvertToLong() && t.asLong() > 0 ? Duration.ofMillis(t.asLong()) : defaultTimeout;
+    /** Fails a job that cannot run as it is, without using a slot; retrying would not change it. */
+    private void refuse(Job job, String why) {
+        log.info("job {} attempt {} cannot run: {}", job.id(), job.attempt(), why);
+        Fenced r = jobStore.fail(job.lease(), "cannot run: " + why, false, Duration.ZERO);
+        if (r instanceof Written) {
+            stats.failed.incrementAndGet();
+        }
+    }
+
+    /** The job's own timer: interrupts the handler at its timeout, however short. */
+    private void timedOut(RunningJob rj) {
+        if (rj.stop(RunningJob.State.TIMED_OUT)) {
+            stats.timedOut.incrementAndGet();
+            log.warn("job {} ran past its timeout of {} ms; interrupting it", rj.id(), rj.timeout.toMillis());
+        }
     }
 
     private void run(RunningJob rj) {
@@ -105,6 +146,7 @@ final class JobRunner {
         } catch (RuntimeException e) {
             log.error("job {}: could not write its outcome; it will be reclaimed", rj.id(), e);
         } finally {
+            rj.cancelTimeoutTimer();
             running.remove(rj.id(), rj);
             capacity.give(rj.job.queue());
             wakeup.signal();
@@ -133,10 +175,7 @@ final class JobRunner {
         return switch (outcome) {
             // Top-level jobs complete in batches; a sub-job alone, since its statement also locks
             // its parent (fan-in) and a batch would lock several parents in no fixed order.
-            case Outcome.Complete c ->
-                rj.job.parentId() == null
-                        ? completer.complete(rj.lease, c.result())
-                        : jobStore.complete(rj.lease, c.result());
+            case Outcome.Complete c -> complete(rj, c.result());
             case Outcome.RetryLater r -> jobStore.fail(rj.lease, ErrorSummary.cap(r.reason()), true, r.delay());
             case Outcome.Fail f -> jobStore.fail(rj.lease, ErrorSummary.cap(f.error()), false, Duration.ZERO);
             case Outcome.WaitForSubJobs w -> {
@@ -148,6 +187,18 @@ final class JobRunner {
                 };
             }
         };
+    }
+
+    private Fenced complete(RunningJob rj, JsonNode result) {
+        JsonNode checked;
+        try {
+            checked = JsonLimits.checked("result", result);
+        } catch (InvalidJobException e) {
+            // Stored, it would break every reader of the job: the handler's bug fails the job.
+            return jobStore.fail(
+                    rj.lease, "the handler's result cannot be stored: " + e.getMessage(), false, Duration.ZERO);
+        }
+        return rj.job.parentId() == null ? completer.complete(rj.lease, checked) : jobStore.complete(rj.lease, checked);
     }
 
     private void record(RunningJob rj, Fenced result) {
@@ -164,10 +215,17 @@ final class JobRunner {
             case LeaseLost l -> {
                 rj.move(RunningJob.State.FINISHING, RunningJob.State.LOST);
                 stats.discarded.incrementAndGet();
-                log.warn(
-                        "job {} attempt {}: lease lost before the outcome was written; outcome discarded",
-                        rj.id(),
-                        rj.lease.attempt());
+                if (jobStore.cancelled(List.of(rj.id())).isEmpty()) {
+                    log.warn(
+                            "job {} attempt {}: lease lost before the outcome was written; outcome discarded",
+                            rj.id(),
+                            rj.lease.attempt());
+                } else {
+                    log.info(
+                            "job {} attempt {}: cancelled before the outcome was written; outcome discarded",
+                            rj.id(),
+                            rj.lease.attempt());
+                }
             }
         }
     }

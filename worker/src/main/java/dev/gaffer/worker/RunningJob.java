@@ -4,6 +4,7 @@ import dev.gaffer.job.Job;
 import dev.gaffer.job.JobStore.Beat;
 import dev.gaffer.job.Lease;
 import java.time.Duration;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -34,6 +35,7 @@ final class RunningJob {
     final Duration timeout;
     private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
     private volatile Thread thread;
+    private volatile Future<?> timeoutTimer;
 
     // Progress reported since the last beat; guarded by this.
     private Integer unflushedProgress;
@@ -67,6 +69,18 @@ final class RunningJob {
 
     void attach(Thread t) {
         this.thread = t;
+    }
+
+    /** The timer that interrupts the handler at its timeout; cancelled when the run ends. */
+    void timeoutTimer(Future<?> timer) {
+        this.timeoutTimer = timer;
+    }
+
+    void cancelTimeoutTimer() {
+        Future<?> t = timeoutTimer;
+        if (t != null) {
+            t.cancel(false);
+        }
     }
 
     Thread thread() {

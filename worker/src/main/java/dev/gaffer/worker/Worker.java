@@ -5,12 +5,10 @@ import dev.gaffer.db.NotificationListener;
 import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.JobStore;
 import dev.gaffer.job.Lease;
-import dev.gaffer.job.Results.ReclaimResult;
 import dev.gaffer.worker.maintenance.Maintenance;
 import dev.gaffer.worker.maintenance.Pruner;
 import dev.gaffer.worker.maintenance.Reclaimer;
 import dev.gaffer.worker.maintenance.WorkerExpiry;
-import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,6 +19,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -34,7 +33,6 @@ import org.slf4j.LoggerFactory;
 public final class Worker implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
-    private static final int RECOVERY_LIMIT = 100_000;
     private static final Duration INTERRUPTED_HANDLERS_WAIT = Duration.ofSeconds(5);
 
     private enum Phase {
@@ -64,6 +62,7 @@ public final class Worker implements AutoCloseable {
     private final Reclaimer reclaimer;
     private final Pruner pruner;
     private final WorkerExpiry workerExpiry;
+    private final ScheduledThreadPoolExecutor timeouts;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private Phase phase = Phase.NEW;
 
@@ -86,9 +85,21 @@ public final class Worker implements AutoCloseable {
         this.claimPool = database.sibling("claim", 1, Map.of("plan_cache_mode", "force_generic_plan"));
         this.workerStore = new WorkerStore(database.dataSource());
         this.registration = new WorkerStore.Registration(
-                id, config.name(), hostName(), ProcessHandle.current().pid(), config.queues(), config.concurrency());
+                id,
+                config.name(),
+                WorkerConfig.hostName(),
+                ProcessHandle.current().pid(),
+                config.queues(),
+                config.concurrency(),
+                config.heartbeatTimeout());
         this.capacity = new Capacity(config.concurrency(), config.queueLimits());
         Lock leaseWrites = new ReentrantLock();
+        // One timer thread for every run's timeout, however short: a heartbeat interval is far
+        // too coarse for a timeout_ms of a few milliseconds.
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(
+                1, Thread.ofPlatform().daemon().name("gaffer-timeouts-" + id).factory());
+        timer.setRemoveOnCancelPolicy(true);
+        this.timeouts = timer;
         this.completer = new Completer(id, jobStore, leaseWrites);
         this.runner = new JobRunner(
                 id,
@@ -101,7 +112,8 @@ public final class Worker implements AutoCloseable {
                 new Backoff(config.retryBase(), config.retryCap()),
                 config.jobTimeout(),
                 config.heartbeatTimeout(),
-                stats);
+                stats,
+                timeouts);
         this.claimLoop = new ClaimLoop(
                 id,
                 config.queues(),
@@ -109,6 +121,7 @@ public final class Worker implements AutoCloseable {
                 capacity,
                 wakeup,
                 config.pollInterval(),
+                config.heartbeatTimeout(),
                 this::excludedFromClaims,
                 registry::types,
                 runner::start,
@@ -132,7 +145,7 @@ public final class Worker implements AutoCloseable {
                         config.heartbeatInterval(),
                         max(config.heartbeatInterval(), MIN_LISTEN_PING_TIMEOUT))
                 : null;
-        this.reclaimer = new Reclaimer(jobStore, Reclaimer.Config.of(config.heartbeatTimeout()));
+        this.reclaimer = new Reclaimer(jobStore, Reclaimer.Config.DEFAULTS);
         this.pruner = new Pruner(jobStore, Pruner.Config.of(config.retention()));
         this.workerExpiry = new WorkerExpiry(workerStore, new WorkerExpiry.Config(config.workerExpiry()));
         this.maintenance = config.maintenance()
@@ -155,15 +168,7 @@ public final class Worker implements AutoCloseable {
             throw new IllegalStateException("worker " + id + " was already started");
         }
         workerStore.register(registration, 0);
-        ReclaimResult recovered = jobStore.recoverPredecessors(config.name(), id, RECOVERY_LIMIT);
-        int forgotten = workerStore.forgetPredecessors(config.name(), id);
-        if (recovered.total() > 0 || forgotten > 0) {
-            log.info(
-                    "startup recovery for name {}: freed {} job(s) of {} earlier process(es)",
-                    config.name(),
-                    recovered.total(),
-                    forgotten);
-        }
+        new StartupRecovery(workerStore, jobStore, registration).runOnce();
         if (listener != null) {
             listener.subscribe(new NotificationListener.Subscriber() {
                         @Override
@@ -207,6 +212,20 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
+     * The first step of {@link #shutdown} on its own: no claims from now on. Workers that share a
+     * process stop claiming together before any of them gives jobs back (gaffer dev), so that none
+     * of them claims again what another one just released.
+     */
+    public void stopClaiming() {
+        synchronized (this) {
+            if (phase != Phase.STARTED) {
+                return;
+            }
+        }
+        claimLoop.stop();
+    }
+
+    /**
      * Graceful shutdown: stop claiming, let running handlers finish for up to {@code grace}, then
      * interrupt the rest and give their jobs back to approved without using an attempt, and
      * deregister. Idempotent; returns the number of jobs released.
@@ -217,6 +236,7 @@ public final class Worker implements AutoCloseable {
                 if (phase == Phase.NEW) {
                     phase = Phase.STOPPED;
                     closeQuietly("claim pool", claimPool);
+                    timeouts.shutdownNow();
                     terminated.countDown();
                 }
                 return 0;
@@ -231,6 +251,7 @@ public final class Worker implements AutoCloseable {
             released = releaseRemaining();
             awaitIdle(INTERRUPTED_HANDLERS_WAIT);
         } finally {
+            timeouts.shutdownNow();
             completer.stop();
             heartbeater.stop();
             closeQuietly("maintenance", maintenance);
@@ -367,14 +388,5 @@ public final class Worker implements AutoCloseable {
         byte[] b = new byte[n];
         new SecureRandom().nextBytes(b);
         return b;
-    }
-
-    private static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (Exception e) {
-            String h = System.getenv("HOSTNAME");
-            return h == null ? "unknown" : h;
-        }
     }
 }

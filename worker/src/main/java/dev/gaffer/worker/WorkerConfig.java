@@ -110,7 +110,7 @@ public record WorkerConfig(
                 String.valueOf(retryCap));
     }
 
-    /** Defaults for everything; the name is the host name. */
+    /** Defaults for everything; the name is {@link #defaultName()}. */
     public static WorkerConfig defaults() {
         return fromEnvironment(Map.of());
     }
@@ -126,7 +126,7 @@ public record WorkerConfig(
         String name = text(env, "GAFFER_WORKER_NAME");
         List<String> queues = queues(env);
         return new WorkerConfig(
-                name == null ? hostName() : name,
+                name == null ? defaultName() : name,
                 queues,
                 integer(env, "GAFFER_CONCURRENCY", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
                 queueLimits(env),
@@ -375,7 +375,19 @@ public record WorkerConfig(
         }
     }
 
-    private static String hostName() {
+    /**
+     * The default worker name, {@code <host>-<pid>}: unique per process, so that two workers
+     * started on one host never take each other for a restarted predecessor. The host part is cut
+     * to keep the name within its 100 characters.
+     */
+    public static String defaultName() {
+        String pid = Long.toString(ProcessHandle.current().pid());
+        String host = hostName().replace('/', '-');
+        return host.substring(0, Math.min(host.length(), 100 - 1 - pid.length())) + "-" + pid;
+    }
+
+    /** This machine's name as workers record it: $HOSTNAME (set in containers), else the resolver's. */
+    static String hostName() {
         String h = System.getenv("HOSTNAME");
         if (h != null && !h.isBlank()) {
             return h.strip();

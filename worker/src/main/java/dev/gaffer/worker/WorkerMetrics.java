@@ -1,8 +1,8 @@
 package dev.gaffer.worker;
 
-import com.sun.net.httpserver.HttpServer;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import dev.gaffer.metrics.MetricsEndpoint;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -13,18 +13,12 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.Executors;
 import java.util.function.ToDoubleFunction;
 import javax.sql.DataSource;
 
 /**
  * A worker's own Prometheus endpoint: {@code GET /metrics} on a small HTTP server of its own
- * (GAFFER_METRICS_PORT), so each worker replica is scraped directly, like any process. It shows
+ * (GAFFER_METRICS_HOST, GAFFER_METRICS_PORT), so each worker replica is scraped directly, like any process. It shows
  * what this worker did (claims, outcomes, lost leases), how busy it is, its connection pool and
  * its JVM. Cluster-wide job counts come from the API's /metrics, which reads the database.
  */
@@ -32,7 +26,7 @@ public final class WorkerMetrics implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
-    private HttpServer server;
+    private MetricsEndpoint endpoint;
 
     public WorkerMetrics(Worker worker, DataSource dataSource) {
         new JvmMemoryMetrics().bindTo(registry);
@@ -106,35 +100,15 @@ public final class WorkerMetrics implements AutoCloseable {
 
     /** Serves {@code /metrics} on {@code host:port} (port 0 picks a free one); returns the port. */
     public synchronized int serve(String host, int port) {
-        try {
-            server = HttpServer.create(new InetSocketAddress(host, port), 16);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot listen for metrics on " + host + ":" + port, e);
-        }
-        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        server.createContext("/metrics", exchange -> {
-            try (exchange) {
-                if (!"GET".equals(exchange.getRequestMethod())) {
-                    exchange.sendResponseHeaders(405, -1);
-                    return;
-                }
-                byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-                exchange.sendResponseHeaders(200, body.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(body);
-                }
-            }
-        });
-        server.start();
-        return server.getAddress().getPort();
+        endpoint = MetricsEndpoint.serve(host, port, this::scrape);
+        return endpoint.port();
     }
 
     @Override
     public synchronized void close() {
-        if (server != null) {
-            server.stop(0);
-            server = null;
+        if (endpoint != null) {
+            endpoint.close();
+            endpoint = null;
         }
         gc.close();
         registry.close();

@@ -49,6 +49,10 @@ class ClaimLoopTest {
     private final List<Job> started = new ArrayList<>();
 
     private ClaimLoop loop(int slots, Duration pollInterval) {
+        return loop(slots, pollInterval, started::add);
+    }
+
+    private ClaimLoop loop(int slots, Duration pollInterval, java.util.function.Consumer<Job> runner) {
         return new ClaimLoop(
                 "w/claim-loop",
                 List.of("default"),
@@ -56,9 +60,10 @@ class ClaimLoopTest {
                 new Capacity(slots, Map.of()),
                 new Wakeup(),
                 pollInterval,
+                JobStore.DEFAULT_LEASE,
                 List::of,
                 () -> null,
-                started::add,
+                runner,
                 new WorkerStats());
     }
 
@@ -82,6 +87,24 @@ class ClaimLoopTest {
 
         // That claim came back short, so the next one looks from the head.
         assertThat(claimOnce(loop)).containsExactly(urgent.id());
+    }
+
+    @Test
+    void aJobThatCannotBeStartedIsGivenBackAtOnceAndTheRestOfTheBatchStarts() {
+        List<Long> ids = fixtures.approvedBulk("noop", 4);
+        long broken = ids.get(1);
+        ClaimLoop loop = loop(4, Duration.ofHours(1), job -> {
+            if (job.id() == broken) {
+                throw new ArithmeticException("long overflow");
+            }
+            started.add(job);
+        });
+        loop.runOnce();
+        assertThat(started).extracting(Job::id).containsExactly(ids.get(0), ids.get(2), ids.get(3));
+        Job back = store.find(broken).orElseThrow();
+        assertThat(back.status()).isEqualTo(JobStatus.APPROVED);
+        assertThat(back.attempt()).as("the attempt is given back").isZero();
+        assertThat(fixtures.eventKinds(broken)).endsWith("claimed", "released");
     }
 
     @Test

@@ -70,8 +70,12 @@ class MaintenanceTest {
     @Test
     void workerExpiryDeletesWorkersThatStoppedReporting() {
         WorkerStore workers = new WorkerStore(db.dataSource());
-        workers.register(new WorkerStore.Registration("quiet/1", "quiet", "h", 1, List.of("default"), 4), 0);
-        workers.register(new WorkerStore.Registration("alive/1", "alive", "h", 2, List.of("default"), 4), 3);
+        workers.register(
+                new WorkerStore.Registration("quiet/1", "quiet", "h", 1, List.of("default"), 4, Duration.ofSeconds(15)),
+                0);
+        workers.register(
+                new WorkerStore.Registration("alive/1", "alive", "h", 2, List.of("default"), 4, Duration.ofSeconds(15)),
+                3);
         fixtures.exec("UPDATE workers SET last_seen_at = now() - interval '5 minutes' WHERE id = 'quiet/1'");
 
         int expired = new WorkerExpiry(workers, new WorkerExpiry.Config(Duration.ofMinutes(1))).runOnce();

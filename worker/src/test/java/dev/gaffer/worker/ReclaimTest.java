@@ -5,6 +5,7 @@ import static dev.gaffer.worker.TestSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gaffer.db.Database;
+import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobFixtures;
@@ -128,17 +129,68 @@ class ReclaimTest {
     }
 
     @Test
-    void aWorkerStartedUnderADeadPredecessorsNameFreesItsJobsAtOnce() {
+    void aWorkerStartedUnderTheNameOfPredecessorsThatAreGoneFreesTheirJobsAtOnce() throws Exception {
+        // One died on this host (its pid is no process now), one has been silent for longer than
+        // its own heartbeat timeout, wherever it ran.
+        Process exited = new ProcessBuilder("true").start();
+        exited.waitFor();
         Job orphan = fixtures.processing("noop", "phoenix/0badf00d");
-        fixtures.exec("INSERT INTO workers (id, name, host, pid, queues, concurrency) "
-                + "VALUES ('phoenix/0badf00d', 'phoenix', 'h', 1, '{default}', 4)");
+        Job silentOrphan = fixtures.processing("noop", "phoenix/51137");
+        fixtures.exec("INSERT INTO workers (id, name, host, pid, queues, concurrency, heartbeat_timeout) VALUES"
+                + " ('phoenix/0badf00d', 'phoenix', '" + WorkerConfig.hostName() + "', " + exited.pid()
+                + ", '{default}', 4, interval '15 seconds'),"
+                + " ('phoenix/51137', 'phoenix', 'elsewhere', 1, '{default}', 4, interval '15 seconds')");
+        fixtures.exec("UPDATE workers SET last_seen_at = now() - interval '16 seconds' WHERE id = 'phoenix/51137'");
         try (Worker w = new Worker(TestSupport.config("phoenix"), db, HandlerRegistry.discover()).start()) {
-            await("orphan completed", () -> statusOf(orphan.id()) == JobStatus.COMPLETED);
+            await(
+                    "orphans completed",
+                    () -> statusOf(orphan.id()) == JobStatus.COMPLETED
+                            && statusOf(silentOrphan.id()) == JobStatus.COMPLETED);
             assertThat(fixtures.eventKinds(orphan.id())).contains("reclaimed");
             assertThat(store.find(orphan.id()).orElseThrow().lastError()).contains("restarted");
-            assertThat(fixtures.count("SELECT count(*) FROM workers WHERE id = 'phoenix/0badf00d'"))
-                    .isZero();
+            assertThat(fixtures.count("SELECT count(*) FROM workers WHERE name = 'phoenix'"))
+                    .isEqualTo(1);
         }
+    }
+
+    @Test
+    void aWorkerStartedUnderTheNameOfALiveOneLeavesItsJobsAlone() {
+        // A second process given the same name on this host while the first one runs (its pid is
+        // alive), and one on another host that beat a moment ago: neither is a predecessor.
+        long alivePid = ProcessHandle.current().parent().orElseThrow().pid();
+        Job busy = fixtures.processing("noop", "twin/aaaa1111");
+        Job remote = fixtures.processing("noop", "twin/bbbb2222");
+        fixtures.exec("INSERT INTO workers (id, name, host, pid, queues, concurrency) VALUES"
+                + " ('twin/aaaa1111', 'twin', '" + WorkerConfig.hostName() + "', " + alivePid + ", '{default}', 4),"
+                + " ('twin/bbbb2222', 'twin', 'elsewhere', 1, '{default}', 4)");
+        var recovery = new StartupRecovery(
+                new WorkerStore(db.dataSource()),
+                store,
+                new WorkerStore.Registration(
+                        "twin/cccc3333",
+                        "twin",
+                        WorkerConfig.hostName(),
+                        ProcessHandle.current().pid(),
+                        List.of("default"),
+                        4,
+                        Duration.ofSeconds(15)));
+        var r = recovery.runOnce();
+        assertThat(r.gone()).isEmpty();
+        assertThat(r.alive())
+                .extracting(WorkerStore.Predecessor::id)
+                .containsExactlyInAnyOrder("twin/aaaa1111", "twin/bbbb2222");
+        assertThat(statusOf(busy.id())).isEqualTo(JobStatus.PROCESSING);
+        assertThat(statusOf(remote.id())).isEqualTo(JobStatus.PROCESSING);
+        assertThat(fixtures.count("SELECT count(*) FROM workers WHERE name = 'twin'"))
+                .isEqualTo(2);
+
+        // A predecessor that shows this very process's pid on this host may be a twin in another
+        // pid namespace (two containers of one pod): left to its lease, too.
+        fixtures.exec(
+                "INSERT INTO workers (id, name, host, pid, queues, concurrency) VALUES ('twin/dddd4444', 'twin', '"
+                        + WorkerConfig.hostName() + "', "
+                        + ProcessHandle.current().pid() + ", '{default}', 4)");
+        assertThat(recovery.runOnce().gone()).isEmpty();
     }
 
     @Test

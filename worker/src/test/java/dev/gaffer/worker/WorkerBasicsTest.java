@@ -167,6 +167,85 @@ class WorkerBasicsTest {
     }
 
     @Test
+    void aTimeoutShorterThanTheHeartbeatIntervalIsEnforcedByItsOwnTimer() {
+        // Beats every 5 s: a timeout checked at the beat would let this 2 s sleep complete.
+        WorkerConfig config =
+                TestSupport.config("short-timeout").withHeartbeat(Duration.ofSeconds(5), Duration.ofSeconds(15));
+        try (Worker w = new Worker(config, db, HandlerRegistry.discover()).start()) {
+            Job job = approve(
+                    store,
+                    NewJob.of("sleep", JobFixtures.json("{\"ms\": 2000, \"timeout_ms\": 50}"))
+                            .withMaxAttempts(1));
+            await("failed", Duration.ofSeconds(4), () -> status(job.id()) == JobStatus.FAILED);
+            assertThat(store.find(job.id()).orElseThrow().lastError()).startsWith("timed out after 50 ms");
+            assertThat(w.stats().timedOut()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aPoisonJobInAClaimBatchFailsAloneAndTheOthersRunOnce() {
+        // Written past the API (which refuses it): a timeout that overflows a long of nanoseconds.
+        List<Long> ids = fixtures.approvedBulk("noop", 8);
+        long poison = ids.get(3);
+        fixtures.exec("UPDATE jobs SET parameters = '{\"timeout_ms\": 10000000000000}' WHERE id = " + poison);
+        try (Worker w =
+                new Worker(TestSupport.config("poison").withConcurrency(8), db, HandlerRegistry.discover()).start()) {
+            await(
+                    "all finished",
+                    () -> ids.stream()
+                            .allMatch(
+                                    id -> store.find(id).orElseThrow().status().isTerminal()));
+            Job failed = store.find(poison).orElseThrow();
+            assertThat(failed.status()).isEqualTo(JobStatus.FAILED);
+            assertThat(failed.attempt())
+                    .as("failed at once, on its first claim")
+                    .isEqualTo(1);
+            assertThat(failed.lastError()).contains("parameters.timeout_ms");
+            for (long id : ids) {
+                if (id != poison) {
+                    Job j = store.find(id).orElseThrow();
+                    assertThat(j.status()).as("job %d", id).isEqualTo(JobStatus.COMPLETED);
+                    assertThat(j.attempt()).as("job %d ran once", id).isEqualTo(1);
+                }
+            }
+            assertThat(fixtures.count("SELECT count(*) FROM job_events WHERE kind IN ('reclaimed', 'released')"
+                            + " AND job_id BETWEEN " + ids.getFirst() + " AND " + ids.getLast()))
+                    .isZero();
+            assertThat(w.stats().failed()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aLeaseIsJudgedByItsHoldersTimeoutNotByTheReclaimersOwn() throws Exception {
+        // A beats every 2 s with a 10 s timeout; B reclaims with a 1 s timeout of its own. B must
+        // not take A's healthy job between A's beats.
+        CountDownLatch finish = new CountDownLatch(1);
+        HandlerRegistry patient = new HandlerRegistry().register("patient", ctx -> {
+            finish.await(20, TimeUnit.SECONDS);
+            return Outcome.complete(null);
+        });
+        WorkerConfig slow =
+                TestSupport.config("slow-beat").withHeartbeat(Duration.ofSeconds(2), Duration.ofSeconds(10));
+        WorkerConfig strict = TestSupport.config("strict")
+                .withHeartbeat(Duration.ofMillis(200), Duration.ofSeconds(1))
+                .withMaintenance(true, Duration.ofMillis(200));
+        try (Worker a = new Worker(slow, db, patient).start();
+                Worker b = new Worker(strict, db, new HandlerRegistry()).start()) {
+            Job job = approve(store, NewJob.of("patient", null));
+            await("A holds it", () -> status(job.id()) == JobStatus.PROCESSING);
+            // Five of B's timeouts, and A beats twice in that time.
+            Thread.sleep(5_000);
+            assertThat(b.reclaimer().runOnce().total()).isZero();
+            finish.countDown();
+            await("completed", () -> status(job.id()) == JobStatus.COMPLETED);
+            Job done = store.find(job.id()).orElseThrow();
+            assertThat(done.attempt()).isEqualTo(1);
+            assertThat(fixtures.eventKinds(job.id())).doesNotContain("reclaimed");
+            assertThat(a.stats().leasesLost()).isZero();
+        }
+    }
+
+    @Test
     void perQueueLimitsBoundHowManyJobsOfAQueueRunAtOnce() throws Exception {
         var running = new java.util.concurrent.atomic.AtomicInteger();
         var peak = new java.util.concurrent.atomic.AtomicInteger();

@@ -91,4 +91,15 @@ class WorkerConfigTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(message);
     }
+
+    @Test
+    void theDefaultNameIsUniquePerProcessAndFitsTheLimit() {
+        String name = WorkerConfig.defaults().name();
+        assertThat(name).endsWith("-" + ProcessHandle.current().pid());
+        assertThat(name)
+                .startsWith(WorkerConfig.hostName()
+                        .substring(0, Math.min(10, WorkerConfig.hostName().length())));
+        assertThat(name.length()).isLessThanOrEqualTo(100);
+        assertThat(name).doesNotContain("/");
+    }
 }

@@ -1,6 +1,6 @@
 package dev.gaffer.worker.builtin;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.gaffer.job.InvalidJobException;
 import dev.gaffer.job.Json;
 import dev.gaffer.worker.JobContext;
 import dev.gaffer.worker.JobHandler;
@@ -14,17 +14,16 @@ import dev.gaffer.worker.Outcome;
 public final class SleepHandler implements JobHandler {
 
     public static final String TYPE = "sleep";
-    public static final long MAX_MS = 24L * 3600 * 1000;
     private static final int STEPS = 20;
 
     @Override
     public Outcome handle(JobContext ctx) throws InterruptedException {
-        JsonNode ms = ctx.parameters().get("ms");
-        if (ms == null || !ms.canConvertToLong() || ms.asLong() < 0 || ms.asLong() > MAX_MS) {
-            return Outcome.fail(
-                    "parameters.ms must be a whole number of milliseconds from 0 to " + MAX_MS + ", got " + ms);
+        long total;
+        try {
+            total = SleepParameters.ms(ctx.parameters());
+        } catch (InvalidJobException e) {
+            return Outcome.fail(e.getMessage());
         }
-        long total = ms.asLong();
         long step = Math.max(1, total / STEPS);
         long slept = 0;
         ctx.progress(0, "sleeping");

@@ -1,0 +1,23 @@
+package dev.gaffer.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Set;
+
+/**
+ * How a job type checks its parameters and storyboard when a job is created, so that a client
+ * hears of a mistake at once (422 naming the field) instead of after a person approved the job and
+ * a worker failed it. Declared next to the type's handler and found with {@link
+ * java.util.ServiceLoader} ({@code META-INF/services/dev.gaffer.job.JobTypeValidator}), like the
+ * handlers; the API runs the validators on its class path ({@link JobTypeValidators}).
+ */
+public interface JobTypeValidator {
+
+    /** The job types this validator checks. */
+    Set<String> types();
+
+    /**
+     * Throws {@link InvalidJobException} naming the field at fault (e.g. {@code parameters.ms}).
+     * The documents have passed {@link JsonLimits}; {@code storyboard} may be null.
+     */
+    void validate(String type, JsonNode parameters, JsonNode storyboard);
+}

@@ -1,0 +1,50 @@
+package dev.gaffer.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** The {@link JobTypeValidator}s found on a class path, by job type; a type without one is not checked. */
+public final class JobTypeValidators {
+
+    private final Map<String, JobTypeValidator> byType;
+
+    private JobTypeValidators(Map<String, JobTypeValidator> byType) {
+        this.byType = Map.copyOf(byType);
+    }
+
+    /** Every validator that {@link ServiceLoader} finds with this class's loader. */
+    public static JobTypeValidators discover() {
+        return discover(JobTypeValidators.class.getClassLoader());
+    }
+
+    public static JobTypeValidators discover(ClassLoader loader) {
+        Map<String, JobTypeValidator> byType = new TreeMap<>();
+        for (JobTypeValidator v : ServiceLoader.load(JobTypeValidator.class, loader)) {
+            for (String type : v.types()) {
+                JobTypeValidator before = byType.putIfAbsent(type, v);
+                if (before != null) {
+                    throw new IllegalStateException("two validators for job type '" + type + "': "
+                            + before.getClass().getName() + " and "
+                            + v.getClass().getName());
+                }
+            }
+        }
+        return new JobTypeValidators(byType);
+    }
+
+    /** Checks a job of {@code type} with its validator, if it has one. */
+    public void validate(String type, JsonNode parameters, JsonNode storyboard) {
+        JobTypeValidator v = byType.get(type);
+        if (v != null) {
+            v.validate(type, parameters, storyboard);
+        }
+    }
+
+    /** The types that have a validator. */
+    public Set<String> types() {
+        return byType.keySet();
+    }
+}

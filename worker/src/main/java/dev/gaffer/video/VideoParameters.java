@@ -1,0 +1,27 @@
+package dev.gaffer.video;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gaffer.job.JobTypeValidator;
+import java.util.Set;
+
+/**
+ * The reference pipeline's job types checked at creation, with the rules their handlers apply: a
+ * video's storyboard is checked while the client can still fix it, rather than failing after a
+ * person approved it.
+ */
+public final class VideoParameters implements JobTypeValidator {
+
+    @Override
+    public Set<String> types() {
+        return Set.of(VideoHandlers.VIDEO, VideoHandlers.IMAGE_PAIRS, VideoHandlers.SCENE);
+    }
+
+    @Override
+    public void validate(String type, JsonNode parameters, JsonNode storyboard) {
+        if (VideoHandlers.SCENE.equals(type)) {
+            VideoSpec.ofScene(parameters);
+        } else {
+            VideoSpec.from(parameters, storyboard);
+        }
+    }
+}
