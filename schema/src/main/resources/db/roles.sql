@@ -71,9 +71,11 @@ GRANT SELECT ON jobs, job_events, workers, job_artifacts, job_trees TO gaffer_ap
 GRANT INSERT (type, queue, priority, parameters, storyboard, max_attempts, run_at, idempotency_key, created_by)
     ON jobs TO gaffer_api;
 -- JobStore.APPROVE, CANCEL (with the fan-in of a cancelled sub-job and fail-fast of its
--- siblings) and RETRY: exactly the columns those statements SET.
+-- siblings) and RETRY: exactly the columns those statements SET. Which values they may write is
+-- the transition guards' business (below).
 GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, result, last_error,
-              progress_percentage, current_stage, subjobs_open, locked_by, heartbeat_at, updated_at)
+              progress_percentage, current_stage, subjobs_open, locked_by, heartbeat_at, lease_expires_at,
+              updated_at)
     ON jobs TO gaffer_api;
 -- Every transition appends its history.
 GRANT INSERT (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
@@ -89,9 +91,9 @@ GRANT SELECT ON jobs, job_events, workers, job_artifacts, scheduled_tasks TO gaf
 GRANT INSERT (parent_id, type, queue, priority, parameters, max_attempts, status, approved_by, approved_at)
     ON jobs TO gaffer_worker;
 -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RECLAIM, RELEASE and the fan-in.
-GRANT UPDATE (status, attempt, locked_by, heartbeat_at, started_at, updated_at, progress_percentage,
-              current_stage, result, finished_at, run_at, last_error, subjobs_total, subjobs_open,
-              fanout_stage, resume_stage, on_subjob_failure)
+GRANT UPDATE (status, attempt, locked_by, heartbeat_at, lease_expires_at, started_at, updated_at,
+              progress_percentage, current_stage, result, finished_at, run_at, last_error, subjobs_total,
+              subjobs_open, fanout_stage, resume_stage, on_subjob_failure)
     ON jobs TO gaffer_worker;
 -- PRUNE deletes finished top-level jobs; their sub-jobs, events and artifacts go by ON DELETE
 -- CASCADE, which PostgreSQL runs with the table owner's rights.
@@ -110,3 +112,217 @@ GRANT SELECT ON jobs, job_events, workers, job_artifacts, scheduled_tasks, job_t
 GRANT SELECT (id, name, role, key_prefix, created_at, last_used_at, revoked_at) ON api_keys TO gaffer_readonly;
 
 -- Identity columns draw from their sequences with the table's INSERT right; nothing to grant.
+
+-- ---- transition guards -------------------------------------------------------------------------
+-- Column grants say which columns a role may write, not which values: with UPDATE on status and
+-- result, gaffer_api could mark a job completed with a result of its choosing. The guards below
+-- hold each role to the transitions its own statements make (JobStore), checked by PostgreSQL at
+-- the end of every statement. A refused statement raises SQLSTATE 42501 naming the job and the
+-- rule, and changes nothing.
+--
+-- Inserts and updates are checked by statement triggers reading the statement's transition
+-- tables: one check per statement (a claim or a completion batch of 64 jobs is one check), not per
+-- row; deletes, which only pruning makes, row by row. They bind only sessions
+-- whose current role has the rights of exactly one of gaffer_api and gaffer_worker; the tables'
+-- owner, superusers and DBAs are not held to them. A login must therefore be IN ROLE one of the
+-- two, never both. They live here rather than in a migration because they name the roles this
+-- script creates; running the script again after an upgrade replaces them.
+
+-- Which of the two roles the current session acts as, or NULL when none (or both) applies.
+CREATE OR REPLACE FUNCTION gaffer_guarded_role() RETURNS text
+    LANGUAGE sql STABLE
+AS $$
+    SELECT CASE WHEN r.rolsuper THEN NULL
+                WHEN api AND NOT worker THEN 'gaffer_api'
+                WHEN worker AND NOT api THEN 'gaffer_worker'
+           END
+      FROM pg_roles r,
+           LATERAL (SELECT pg_has_role(current_user, 'gaffer_api', 'USAGE') AS api,
+                           pg_has_role(current_user, 'gaffer_worker', 'USAGE') AS worker) m
+     WHERE r.rolname = current_user
+$$;
+COMMENT ON FUNCTION gaffer_guarded_role() IS 'gaffer_api or gaffer_worker when the current role acts as exactly one of them; NULL otherwise (owner, superuser, people). See db/roles.sql.';
+
+CREATE OR REPLACE FUNCTION gaffer_guard_jobs_update() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    who text := gaffer_guarded_role();
+    bad record;
+BEGIN
+    IF who IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT o.id, o.status AS was, n.status AS now INTO bad
+      FROM old_jobs o JOIN new_jobs n ON n.id = o.id
+     WHERE NOT COALESCE(CASE who
+        WHEN 'gaffer_api' THEN
+            -- APPROVE, CANCEL and RETRY, and the fan-in of a cancelled sub-job.
+            (   (o.status = 'pending' AND n.status = 'approved')
+             OR (o.status IN ('pending', 'approved', 'processing', 'waiting') AND n.status = 'cancelled')
+             OR (o.status IN ('failed', 'cancelled') AND n.status IN ('approved', 'waiting'))
+             OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved')))
+            -- Who approved is written once, and only by an approval (or the retry of a job never approved).
+            AND (o.approved_by IS NULL
+                 OR (n.approved_by IS NOT DISTINCT FROM o.approved_by
+                     AND n.approved_at IS NOT DISTINCT FROM o.approved_at))
+            -- A person never writes a result or a lease; a retry clears them, a cancel ends the lease.
+            AND (n.result IS NULL OR n.result IS NOT DISTINCT FROM o.result)
+            AND (n.locked_by IS NULL OR n.locked_by IS NOT DISTINCT FROM o.locked_by)
+            AND (n.heartbeat_at IS NULL OR n.heartbeat_at IS NOT DISTINCT FROM o.heartbeat_at)
+            AND (n.lease_expires_at IS NULL OR n.lease_expires_at IS NOT DISTINCT FROM o.lease_expires_at)
+            AND (n.attempt = o.attempt OR n.attempt = 0)
+            AND n.last_error IS NOT DISTINCT FROM o.last_error
+        WHEN 'gaffer_worker' THEN
+            -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RELEASE, RECLAIM and the fan-in.
+            -- A worker never touches a job that waits for a person or has finished.
+            (   (o.status = 'approved' AND n.status = 'processing' AND n.attempt = o.attempt + 1)
+             OR (o.status = 'processing' AND n.status = 'processing'
+                 AND n.attempt = o.attempt AND n.locked_by = o.locked_by)
+             OR (o.status = 'processing' AND n.status IN ('completed', 'failed') AND n.attempt = o.attempt)
+             OR (o.status = 'processing' AND n.status = 'approved' AND n.attempt IN (o.attempt, o.attempt - 1))
+             OR (o.status = 'processing' AND n.status = 'waiting' AND n.attempt = o.attempt - 1)
+             OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved', 'failed') AND n.attempt = o.attempt)
+             -- Fail-fast: the siblings of a sub-job that failed its parent.
+             OR (o.status IN ('approved', 'processing', 'waiting') AND n.status = 'cancelled'
+                 AND EXISTS (SELECT 1 FROM jobs p WHERE p.id = n.parent_id AND p.status = 'failed')))
+            -- Only a completion writes a result.
+            AND (n.result IS NOT DISTINCT FROM o.result OR (o.status = 'processing' AND n.status = 'completed'))
+            -- Only a new wave of sub-jobs adds to the total.
+            AND (n.subjobs_total = o.subjobs_total OR (o.status = 'processing' AND n.status = 'waiting'))
+        ELSE false
+     END, false)
+        -- Either role: a job waits exactly for its unfinished sub-jobs, and resumes when none is left.
+        OR ((n.status = 'waiting' OR (o.status = 'waiting' AND n.status = 'approved'))
+            AND n.subjobs_open <> (SELECT count(*) FROM jobs c
+                                    WHERE c.parent_id = n.id
+                                      AND c.status IN ('pending', 'approved', 'processing', 'waiting')))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% may not change job % from % to % that way', who, bad.id, bad.was, bad.now
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Gaffer''s transition guards (db/roles.sql) allow each role only its own transitions.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION gaffer_guard_jobs_update() IS 'Trigger of jobs_guard_update: holds gaffer_api and gaffer_worker to their own transitions. See db/roles.sql.';
+
+CREATE OR REPLACE FUNCTION gaffer_guard_jobs_insert() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    who text := gaffer_guarded_role();
+    bad bigint;
+BEGIN
+    IF who IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT n.id INTO bad
+      FROM new_jobs n
+      LEFT JOIN jobs p ON p.id = n.parent_id
+     WHERE NOT COALESCE(CASE who
+        -- CREATE: a top-level job that waits for a person.
+        WHEN 'gaffer_api' THEN
+            n.parent_id IS NULL AND n.status = 'pending' AND n.approved_by IS NULL AND n.attempt = 0
+        -- WAIT_FOR_SUBJOBS: sub-jobs of a parent that now waits for them, approved with its approval.
+        WHEN 'gaffer_worker' THEN
+            n.parent_id IS NOT NULL AND n.status = 'approved' AND n.attempt = 0
+            AND p.status = 'waiting' AND n.approved_by = p.approved_by
+        ELSE false
+     END, false)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% may not insert job % like that', who, bad
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = CASE who WHEN 'gaffer_api' THEN 'The API creates pending top-level jobs only.'
+                                  ELSE 'Workers insert only the sub-jobs of the job they wait on, with its approval.' END;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION gaffer_guard_jobs_insert() IS 'Trigger of jobs_guard_insert: gaffer_api creates pending top-level jobs, gaffer_worker only sub-jobs. See db/roles.sql.';
+
+-- Deletes are checked row by row, before each: the rows that a foreign key's cascade deletes with
+-- them are deleted by a statement of the table's owner (not held to the guards), and PostgreSQL
+-- may fire a statement trigger once for both, in the cascade's context, which would let the
+-- outer statement through unchecked.
+CREATE OR REPLACE FUNCTION gaffer_guard_jobs_delete() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    who text := gaffer_guarded_role();
+BEGIN
+    -- PRUNE: finished top-level jobs; their sub-jobs go with them by the cascade.
+    IF who IS NOT NULL
+       AND (who <> 'gaffer_worker' OR OLD.parent_id IS NOT NULL
+            OR OLD.status NOT IN ('completed', 'failed', 'cancelled')) THEN
+        RAISE EXCEPTION '% may not delete job % (%)', who, OLD.id, OLD.status
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Only pruning deletes jobs: finished top-level ones.';
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION gaffer_guard_jobs_delete() IS 'Trigger of jobs_guard_delete: gaffer_worker deletes finished top-level jobs only. See db/roles.sql.';
+
+CREATE OR REPLACE FUNCTION gaffer_guard_events_insert() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    who text := gaffer_guarded_role();
+    bad record;
+BEGIN
+    IF who IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Each role records only the happenings of its own transitions, and only as they left the job:
+    -- the event's status and attempt are the job's at the end of the statement that wrote it.
+    SELECT e.job_id, e.kind INTO bad
+      FROM new_events e
+      LEFT JOIN jobs j ON j.id = e.job_id
+     WHERE j.id IS NULL
+        OR j.status <> e.status OR j.attempt <> e.attempt
+        OR NOT COALESCE(CASE who
+            WHEN 'gaffer_api' THEN
+                e.kind IN ('approved', 'cancelled', 'retried', 'resumed', 'progress')
+                OR (e.kind = 'created' AND j.parent_id IS NULL)
+            WHEN 'gaffer_worker' THEN
+                e.kind IN ('claimed', 'progress', 'waiting', 'resumed', 'retried', 'reclaimed', 'released',
+                           'completed', 'failed', 'cancelled')
+                OR (e.kind = 'created' AND j.parent_id IS NOT NULL)
+            ELSE false
+         END, false)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% may not record a % event for job %', who, bad.kind, bad.job_id
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Events are written by the statement that makes the transition they record.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION gaffer_guard_events_insert() IS 'Trigger of job_events_guard_insert: each role records only its own kinds of event, as they left the job. See db/roles.sql.';
+
+DROP TRIGGER IF EXISTS jobs_guard_update ON jobs;
+CREATE TRIGGER jobs_guard_update AFTER UPDATE ON jobs
+    REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION gaffer_guard_jobs_update();
+COMMENT ON TRIGGER jobs_guard_update ON jobs IS 'Transition guard for gaffer_api and gaffer_worker (db/roles.sql).';
+
+DROP TRIGGER IF EXISTS jobs_guard_insert ON jobs;
+CREATE TRIGGER jobs_guard_insert AFTER INSERT ON jobs
+    REFERENCING NEW TABLE AS new_jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION gaffer_guard_jobs_insert();
+COMMENT ON TRIGGER jobs_guard_insert ON jobs IS 'Transition guard for gaffer_api and gaffer_worker (db/roles.sql).';
+
+DROP TRIGGER IF EXISTS jobs_guard_delete ON jobs;
+CREATE TRIGGER jobs_guard_delete BEFORE DELETE ON jobs
+    FOR EACH ROW EXECUTE FUNCTION gaffer_guard_jobs_delete();
+COMMENT ON TRIGGER jobs_guard_delete ON jobs IS 'Transition guard for gaffer_worker (db/roles.sql).';
+
+DROP TRIGGER IF EXISTS job_events_guard_insert ON job_events;
+CREATE TRIGGER job_events_guard_insert AFTER INSERT ON job_events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION gaffer_guard_events_insert();
+COMMENT ON TRIGGER job_events_guard_insert ON job_events IS 'Transition guard for gaffer_api and gaffer_worker (db/roles.sql).';

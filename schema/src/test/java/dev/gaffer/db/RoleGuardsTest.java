@@ -1,0 +1,322 @@
+package dev.gaffer.db;
+
+import static dev.gaffer.job.JobFixtures.json;
+import static dev.gaffer.job.JobFixtures.params;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.gaffer.job.Job;
+import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobStatus;
+import dev.gaffer.job.JobStore;
+import dev.gaffer.job.NewJob;
+import dev.gaffer.job.Results.Moved;
+import dev.gaffer.job.Results.Spawned;
+import dev.gaffer.job.Results.Written;
+import dev.gaffer.job.SubJob;
+import dev.gaffer.job.SubJobFailurePolicy;
+import dev.gaffer.testing.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The transition guards of db/roles.sql: every statement of JobStore goes through under the role
+ * of the process that runs it (every transition, fan-in and fail-fast included), and every write
+ * a role has the column rights for but not the business to make is refused by PostgreSQL with
+ * SQLSTATE 42501, changing nothing. The owner is not held to them.
+ */
+class RoleGuardsTest {
+
+    static final Path ROLES_SQL = Path.of("src", "main", "resources", "db", "roles.sql");
+    static final String SUFFIX = "_" + ProcessHandle.current().pid();
+    static final String API_LOGIN = "guard_api" + SUFFIX;
+    static final String WORKER_LOGIN = "guard_worker" + SUFFIX;
+
+    static Database owner;
+    static Database api;
+    static Database worker;
+    static JobStore asOwner;
+    static JobStore asApi;
+    static JobStore asWorker;
+    static JobFixtures fx;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        owner = TestPostgres.freshDatabase("role_guards");
+        try (Connection c = owner.connection();
+                Statement st = c.createStatement()) {
+            st.execute(Files.readString(ROLES_SQL));
+            for (String[] login : new String[][] {{API_LOGIN, "gaffer_api"}, {WORKER_LOGIN, "gaffer_worker"}}) {
+                st.execute("DROP ROLE IF EXISTS " + login[0]);
+                st.execute("CREATE ROLE " + login[0] + " LOGIN IN ROLE " + login[1]);
+            }
+        }
+        String jdbc = owner.config().url().jdbcUrl();
+        api = Database.open(new DatabaseConfig(new DatabaseUrl(jdbc, API_LOGIN, null), 4, Duration.ofSeconds(10), "t"));
+        worker = Database.open(
+                new DatabaseConfig(new DatabaseUrl(jdbc, WORKER_LOGIN, null), 4, Duration.ofSeconds(10), "t"));
+        asOwner = new JobStore(owner.dataSource());
+        asApi = new JobStore(api.dataSource());
+        asWorker = new JobStore(worker.dataSource());
+        fx = new JobFixtures(owner);
+    }
+
+    @AfterAll
+    static void tearDown() throws SQLException {
+        api.close();
+        worker.close();
+        try (Connection c = owner.connection();
+                Statement st = c.createStatement()) {
+            st.execute("DROP ROLE IF EXISTS " + API_LOGIN);
+            st.execute("DROP ROLE IF EXISTS " + WORKER_LOGIN);
+        }
+        owner.close();
+    }
+
+    @BeforeEach
+    void emptyQueue() {
+        fx.cancelUnfinished();
+    }
+
+    private static Job pending(String type) {
+        return asApi.create(NewJob.of(type, params("n", 1))).job();
+    }
+
+    private static Job approved(String type) {
+        return ((Moved) asApi.approve(pending(type).id(), "alice")).job();
+    }
+
+    private static Job claimOne(String workerId) {
+        List<Job> got = asWorker.claim(workerId, List.of("default"), 1, List.of());
+        assertThat(got).hasSize(1);
+        return got.getFirst();
+    }
+
+    @Nested
+    class WhatTheRolesDoThemselvesGoesThrough {
+
+        @Test
+        void peopleCreateApproveCancelAndRetry() {
+            Job a = pending("noop");
+            assertThat(asApi.approve(a.id(), "alice")).isInstanceOf(Moved.class);
+            assertThat(asApi.cancel(a.id(), "bob")).isInstanceOf(Moved.class);
+            Job retried = ((Moved) asApi.retry(a.id(), "carol")).job();
+            assertThat(retried.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(retried.approvedBy()).isEqualTo("alice");
+            // A job cancelled before anyone approved it: the retry is its approval.
+            Job never = pending("noop");
+            asApi.cancel(never.id(), "bob");
+            assertThat(((Moved) asApi.retry(never.id(), "carol")).job().approvedBy())
+                    .isEqualTo("carol");
+        }
+
+        @Test
+        void workersClaimBeatCompleteFailReleaseAndAreReclaimed() {
+            approved("noop");
+            Job done = claimOne("w/1");
+            assertThat(asWorker.heartbeat("w/1", List.of(new JobStore.Beat(done.lease(), 40, "half")))
+                            .held())
+                    .containsExactly(done.id());
+            assertThat(asWorker.completeMany("w/1", List.of(new JobStore.Completion(done.lease(), json("{}")))))
+                    .containsExactly(done.id());
+
+            approved("noop");
+            Job retry = claimOne("w/1");
+            assertThat(asWorker.fail(retry.lease(), "try again", true, Duration.ZERO))
+                    .isInstanceOf(Written.class);
+            Job again = claimOne("w/1");
+            assertThat(asWorker.release("w/1", List.of(again.lease()))).containsExactly(again.id());
+            Job third = claimOne("w/dead");
+            fx.ageHeartbeat(third.id(), 60);
+            assertThat(asWorker.reclaimExpired(100).requeued()).isEqualTo(1);
+            // Its third attempt: recovered on the last one, it fails.
+            Job fourth = claimOne("w/old");
+            assertThat(asWorker.recoverPredecessors(List.of("w/old"), 100).failed())
+                    .isEqualTo(1);
+            assertThat(asOwner.find(fourth.id()).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
+            approved("noop");
+            Job last = claimOne("w/1");
+            assertThat(asWorker.fail(last.lease(), "for good", false, Duration.ZERO))
+                    .isInstanceOf(Written.class);
+
+            // Pruning takes finished top-level jobs with their history.
+            fx.exec("UPDATE jobs SET finished_at = now() - interval '1 hour' WHERE finished_at IS NOT NULL");
+            assertThat(asWorker.pruneFinished(Duration.ofMinutes(1), 100)).isPositive();
+        }
+
+        @Test
+        void subJobsFanInResumeFailFastAndCancelTogether() {
+            approved("video");
+            Job parent = claimOne("w/1");
+            var spawned = (Spawned) asWorker.waitForSubJobs(
+                    parent.lease(),
+                    List.of(SubJob.of("scene", params("i", 0)), SubJob.of("scene", params("i", 1))),
+                    "rendering",
+                    "stitching");
+            Job a = claimOne("w/2");
+            Job b = claimOne("w/2");
+            asWorker.complete(a.lease(), json("{\"clip\":0}"));
+            asWorker.complete(b.lease(), json("{\"clip\":1}"));
+            Job resumed = claimOne("w/1");
+            assertThat(resumed.id()).isEqualTo(parent.id());
+            assertThat(spawned.subJobIds()).hasSize(2);
+            assertThat(asWorker.completeMany("w/1", List.of(new JobStore.Completion(resumed.lease(), json("{}")))))
+                    .containsExactly(parent.id());
+
+            // Fail-fast: one scene fails for good, the parent fails, its sibling is cancelled.
+            approved("video");
+            Job p2 = claimOne("w/1");
+            asWorker.waitForSubJobs(
+                    p2.lease(),
+                    List.of(SubJob.of("scene", null), SubJob.of("scene", null)),
+                    "rendering",
+                    "stitching",
+                    SubJobFailurePolicy.FAIL_FAST);
+            Job failing = claimOne("w/2");
+            asWorker.fail(failing.lease(), "broken", false, Duration.ZERO);
+            assertThat(asOwner.find(p2.id()).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
+            assertThat(asOwner.subJobs(p2.id()))
+                    .extracting(Job::status)
+                    .containsExactlyInAnyOrder(JobStatus.FAILED, JobStatus.CANCELLED);
+            // A person retries it: only the failed and cancelled scenes run again.
+            assertThat(((Moved) asApi.retry(p2.id(), "carol")).job().status()).isEqualTo(JobStatus.WAITING);
+
+            // A person cancels a waiting parent while one of its scenes runs.
+            Job running = claimOne("w/2");
+            assertThat(asApi.cancel(p2.id(), "bob")).isInstanceOf(Moved.class);
+            assertThat(asOwner.find(running.id()).orElseThrow().status()).isEqualTo(JobStatus.CANCELLED);
+
+            // A sub-job cancelled on its own counts towards its parent's fan-in; retried, it reopens it.
+            approved("video");
+            Job p3 = claimOne("w/1");
+            asWorker.waitForSubJobs(p3.lease(), List.of(SubJob.of("scene", null), SubJob.of("scene", null)), "r", "s");
+            Job only = claimOne("w/2");
+            assertThat(asApi.cancel(only.id(), "bob")).isInstanceOf(Moved.class);
+            assertThat(asApi.retry(only.id(), "carol")).isInstanceOf(Moved.class);
+            assertThat(asOwner.find(p3.id()).orElseThrow().subjobsOpen()).isEqualTo(2);
+        }
+    }
+
+    @Nested
+    class WhatTheyMayNotDoIsRefused {
+
+        private void refused(Database as, String sql) {
+            String before = snapshot();
+            SQLException e = catchThrowableOfType(SQLException.class, () -> {
+                try (Connection c = as.connection();
+                        Statement st = c.createStatement()) {
+                    st.execute(sql);
+                }
+            });
+            assertThat((Throwable) e).as(sql).isNotNull();
+            assertThat(e.getSQLState()).as("%s -> %s", sql, e.getMessage()).isEqualTo("42501");
+            assertThat(snapshot()).as("rows after " + sql).isEqualTo(before);
+        }
+
+        private String snapshot() {
+            return fx.strings("SELECT string_agg(concat_ws(',', id, status, attempt, approved_by, locked_by,"
+                                    + " result::text, updated_at), ';' ORDER BY id) FROM jobs")
+                            .getFirst()
+                    + " | " + fx.count("SELECT count(*) FROM job_events");
+        }
+
+        @Test
+        void theApiCannotFinishALeaseForgeAnApprovalOrWriteAWorkersHistory() {
+            approved("noop");
+            Job held = claimOne("w/1");
+            Job approvedOne = approved("noop");
+            Job pendingOne = pending("noop");
+            refused(
+                    api,
+                    "UPDATE jobs SET status = 'completed', result = '{\"forged\":true}', finished_at = now(),"
+                            + " progress_percentage = 100, locked_by = NULL, heartbeat_at = NULL,"
+                            + " lease_expires_at = NULL WHERE id = " + held.id());
+            refused(api, "UPDATE jobs SET approved_by = 'mallory' WHERE id = " + approvedOne.id());
+            refused(
+                    api,
+                    "UPDATE jobs SET status = 'cancelled', finished_at = now(), approved_by = NULL, approved_at = NULL"
+                            + " WHERE id = " + approvedOne.id());
+            refused(api, "UPDATE jobs SET locked_by = 'mallory/1' WHERE id = " + held.id());
+            refused(
+                    api,
+                    "UPDATE jobs SET status = 'processing', locked_by = 'mallory/1', heartbeat_at = now(),"
+                            + " lease_expires_at = now() + interval '1 hour', attempt = 1 WHERE id = "
+                            + approvedOne.id());
+            refused(
+                    api,
+                    "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + held.id()
+                            + ", 'completed', 'processing', 1)");
+            refused(
+                    api,
+                    "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + pendingOne.id()
+                            + ", 'approved', 'approved', 0)");
+        }
+
+        @Test
+        void aWorkerCannotApproveInsertTopLevelJobsOrDeleteUnfinishedOnes() {
+            Job pendingOne = pending("noop");
+            Job held = asOwner.find(approvedAndClaimed()).orElseThrow();
+            refused(
+                    worker,
+                    "INSERT INTO jobs (type, status, approved_by, approved_at) VALUES ('noop', 'approved', 'alice',"
+                            + " now())");
+            refused(
+                    worker,
+                    "INSERT INTO jobs (parent_id, type, status, approved_by, approved_at) VALUES (" + held.id()
+                            + ", 'noop', 'approved', 'mallory', now())");
+            refused(worker, "DELETE FROM jobs WHERE id = " + pendingOne.id());
+            refused(worker, "UPDATE jobs SET current_stage = 'touched' WHERE id = " + pendingOne.id());
+            refused(
+                    worker,
+                    "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + pendingOne.id()
+                            + ", 'approved', 'pending', 0)");
+            refused(worker, "UPDATE jobs SET locked_by = 'w/thief' WHERE id = " + held.id());
+            Job finished = asOwner.find(finishedJob()).orElseThrow();
+            refused(
+                    worker,
+                    "UPDATE jobs SET status = 'approved', finished_at = NULL, result = NULL, progress_percentage = 0"
+                            + " WHERE id = "
+                            + finished.id());
+            refused(worker, "UPDATE jobs SET result = '{\"forged\":true}' WHERE id = " + finished.id());
+        }
+
+        @Test
+        void eitherRoleMustKeepAWaitingParentsCountOfOpenSubJobs() {
+            approved("video");
+            Job parent = claimOne("w/1");
+            asWorker.waitForSubJobs(parent.lease(), List.of(SubJob.of("scene", null)), "r", "s");
+            refused(worker, "UPDATE jobs SET status = 'approved', subjobs_open = 0 WHERE id = " + parent.id());
+            refused(api, "UPDATE jobs SET status = 'approved', subjobs_open = 0 WHERE id = " + parent.id());
+        }
+
+        @Test
+        void theOwnerIsNotHeldToThem() {
+            Job a = pending("noop");
+            fx.exec("UPDATE jobs SET approved_by = 'dba', approved_at = now(), status = 'approved' WHERE id = "
+                    + a.id());
+            assertThat(asOwner.find(a.id()).orElseThrow().approvedBy()).isEqualTo("dba");
+        }
+
+        private long approvedAndClaimed() {
+            approved("noop");
+            return claimOne("w/1").id();
+        }
+
+        private long finishedJob() {
+            approved("noop");
+            Job j = claimOne("w/1");
+            asWorker.complete(j.lease(), json("{}"));
+            return j.id();
+        }
+    }
+}
