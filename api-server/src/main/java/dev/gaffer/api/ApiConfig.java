@@ -14,6 +14,10 @@ import java.util.regex.Pattern;
  *
  * @param jobTypes the job types a client may create; the API does not know which handlers the
  *     workers have, so the operator lists them (GAFFER_JOB_TYPES)
+ * @param metricsAuth whether {@code /metrics} needs a key with the read role (GAFFER_METRICS_AUTH)
+ * @param metricsHost where {@code /metrics} listens when it has a port of its own (GAFFER_METRICS_HOST)
+ * @param metricsPort a port of its own for {@code /metrics}, which then leaves the API's port
+ *     (GAFFER_METRICS_PORT); null: served on the API's port
  */
 public record ApiConfig(
         String host,
@@ -22,7 +26,10 @@ public record ApiConfig(
         boolean dev,
         long maxBodyBytes,
         Set<String> jobTypes,
-        int defaultMaxAttempts) {
+        int defaultMaxAttempts,
+        boolean metricsAuth,
+        String metricsHost,
+        Integer metricsPort) {
 
     public static final int DEFAULT_PORT = 4000;
     public static final String DEFAULT_HOST = "0.0.0.0";
@@ -58,6 +65,26 @@ public record ApiConfig(
             throw new IllegalArgumentException(
                     "GAFFER_DEFAULT_MAX_ATTEMPTS must be between 1 and 1000, got " + defaultMaxAttempts);
         }
+        metricsHost = metricsHost == null || metricsHost.isBlank() ? host : metricsHost;
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+            throw new IllegalArgumentException("GAFFER_METRICS_PORT must be between 0 and 65535, got " + metricsPort);
+        }
+        if (metricsPort != null && metricsPort != 0 && metricsPort == port) {
+            throw new IllegalArgumentException("GAFFER_METRICS_PORT must differ from GAFFER_API_PORT (" + port
+                    + "); leave it unset to serve /metrics on the API's port");
+        }
+    }
+
+    /** The settings of earlier versions: /metrics public, on the API's port. */
+    public ApiConfig(
+            String host,
+            int port,
+            boolean auth,
+            boolean dev,
+            long maxBodyBytes,
+            Set<String> jobTypes,
+            int defaultMaxAttempts) {
+        this(host, port, auth, dev, maxBodyBytes, jobTypes, defaultMaxAttempts, false, null, null);
     }
 
     /** Settings for tests and embedding: auth on, defaults otherwise, a random port. */
@@ -67,8 +94,9 @@ public record ApiConfig(
 
     /**
      * Reads GAFFER_API_HOST, GAFFER_API_PORT, GAFFER_AUTH, GAFFER_DEV, GAFFER_MAX_BODY_BYTES,
-     * GAFFER_JOB_TYPES and GAFFER_DEFAULT_MAX_ATTEMPTS. In dev mode the host defaults to loopback
-     * and auth to off; {@link #requireSafe()} then decides whether the result may start.
+     * GAFFER_JOB_TYPES, GAFFER_DEFAULT_MAX_ATTEMPTS, GAFFER_METRICS_AUTH, GAFFER_METRICS_HOST and
+     * GAFFER_METRICS_PORT. In dev mode the host defaults to loopback and auth to off; {@link
+     * #requireSafe()} then decides whether the result may start.
      */
     public static ApiConfig fromEnvironment(Map<String, String> env) {
         boolean dev = bool(env, "GAFFER_DEV", false);
@@ -88,7 +116,13 @@ public record ApiConfig(
         }
         int attempts =
                 (int) number(env, "GAFFER_DEFAULT_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, "a whole number from 1 to 1000");
-        return new ApiConfig(host, port, auth, dev, maxBody, types, attempts);
+        boolean metricsAuth = bool(env, "GAFFER_METRICS_AUTH", false);
+        String metricsHost = text(env, "GAFFER_METRICS_HOST", host);
+        String metricsPortText = env.get("GAFFER_METRICS_PORT");
+        Integer metricsPort = metricsPortText == null || metricsPortText.isBlank()
+                ? null
+                : (int) number(env, "GAFFER_METRICS_PORT", 0, "a port number between 0 and 65535");
+        return new ApiConfig(host, port, auth, dev, maxBody, types, attempts, metricsAuth, metricsHost, metricsPort);
     }
 
     /**
@@ -106,15 +140,23 @@ public record ApiConfig(
     }
 
     public ApiConfig withPort(int p) {
-        return new ApiConfig(host, p, auth, dev, maxBodyBytes, jobTypes, defaultMaxAttempts);
+        return new ApiConfig(
+                host, p, auth, dev, maxBodyBytes, jobTypes, defaultMaxAttempts, metricsAuth, metricsHost, metricsPort);
     }
 
     public ApiConfig withAuth(boolean a) {
-        return new ApiConfig(host, port, a, dev, maxBodyBytes, jobTypes, defaultMaxAttempts);
+        return new ApiConfig(
+                host, port, a, dev, maxBodyBytes, jobTypes, defaultMaxAttempts, metricsAuth, metricsHost, metricsPort);
     }
 
     public ApiConfig withMaxBodyBytes(long m) {
-        return new ApiConfig(host, port, auth, dev, m, jobTypes, defaultMaxAttempts);
+        return new ApiConfig(
+                host, port, auth, dev, m, jobTypes, defaultMaxAttempts, metricsAuth, metricsHost, metricsPort);
+    }
+
+    public ApiConfig withMetrics(boolean needsKey, String onHost, Integer onPort) {
+        return new ApiConfig(
+                host, port, auth, dev, maxBodyBytes, jobTypes, defaultMaxAttempts, needsKey, onHost, onPort);
     }
 
     static boolean isLoopback(String host) {

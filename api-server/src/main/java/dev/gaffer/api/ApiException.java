@@ -57,6 +57,14 @@ public final class ApiException extends RuntimeException {
         return new ApiException(413, "Content Too Large", detail, null);
     }
 
+    public static ApiException unsupportedMediaType(String detail) {
+        return new ApiException(415, "Unsupported Media Type", detail, null);
+    }
+
+    public static ApiException methodNotAllowed(String detail) {
+        return new ApiException(405, "Method Not Allowed", detail, null);
+    }
+
     public static ApiException unprocessable(String field, String detail) {
         return new ApiException(422, "Unprocessable Content", detail, field);
     }

@@ -20,13 +20,14 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The Prometheus registry of one API process: HTTP request timers, JVM and HikariCP metrics, the
- * job actions this process performed, and the number of jobs per status (read at scrape time).
+ * job actions this process performed, and the number of jobs per status (read at most every 5 s).
  */
 final class ApiMetrics implements AutoCloseable {
 
@@ -36,6 +37,12 @@ final class ApiMetrics implements AutoCloseable {
     private final Map<String, Counter> actions = new ConcurrentHashMap<>();
     private final Map<JobStatus, AtomicLong> jobsByStatus = new EnumMap<>(JobStatus.class);
     private final JvmGcMetrics gc = new JvmGcMetrics();
+    private final ReentrantLock countsRefresh = new ReentrantLock();
+    private final Counter countRefreshes;
+    private volatile long countsReadAtNanos;
+
+    /** How old the job counts on /metrics may be. */
+    static final Duration JOB_COUNTS_MAX_AGE = Duration.ofSeconds(5);
 
     ApiMetrics(DataSource dataSource) {
         new JvmMemoryMetrics().bindTo(registry);
@@ -47,11 +54,14 @@ final class ApiMetrics implements AutoCloseable {
         if (dataSource instanceof HikariDataSource hikari && hikari.getMetricsTrackerFactory() == null) {
             hikari.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(registry));
         }
+        countRefreshes = Counter.builder("gaffer.api.job.count.queries")
+                .description("Times this process counted the jobs table for /metrics")
+                .register(registry);
         for (JobStatus s : JobStatus.values()) {
             AtomicLong n = new AtomicLong();
             jobsByStatus.put(s, n);
             Gauge.builder("gaffer.jobs", n, AtomicLong::get)
-                    .description("Jobs in the database by status, as of the last scrape")
+                    .description("Jobs in the database by status, read at most every 5 s")
                     .tag("status", s.dbName())
                     .register(registry);
         }
@@ -77,19 +87,73 @@ final class ApiMetrics implements AutoCloseable {
                 .record(took);
     }
 
-    /** The Prometheus text exposition; refreshes the per-status job gauges first when it can. */
+    /**
+     * The Prometheus text exposition. The per-status job gauges are read from the database at most
+     * once per {@link #JOB_COUNTS_MAX_AGE}, by one request at a time, whoever asks: counting a
+     * table of millions of jobs is far more work than serving the page, and /metrics may be open
+     * to anyone who reaches the port. Scrapes in between, or during a refresh, get the last
+     * figures.
+     */
     String scrape(JobQueries queries) {
+        if (countsStale() && countsRefresh.tryLock()) {
+            try {
+                if (countsStale()) {
+                    refreshJobCounts(queries);
+                }
+            } finally {
+                countsRefresh.unlock();
+            }
+        }
+        // The text itself is kept for a moment too: writing out every timer and gauge costs far
+        // more than answering, and a crowd of scrapers asks for the same page over and over.
+        Page page = lastPage;
+        if (page == null || System.nanoTime() - page.madeAtNanos() > PAGE_MAX_AGE.toNanos()) {
+            if (page == null) {
+                pageWrite.lock();
+            } else if (!pageWrite.tryLock()) {
+                return page.text(); // another request is writing the new one
+            }
+            try {
+                page = lastPage;
+                if (page == null || System.nanoTime() - page.madeAtNanos() > PAGE_MAX_AGE.toNanos()) {
+                    page = new Page(registry.scrape(), System.nanoTime());
+                    lastPage = page;
+                }
+            } finally {
+                pageWrite.unlock();
+            }
+        }
+        return page.text();
+    }
+
+    private record Page(String text, long madeAtNanos) {}
+
+    /** How old a /metrics page may be; Prometheus scrapes every 15 s or so. */
+    static final Duration PAGE_MAX_AGE = Duration.ofSeconds(1);
+
+    private volatile Page lastPage;
+    private final ReentrantLock pageWrite = new ReentrantLock();
+
+    private boolean countsStale() {
+        long at = countsReadAtNanos;
+        return at == 0 || System.nanoTime() - at > JOB_COUNTS_MAX_AGE.toNanos();
+    }
+
+    private void refreshJobCounts(JobQueries queries) {
         try {
             Map<JobStatus, Long> counts = new EnumMap<>(JobStatus.class);
             for (var row : queries.countByQueueAndStatus()) {
                 counts.merge(row.status(), row.count(), Long::sum);
             }
             jobsByStatus.forEach((s, n) -> n.set(counts.getOrDefault(s, 0L)));
+            countRefreshes.increment();
         } catch (RuntimeException e) {
             // Metrics must still be served while the database is down: that is when they matter.
             log.debug("job counts not refreshed for /metrics: {}", e.getMessage());
+        } finally {
+            // A failed read also waits its turn: a database that is down is not asked per scrape.
+            countsReadAtNanos = System.nanoTime();
         }
-        return registry.scrape();
     }
 
     PrometheusMeterRegistry registry() {

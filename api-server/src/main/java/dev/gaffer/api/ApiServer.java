@@ -12,6 +12,8 @@ import dev.gaffer.db.NotificationListener;
 import dev.gaffer.job.InvalidJobException;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobTypeValidators;
+import dev.gaffer.metrics.MetricsEndpoint;
 import io.javalin.Javalin;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
@@ -47,22 +49,45 @@ public final class ApiServer implements AutoCloseable {
     private final ArtifactController artifacts;
     private final List<Route> registered = new CopyOnWriteArrayList<>();
     private Javalin app;
+    private MetricsEndpoint metricsEndpoint;
     private boolean stopped;
+
+    /** The event of {@link ApiKeyStore#KEYS_CHANNEL} hints. */
+    private static final String KEY_REVOKED = "key_revoked";
 
     public ApiServer(Database database, JobStore store, JobQueries queries, ApiKeyStore keys, ApiConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.metrics = new ApiMetrics(database.dataSource());
         this.auth = new Authenticator(keys, config.auth());
         this.hub = new SseHub(store, queries);
-        // Live streams show every event: the work hints and the progress hints.
+        // Live streams show every event: the work hints and the progress hints. Key revocations
+        // end the key's use in this process at once.
         this.listener = new NotificationListener(
                 database,
-                List.of(JobStore.CHANNEL, JobStore.EVENTS_CHANNEL),
+                List.of(JobStore.CHANNEL, JobStore.EVENTS_CHANNEL, ApiKeyStore.KEYS_CHANNEL),
                 NotificationListener.DEFAULT_PING_INTERVAL,
                 NotificationListener.DEFAULT_PING_TIMEOUT);
         listener.subscribe(hub);
-        this.jobs = new JobController(store, queries, config, metrics);
-        this.streams = new StreamController(store, hub);
+        listener.subscribe(new NotificationListener.Subscriber() {
+            @Override
+            public void onHint(NotificationListener.Hint hint) {
+                if (KEY_REVOKED.equals(hint.event()) && hint.id() != null) {
+                    auth.revoked(hint.id());
+                    int ended = hub.endStreamsOfKey(hint.id());
+                    log.info("API key {} was revoked: dropped from the cache, {} stream(s) ended", hint.id(), ended);
+                }
+            }
+
+            @Override
+            public void onConnectionChange(boolean listening) {
+                if (listening) {
+                    // Revocations announced while the connection was down were not heard.
+                    auth.forgetAll();
+                }
+            }
+        });
+        this.jobs = new JobController(store, queries, config, metrics, JobTypeValidators.discover());
+        this.streams = new StreamController(store, hub, auth);
         this.system = new SystemController(database, queries, metrics);
         // The API only reads artifacts; their size cap is the workers' to enforce when writing.
         this.artifacts =
@@ -96,7 +121,9 @@ public final class ApiServer implements AutoCloseable {
         });
         get("health/live", system::live, Access.PUBLIC);
         get("health/ready", system::ready, Access.PUBLIC);
-        get("metrics", system::metrics, Access.PUBLIC);
+        if (config.metricsPort() == null) {
+            get("metrics", system::metrics, config.metricsAuth() ? Access.READ : Access.PUBLIC);
+        }
     }
 
     public ApiServer start() {
@@ -113,6 +140,12 @@ public final class ApiServer implements AutoCloseable {
             cfg.http.maxRequestSize = config.maxBodyBytes();
             cfg.http.defaultContentType = "application/json";
             cfg.router.ignoreTrailingSlashes = true;
+            // A known path with the wrong method is 405 with an Allow header (ErrorMapper), not 404.
+            cfg.http.prefer405over404 = true;
+            // What Jetty answers before a route runs is problem+json too.
+            JettyErrors jettyErrors = new JettyErrors();
+            cfg.jetty.modifyServer(server -> server.setErrorHandler(jettyErrors));
+            cfg.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(jettyErrors));
             // The dashboard: public static files at /, which call the API with the user's key.
             cfg.staticFiles.add(files -> {
                 files.hostedPath = "/";
@@ -141,9 +174,19 @@ public final class ApiServer implements AutoCloseable {
             cfg.routes.exception(Exception.class, ErrorMapper::unexpected);
             cfg.routes.apiBuilder(this::routes);
         });
+        if (config.metricsPort() != null) {
+            // Its own address (an internal interface, say): bound first, so a busy port stops the
+            // start before the API answers anything.
+            metricsEndpoint = MetricsEndpoint.serve(config.metricsHost(), config.metricsPort(), system::scrape);
+        }
+        try {
+            app.start(config.host(), port);
+        } catch (RuntimeException e) {
+            closeMetricsEndpoint();
+            throw e;
+        }
         hub.start();
         listener.start();
-        app.start(config.host(), port);
         log.info(
                 "gaffer api listening on {}:{} (auth {}, job types {})",
                 config.host(),
@@ -155,6 +198,18 @@ public final class ApiServer implements AutoCloseable {
 
     public int port() {
         return app.port();
+    }
+
+    /** The port of the separate metrics address, or -1 when /metrics is on the API's port. */
+    public int metricsPort() {
+        return metricsEndpoint == null ? -1 : metricsEndpoint.port();
+    }
+
+    private void closeMetricsEndpoint() {
+        if (metricsEndpoint != null) {
+            metricsEndpoint.close();
+            metricsEndpoint = null;
+        }
     }
 
     /** The routes Javalin registered, for the OpenAPI check. */
@@ -172,6 +227,7 @@ public final class ApiServer implements AutoCloseable {
         if (app != null) {
             app.stop();
         }
+        closeMetricsEndpoint();
         metrics.close();
     }
 

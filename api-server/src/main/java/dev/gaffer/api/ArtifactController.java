@@ -64,7 +64,14 @@ final class ArtifactController {
         ctx.res().setCharacterEncoding(null);
         ctx.res().setContentType(a.contentType());
         ctx.header("Content-Length", String.valueOf(a.sizeBytes()));
-        ctx.header("Content-Disposition", "inline; filename=\"" + a.name() + "\"");
+        // Served on the dashboard's origin, so a file must never be taken for a page or a script:
+        // the type is what was stored (no sniffing), the file runs nothing even when opened as a
+        // page, and only media a browser plays by itself is shown inline.
+        ctx.header("X-Content-Type-Options", "nosniff");
+        ctx.header("Content-Security-Policy", ARTIFACT_POLICY);
+        ctx.header(
+                "Content-Disposition",
+                (isInlineMedia(a.contentType()) ? "inline" : "attachment") + "; filename=\"" + a.name() + "\"");
         ctx.header("ETag", "\"" + a.sha256() + "\"");
         ctx.header("Cache-Control", "private, max-age=3600");
         try {
@@ -74,6 +81,21 @@ final class ArtifactController {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** No scripts, no plugins, no frames, no forms; a sandboxed origin of its own even for HTML. */
+    static final String ARTIFACT_POLICY =
+            "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox";
+
+    /** Video, audio and raster images play or show inline; everything else (HTML and SVG included) downloads. */
+    static boolean isInlineMedia(String contentType) {
+        String media = contentType.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+        return media.startsWith("video/")
+                || media.startsWith("audio/")
+                || media.equals("image/png")
+                || media.equals("image/jpeg")
+                || media.equals("image/gif")
+                || media.equals("image/webp");
     }
 
     private void requireJob(long id) {

@@ -15,21 +15,26 @@ import java.util.concurrent.ConcurrentHashMap;
  * every right.
  *
  * <p>Successful lookups are cached for {@link #CACHE_TTL} so that a busy client does not cost a
- * query per request; a revoked key therefore keeps working for at most that long on each API
- * process. The cache key is the presented text itself, held only in memory.
+ * query per request. Revoking a key ends its use at once: the revocation is announced with NOTIFY
+ * ({@link ApiKeyStore#KEYS_CHANNEL}), and each API process drops the key from this cache and
+ * closes the key's open event streams ({@link #revoked}). Should a process miss the notification
+ * (its LISTEN connection down at that moment; it clears the whole cache when it is back), the key
+ * still stops working there within {@link #CACHE_TTL} for requests, and within twice that for
+ * open streams, which check their key again as often. The cache key is the presented text
+ * itself, held only in memory.
  */
 final class Authenticator {
 
-    static final Duration CACHE_TTL = Duration.ofSeconds(5);
+    static final Duration CACHE_TTL = Duration.ofMillis(500);
     static final String PRINCIPAL = "gaffer.principal";
     private static final int MAX_CACHED = 10_000;
 
-    /** Who is calling, and what they may do. */
-    record Principal(String name, ApiKeyRole role) {}
+    /** Who is calling, and what they may do; {@code keyId} is null in dev mode without keys. */
+    record Principal(Long keyId, String name, ApiKeyRole role) {}
 
     private record Cached(Principal principal, long expiresAtNanos) {}
 
-    private static final Principal DEV = new Principal("dev", ApiKeyRole.ADMIN);
+    private static final Principal DEV = new Principal(null, "dev", ApiKeyRole.ADMIN);
 
     private final ApiKeyStore keys;
     private final boolean enabled;
@@ -55,6 +60,33 @@ final class Authenticator {
                     + access.role().dbName() + " or higher");
         }
         ctx.attribute(PRINCIPAL, principal);
+    }
+
+    /**
+     * Whether the key that authenticated {@code ctx} still does (for a stream that outlives its
+     * request's check): false once it was revoked. Cached like every lookup.
+     */
+    boolean stillValid(Context ctx) {
+        if (!enabled) {
+            return true;
+        }
+        try {
+            authenticate(ctx);
+            return true;
+        } catch (ApiException e) {
+            return false;
+        }
+    }
+
+    /** Forgets every cached lookup of the key {@code keyId}: it was revoked. */
+    void revoked(long keyId) {
+        cache.values()
+                .removeIf(c -> c.principal().keyId() != null && c.principal().keyId() == keyId);
+    }
+
+    /** Forgets every cached lookup (revocations may have been missed). */
+    void forgetAll() {
+        cache.clear();
     }
 
     static Principal principal(Context ctx) {
@@ -86,7 +118,7 @@ final class Authenticator {
             ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
             return ApiException.unauthorized("the API key is unknown or revoked");
         });
-        Principal p = new Principal(key.name(), key.role());
+        Principal p = new Principal(key.id(), key.name(), key.role());
         if (cache.size() >= MAX_CACHED) {
             cache.clear();
         }

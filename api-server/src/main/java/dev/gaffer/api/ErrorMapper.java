@@ -53,10 +53,16 @@ final class ErrorMapper {
     static void javalin(HttpResponseException e, Context ctx) {
         int status = e.getStatus();
         String detail = e instanceof EndpointNotFound
-                ? "no route " + ctx.method() + " " + ctx.path() + "; the routes are listed at /api/v3/openapi.json"
+                ? "no route " + ctx.method() + " " + Params.printable(ctx.path())
+                        + "; the routes are listed at /api/v3/openapi.json"
                 : e.getMessage();
         if (status == 413) {
             detail = "the request body is larger than the configured limit (GAFFER_MAX_BODY_BYTES)";
+        }
+        if (status == 405) {
+            String allowed = e.getDetails().values().stream().findFirst().orElse("");
+            ctx.header("Allow", allowed);
+            detail = ctx.method() + " is not allowed on " + Params.printable(ctx.path()) + "; allowed: " + allowed;
         }
         write(ctx, Problem.of(status, reason(status), detail, null));
     }

@@ -12,6 +12,7 @@ import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobQueries.JobFilter;
 import dev.gaffer.job.JobStatus;
 import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobTypeValidators;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.Results.AlreadyExists;
 import dev.gaffer.job.Results.Created;
@@ -33,12 +34,15 @@ final class JobController {
     private final JobQueries queries;
     private final ApiConfig config;
     private final ApiMetrics metrics;
+    private final JobTypeValidators validators;
 
-    JobController(JobStore store, JobQueries queries, ApiConfig config, ApiMetrics metrics) {
+    JobController(
+            JobStore store, JobQueries queries, ApiConfig config, ApiMetrics metrics, JobTypeValidators validators) {
         this.store = store;
         this.queries = queries;
         this.config = config;
         this.metrics = metrics;
+        this.validators = validators;
     }
 
     void create(Context ctx) {
@@ -46,6 +50,7 @@ final class JobController {
         NewJob job = CreateJobRequest.parse(
                 JsonSupport.readObject(ctx, config.maxBodyBytes()),
                 config,
+                validators,
                 ctx.header("Idempotency-Key"),
                 principal.name());
         switch (store.create(job)) {
@@ -79,11 +84,14 @@ final class JobController {
             try {
                 status = JobStatus.fromDb(statusText);
             } catch (IllegalArgumentException e) {
-                throw ApiException.unprocessable("status", e.getMessage());
+                throw ApiException.unprocessable("status", Params.printable(e.getMessage()));
             }
         }
         var filter = new JobFilter(
-                status, ctx.queryParam("type"), ctx.queryParam("queue"), Params.optionalLong(ctx, "parent_id"));
+                status,
+                Params.optionalName(ctx, "type"),
+                Params.optionalName(ctx, "queue"),
+                Params.optionalLong(ctx, "parent_id"));
         Long cursor = Params.optionalLong(ctx, "cursor");
         int limit = Params.limit(ctx, DEFAULT_PAGE_SIZE, JobQueries.MAX_PAGE_SIZE);
         var page = queries.list(filter, cursor, limit);

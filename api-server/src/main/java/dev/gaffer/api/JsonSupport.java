@@ -1,8 +1,10 @@
 package dev.gaffer.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -17,6 +19,13 @@ public final class JsonSupport {
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .build();
+
+    /**
+     * Request bodies: decimals are read exactly, so that JsonLimits can refuse a number a double
+     * would change (1e400 becoming Infinity, 1e-400 becoming 0) before it is stored as a double.
+     */
+    private static final ObjectReader BODY_READER =
+            MAPPER.reader().with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
     private JsonSupport() {}
 
@@ -37,6 +46,7 @@ public final class JsonSupport {
      * Javalin, so that a chunked body without Content-Length gets the same 413.
      */
     static JsonNode readObject(Context ctx, long maxBytes) {
+        requireJsonContentType(ctx);
         long declared = ctx.req().getContentLengthLong();
         if (declared > maxBytes) {
             throw tooLarge(maxBytes);
@@ -55,7 +65,7 @@ public final class JsonSupport {
         }
         JsonNode node;
         try {
-            node = MAPPER.readTree(body);
+            node = BODY_READER.readTree(body);
         } catch (java.io.IOException e) {
             String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
             throw ApiException.badRequest("the request body is not valid JSON: " + why);
@@ -64,6 +74,21 @@ public final class JsonSupport {
             throw ApiException.badRequest("the request body must be a JSON object");
         }
         return node;
+    }
+
+    /**
+     * A body is read only when it says it is JSON ({@code application/json} or a {@code +json}
+     * type, with any parameters): a form or a text/plain post from another page is not a job.
+     */
+    private static void requireJsonContentType(Context ctx) {
+        String type = ctx.header("Content-Type");
+        String media = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+        if (!media.equals("application/json") && !(media.startsWith("application/") && media.endsWith("+json"))) {
+            ctx.header("Accept-Post", "application/json");
+            throw ApiException.unsupportedMediaType(
+                    "the request body must be JSON, sent with 'Content-Type:" + " application/json'; got "
+                            + (type == null ? "no Content-Type" : "'" + Params.printable(type) + "'"));
+        }
     }
 
     private static ApiException tooLarge(long maxBytes) {

@@ -11,7 +11,8 @@ final class Params {
         String text = ctx.pathParam("id");
         long id = parseLong("id", text, "job id");
         if (id <= 0) {
-            throw ApiException.badRequest("id", "job id must be a positive whole number, got '" + text + "'");
+            throw ApiException.badRequest(
+                    "id", "job id must be a positive whole number, got '" + printable(text) + "'");
         }
         return id;
     }
@@ -56,6 +57,48 @@ final class Params {
         return (int) limit;
     }
 
+    /**
+     * Client text as it may appear in an error message: control characters and halves of
+     * surrogate pairs escaped, and cut after 100 characters.
+     */
+    static String printable(String text) {
+        String cut = text.length() > 100 ? text.substring(0, 100) + "…" : text;
+        StringBuilder sb = new StringBuilder(cut.length());
+        for (int i = 0; i < cut.length(); i++) {
+            char c = cut.charAt(i);
+            boolean pair =
+                    Character.isHighSurrogate(c) && i + 1 < cut.length() && Character.isLowSurrogate(cut.charAt(i + 1));
+            if (pair) {
+                sb.append(c).append(cut.charAt(++i));
+            } else if (Character.isISOControl(c) || Character.isSurrogate(c)) {
+                sb.append(String.format("\\u%04x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * A filter on a job type or queue name: anything that is not a name can match no job, and
+     * PostgreSQL could not even compare some of it (NUL), so it is refused with the name's rules.
+     */
+    static String optionalName(Context ctx, String name) {
+        String text = ctx.queryParam(name);
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        if (!NAME.matcher(text).matches()) {
+            throw ApiException.unprocessable(
+                    name,
+                    name + " must be a " + name + " name: a lower-case letter, then a-z, 0-9, '_', '.', '-' (at most 63"
+                            + " characters), got '" + printable(text) + "'");
+        }
+        return text;
+    }
+
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
+
     private static long nonNegative(String name, String text) {
         long v = parseLong(name, text, name);
         if (v < 0) {
@@ -68,7 +111,7 @@ final class Params {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw ApiException.badRequest(name, what + " must be a whole number, got '" + text + "'");
+            throw ApiException.badRequest(name, what + " must be a whole number, got '" + printable(text) + "'");
         }
     }
 }

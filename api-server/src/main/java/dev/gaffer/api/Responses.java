@@ -66,6 +66,7 @@ public final class Responses {
             Instant finishedAt,
             String lockedBy,
             Instant heartbeatAt,
+            Instant leaseExpiresAt,
             String lastError,
             JsonNode result,
             SubJobCounts subjobs) {
@@ -94,6 +95,7 @@ public final class Responses {
                     j.finishedAt(),
                     j.lockedBy(),
                     j.heartbeatAt(),
+                    j.leaseExpiresAt(),
                     j.lastError(),
                     j.result(),
                     new SubJobCounts(j.subjobsTotal(), j.subjobsOpen(), j.subjobsTotal() - j.subjobsOpen()));

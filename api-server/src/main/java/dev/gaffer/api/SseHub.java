@@ -3,6 +3,7 @@ package dev.gaffer.api;
 import dev.gaffer.db.NotificationListener;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobStatus;
 import dev.gaffer.job.JobStore;
 import java.time.Duration;
 import java.util.List;
@@ -46,19 +47,38 @@ final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SseHub.class);
 
-    /** One connected stream: its filter (a job id, or null for all) and its buffer. */
+    /**
+     * One connected stream: its filter (a job id, or null for all), the API key it was opened
+     * with (null without auth), and its buffer.
+     */
     static final class Client {
+        /** Put into a buffer to wake its reader when the stream is ended from outside. */
+        private static final JobEvent END =
+                new JobEvent(0, 0, "end", JobStatus.CANCELLED, 0, null, null, null, null, null, null);
+
         final Long jobId;
+        final Long keyId;
         final BlockingQueue<JobEvent> buffer = new ArrayBlockingQueue<>(CLIENT_BUFFER);
         volatile boolean ended;
 
-        Client(Long jobId) {
+        Client(Long jobId, Long keyId) {
             this.jobId = jobId;
+            this.keyId = keyId;
         }
 
         /** The next event, or null after {@code timeout} or once the client was ended. */
         JobEvent next(Duration timeout) throws InterruptedException {
-            return ended ? null : buffer.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (ended) {
+                return null;
+            }
+            JobEvent e = buffer.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return e == END ? null : e;
+        }
+
+        void end() {
+            ended = true;
+            // A full buffer means the reader is busy anyway and sees the flag after this event.
+            buffer.offer(END);
         }
     }
 
@@ -95,10 +115,10 @@ final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
         return clients.size();
     }
 
-    Subscription subscribe(Long jobId) {
+    Subscription subscribe(Long jobId, Long keyId) {
         synchronized (lock) {
             initCursor();
-            Client c = new Client(jobId);
+            Client c = new Client(jobId, keyId);
             clients.add(c);
             return new Subscription(c, cursor);
         }
@@ -106,7 +126,19 @@ final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
 
     void unsubscribe(Client c) {
         clients.remove(c);
-        c.ended = true;
+        c.end();
+    }
+
+    /** Ends every stream opened with the API key {@code keyId} (it was revoked); returns how many. */
+    int endStreamsOfKey(long keyId) {
+        int n = 0;
+        for (Client c : clients) {
+            if (c.keyId != null && c.keyId == keyId) {
+                unsubscribe(c);
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.gaffer.api;
 
 import dev.gaffer.api.Responses.EventResponse;
+import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobStore;
 import io.javalin.http.Context;
@@ -9,6 +10,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Server-sent events: {@code /api/v3/jobs/{id}/stream} (one job) and {@code /api/v3/events} (all
@@ -17,25 +19,41 @@ import java.util.List;
  * missed from the table, then live events from the {@link SseHub}, with nothing missed or
  * repeated. The request's (virtual) thread blocks on the client's buffer; it holds no database
  * connection while it waits.
+ *
+ * <p>A job's stream ends once the job is finished: after the event that finished it, or, for a
+ * job that was already finished, after its history. A reconnect that would get nothing more (the
+ * job finished and the client has its last event) is answered 204 No Content, which tells an
+ * EventSource to stop reconnecting. A job that is retried later is a new stream's business.
+ *
+ * <p>A stream lives longer than the check of its request's key: it checks the key again every
+ * {@link #POLL} (cached, {@link Authenticator}) and ends when the key was revoked; a revocation
+ * that this process hears of ends the stream at once ({@link SseHub#endStreamsOfKey}).
  */
 final class StreamController {
 
     static final Duration KEEPALIVE = Duration.ofSeconds(10);
-    private static final Duration POLL = Duration.ofSeconds(1);
+    static final Duration POLL = Duration.ofMillis(500);
 
     private final JobStore store;
     private final SseHub hub;
+    private final Authenticator auth;
 
-    StreamController(JobStore store, SseHub hub) {
+    StreamController(JobStore store, SseHub hub, Authenticator auth) {
         this.store = store;
         this.hub = hub;
+        this.auth = auth;
     }
 
     /** One job's events; without a resume point, its whole history first. */
     void jobStream(Context ctx) throws IOException, InterruptedException {
         long id = Params.jobId(ctx);
         long since = Params.since(ctx);
-        store.find(id).orElseThrow(() -> JobController.jobNotFound(id));
+        Job job = store.find(id).orElseThrow(() -> JobController.jobNotFound(id));
+        if (job.status().isTerminal() && store.events(id, since, 1).isEmpty()) {
+            // Finished, and the client has seen everything: nothing will ever follow.
+            ctx.status(204);
+            return;
+        }
         stream(ctx, id, since);
     }
 
@@ -46,7 +64,8 @@ final class StreamController {
     }
 
     private void stream(Context ctx, Long jobId, Long since) throws IOException, InterruptedException {
-        SseHub.Subscription sub = hub.subscribe(jobId);
+        Long keyId = Authenticator.principal(ctx).keyId();
+        SseHub.Subscription sub = hub.subscribe(jobId, keyId);
         SseHub.Client client = sub.client();
         try {
             long last = since == null ? sub.liveAfter() : since;
@@ -60,16 +79,22 @@ final class StreamController {
             ctx.res().setHeader("X-Accel-Buffering", "no");
             OutputStream out = ctx.res().getOutputStream();
             write(out, "retry: 2000\n: connected\n\n");
+            JobEvent lastSent = null;
             while (!backlog.isEmpty()) {
                 for (JobEvent e : backlog) {
                     send(out, e);
                     last = e.id();
+                    lastSent = e;
                 }
                 out.flush();
                 backlog = last < sub.liveAfter() ? backlog(jobId, last, sub.liveAfter()) : List.of();
             }
             out.flush();
+            if (jobId != null && finished(jobId, lastSent)) {
+                return;
+            }
             long quietSince = System.nanoTime();
+            long checkedKeyAt = System.nanoTime();
             while (!client.ended) {
                 JobEvent e = client.next(POLL);
                 if (e != null) {
@@ -81,11 +106,21 @@ final class StreamController {
                         out.flush();
                     }
                     quietSince = System.nanoTime();
+                    if (jobId != null && finished(jobId, e)) {
+                        out.flush();
+                        return;
+                    }
                 } else if (System.nanoTime() - quietSince > KEEPALIVE.toNanos()) {
                     // Also how a vanished client is noticed: this write fails.
                     write(out, ": keepalive\n\n");
                     out.flush();
                     quietSince = System.nanoTime();
+                }
+                if (System.nanoTime() - checkedKeyAt >= POLL.toNanos()) {
+                    if (!auth.stillValid(ctx)) {
+                        return;
+                    }
+                    checkedKeyAt = System.nanoTime();
                 }
             }
         } catch (IOException e) {
@@ -93,6 +128,18 @@ final class StreamController {
         } finally {
             hub.unsubscribe(client);
         }
+    }
+
+    /**
+     * Whether a job's stream is done after {@code sent}: the event left the job finished, and the
+     * job still is (a person may have retried it since, and then its stream goes on).
+     */
+    private boolean finished(long jobId, JobEvent sent) {
+        if (sent == null || !sent.status().isTerminal()) {
+            return false;
+        }
+        Optional<Job> now = store.find(jobId);
+        return now.isEmpty() || now.get().status().isTerminal();
     }
 
     /** Events in (after, upTo], one page, oldest first. */

@@ -93,7 +93,11 @@ final class SystemController {
     }
 
     void metrics(Context ctx) {
-        ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape(queries));
+        ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(scrape());
+    }
+
+    String scrape() {
+        return metrics.scrape(queries);
     }
 
     void openApi(Context ctx) {

@@ -66,6 +66,33 @@ class ArtifactRoutesTest {
     }
 
     @Test
+    void filesAreNeverTakenForPagesOfTheDashboardsOrigin() throws Exception {
+        Job job = api.fixtures.processing("video", "w/1");
+        ArtifactStore store = new ArtifactStore(api.db.dataSource(), ArtifactStore.DEFAULT_MAX_BYTES);
+        store.put(job.lease(), "clip.mp4", "video/mp4", Files.write(dir.resolve("c.mp4"), new byte[] {1, 2, 3}));
+        store.put(
+                job.lease(),
+                "page.html",
+                "text/html",
+                Files.writeString(dir.resolve("p.html"), "<script>alert(document.cookie)</script>"));
+        store.put(job.lease(), "drawing.svg", "image/svg+xml", Files.writeString(dir.resolve("d.svg"), "<svg/>"));
+        for (String name : new String[] {"clip.mp4", "page.html", "drawing.svg"}) {
+            var r = api.get("/api/v3/jobs/" + job.id() + "/artifacts/" + name, ApiKeyRole.READ);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("X-Content-Type-Options"))
+                    .as(name)
+                    .hasValue("nosniff");
+            assertThat(r.headers().firstValue("Content-Security-Policy").orElseThrow())
+                    .as(name)
+                    .contains("default-src 'none'")
+                    .contains("sandbox");
+            assertThat(r.headers().firstValue("Content-Disposition").orElseThrow())
+                    .as(name)
+                    .startsWith(name.endsWith(".mp4") ? "inline" : "attachment");
+        }
+    }
+
+    @Test
     void missingFilesAndJobsAre404AndAKeyIsNeeded() throws Exception {
         Job job = api.fixtures.pending("video");
 

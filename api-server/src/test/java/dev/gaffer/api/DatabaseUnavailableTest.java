@@ -51,6 +51,7 @@ class DatabaseUnavailableTest {
             }
             HttpResponse<String> create = http.send(
                     HttpRequest.newBuilder(URI.create(base + "/api/v3/jobs"))
+                            .header("Content-Type", "application/json")
                             .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"noop\"}"))
                             .build(),
                     HttpResponse.BodyHandlers.ofString());

@@ -167,6 +167,7 @@ class JobRoutesTest {
                 .isEqualTo(1);
 
         var conflicting = api.send(api.request("/api/v3/jobs", ApiKeyRole.SUBMIT)
+                .header("Content-Type", "application/json")
                 .header("Idempotency-Key", "order-42")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"noop\",\"parameters\":{\"k\":\"other\"}}"))
                 .build());
@@ -178,7 +179,10 @@ class JobRoutesTest {
     void listFiltersAndPagesWithACursorUntilTheEnd() {
         Set<Long> created = new HashSet<>();
         for (int i = 0; i < 7; i++) {
-            var r = api.post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"sleep\",\"queue\":\"pages\"}");
+            var r = api.post(
+                    "/api/v3/jobs",
+                    ApiKeyRole.SUBMIT,
+                    "{\"type\":\"sleep\",\"queue\":\"pages\",\"parameters\":{\"ms\":1}}");
             created.add(json(r).get("job_id").asLong());
         }
         List<Long> seen = new ArrayList<>();

@@ -97,6 +97,49 @@ class SseStreamTest {
     }
 
     @Test
+    void aJobStreamEndsAfterTheEventThatFinishedTheJob() throws Exception {
+        api.fixtures.cancelUnfinished();
+        long id = api.createJob("noop");
+        api.post("/api/v3/jobs/" + id + "/approve", ApiKeyRole.APPROVE, null);
+        try (Stream s = new Stream("/api/v3/jobs/" + id + "/stream", null)) {
+            assertThat(s.take(2)).extracting(Sse::kind).containsExactly("created", "approved");
+            Job claimed =
+                    api.store.claim("w/sse", List.of("default"), 1, List.of()).getFirst();
+            api.store.complete(claimed.lease(), null);
+            assertThat(s.take(2)).extracting(Sse::kind).containsExactly("claimed", "completed");
+            s.reader.join(10_000);
+            assertThat(s.reader.isAlive()).as("the stream ended").isFalse();
+        }
+        // A new stream of the finished job: its history, then the end.
+        try (Stream s = new Stream("/api/v3/jobs/" + id + "/stream", null)) {
+            s.reader.join(10_000);
+            assertThat(s.reader.isAlive()).isFalse();
+            assertThat(s.take(4, 1_000))
+                    .extracting(Sse::kind)
+                    .containsExactly("created", "approved", "claimed", "completed");
+        }
+        // Coming back for more once it has everything: 204, which stops an EventSource.
+        long last = api.store.events(id, 0, 100).getLast().id();
+        try (Stream s = new Stream("/api/v3/jobs/" + id + "/stream", Long.toString(last))) {
+            assertThat(s.response.statusCode()).isEqualTo(204);
+        }
+    }
+
+    @Test
+    void aRetriedJobsStreamGoesOnPastItsFailure() throws Exception {
+        long id = api.createJob("noop");
+        api.post("/api/v3/jobs/" + id + "/cancel", ApiKeyRole.APPROVE, null);
+        long cancelledAt = api.store.events(id, 0, 100).getLast().id();
+        api.post("/api/v3/jobs/" + id + "/retry", ApiKeyRole.APPROVE, null);
+        // From the cancellation on: the retry follows, and the stream stays open for what comes next.
+        try (Stream s = new Stream("/api/v3/jobs/" + id + "/stream", Long.toString(cancelledAt - 1))) {
+            assertThat(s.take(2)).extracting(Sse::kind).containsExactly("cancelled", "retried");
+            Thread.sleep(300);
+            assertThat(s.reader.isAlive()).isTrue();
+        }
+    }
+
+    @Test
     void jobStreamDeliversHistoryThenLiveProgressInOrderAndResumesAfterReconnect() throws Exception {
         long id = api.createJob("video");
         api.post("/api/v3/jobs/" + id + "/approve", ApiKeyRole.APPROVE, null);
@@ -179,7 +222,7 @@ class SseStreamTest {
                   RAISE EXCEPTION 'roll back';
                 EXCEPTION WHEN raise_exception THEN NULL; END $$""".formatted(id));
         SseHub hub = new SseHub(api.store, api.queries);
-        var sub = hub.subscribe(null);
+        var sub = hub.subscribe(null, null);
         api.post("/api/v3/jobs/" + id + "/cancel", ApiKeyRole.APPROVE, null);
         SseHub.Tick first = hub.runOnce();
         assertThat(first.waitingAtGap()).isTrue();

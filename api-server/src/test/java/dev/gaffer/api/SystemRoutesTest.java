@@ -90,6 +90,52 @@ class SystemRoutesTest {
     }
 
     @Test
+    void manyScrapesOfMetricsCountTheJobsTableOnce() throws Exception {
+        try (TestApi fresh = new TestApi("metrics_cache")) {
+            fresh.createJob("noop");
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+            try {
+                List<java.util.concurrent.Future<Integer>> scrapes = new java.util.ArrayList<>();
+                for (int i = 0; i < 64; i++) {
+                    scrapes.add(pool.submit(() -> fresh.get("/metrics", null).statusCode()));
+                }
+                for (var f : scrapes) {
+                    assertThat(f.get()).isEqualTo(200);
+                }
+            } finally {
+                pool.shutdown();
+            }
+            String body = fresh.get("/metrics", null).body();
+            // Within JOB_COUNTS_MAX_AGE of the first scrape, 65 scrapes cost one count.
+            assertThat(body).contains("gaffer_api_job_count_queries_total 1.0");
+            assertThat(body).contains("gaffer_jobs{status=\"pending\"} 1.0");
+        }
+    }
+
+    @Test
+    void metricsCanNeedAKeyOrLiveOnAnAddressOfTheirOwn() throws Exception {
+        try (TestApi keyed = new TestApi(
+                TestPostgres.freshDatabase("metrics_keyed"),
+                ApiConfig.defaults().withMetrics(true, null, null))) {
+            assertThat(keyed.get("/metrics", null).statusCode()).isEqualTo(401);
+            assertThat(keyed.get("/metrics", ApiKeyRole.READ).statusCode()).isEqualTo(200);
+        }
+        try (TestApi apart = new TestApi(
+                TestPostgres.freshDatabase("metrics_apart"),
+                ApiConfig.defaults().withMetrics(false, "127.0.0.1", 0))) {
+            assertThat(apart.get("/metrics", null).statusCode()).isEqualTo(404);
+            int port = apart.server.metricsPort();
+            assertThat(port).isPositive().isNotEqualTo(apart.server.port());
+            var r = apart.http.send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).contains("gaffer_jobs{status=\"pending\"}");
+        }
+    }
+
+    @Test
     void devModeWithoutAuthRecordsActionsAsDev() {
         ApiConfig dev = new ApiConfig(
                 "127.0.0.1", 0, false, true, ApiConfig.DEFAULT_MAX_BODY_BYTES, ApiConfig.DEFAULT_JOB_TYPES, 3);

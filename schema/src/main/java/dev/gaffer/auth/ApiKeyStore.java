@@ -27,6 +27,10 @@ import javax.sql.DataSource;
 public final class ApiKeyStore {
 
     public static final String KEY_PREFIX = "gfr_";
+
+    /** The NOTIFY channel of key revocations, which the API processes LISTEN on. */
+    public static final String KEYS_CHANNEL = "gaffer_keys";
+
     static final int KEY_BYTES = 32;
     static final int DISPLAY_PREFIX_LENGTH = KEY_PREFIX.length() + 6;
     static final Pattern NAME = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$");
@@ -55,10 +59,19 @@ public final class ApiKeyStore {
 
     private static final String LIST = "SELECT " + KEY_COLUMNS + " FROM api_keys ORDER BY name";
 
+    /**
+     * Revokes and, in the same statement, announces it: every API process drops the key from its
+     * cache and ends the key's open streams when it hears of it (payload {@code
+     * {"event":"key_revoked","id":…}}).
+     */
     private static final String REVOKE = """
-            UPDATE api_keys SET revoked_at = now()
-             WHERE name = ? AND revoked_at IS NULL
-            RETURNING %s""".formatted(KEY_COLUMNS);
+            WITH revoked AS (
+                UPDATE api_keys SET revoked_at = now()
+                 WHERE name = ? AND revoked_at IS NULL
+                RETURNING %1$s),
+            notified AS (
+                SELECT pg_notify('%2$s', json_build_object('event', 'key_revoked', 'id', id)::text) FROM revoked)
+            SELECT %1$s, (SELECT count(*) FROM notified) AS notified FROM revoked""".formatted(KEY_COLUMNS, KEYS_CHANNEL);
 
     /**
      * Finds a live key by its hash and, in the same statement, records the use at most about
