@@ -47,6 +47,23 @@ final class ApiCommand implements Callable<Integer> {
     @Option(names = "--job-types", description = "GAFFER_JOB_TYPES, comma-separated; default: noop,sleep,video,scene.")
     String jobTypes;
 
+    @Option(
+            names = "--metrics-port",
+            description =
+                    "GAFFER_METRICS_PORT: serve /metrics on this port (and not on the API's); default: on the API's.")
+    String metricsPort;
+
+    @Option(
+            names = "--metrics-host",
+            description = "GAFFER_METRICS_HOST: where --metrics-port listens; default: --host.")
+    String metricsHost;
+
+    @Option(
+            names = "--metrics-auth",
+            arity = "1",
+            description = "GAFFER_METRICS_AUTH, true or false: /metrics needs a key with role read; default: false.")
+    String metricsAuth;
+
     @Option(names = "--migrate", description = "Apply pending schema migrations before starting.")
     boolean migrate;
 
@@ -60,6 +77,9 @@ final class ApiCommand implements Callable<Integer> {
                 .override("GAFFER_DEV", dev)
                 .override("GAFFER_MAX_BODY_BYTES", maxBodyBytes)
                 .override("GAFFER_JOB_TYPES", jobTypes)
+                .override("GAFFER_METRICS_PORT", metricsPort)
+                .override("GAFFER_METRICS_HOST", metricsHost)
+                .override("GAFFER_METRICS_AUTH", metricsAuth)
                 .asMap();
         ApiConfig config = ApiConfig.fromEnvironment(settings).requireSafe();
         DatabaseConfig dbConfig = DatabaseConfig.fromEnvironment(settings, "gaffer-api");

@@ -14,6 +14,10 @@ import dev.gaffer.video.VideoHandlers;
 import dev.gaffer.worker.HandlerRegistry;
 import dev.gaffer.worker.Worker;
 import dev.gaffer.worker.WorkerConfig;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,12 +37,20 @@ import picocli.CommandLine.Option;
             "Everything in one process for trying Gaffer: PostgreSQL (embedded, unless DATABASE_URL is set), the"
                     + " migrations, the API on 127.0.0.1 without auth, and two workers.",
             "The embedded database keeps its data in --data-dir, so a restart keeps the jobs; --fresh wipes it.",
-            "Ctrl-C (or SIGTERM) gives running jobs back, stops everything and exits 0."
+            "The API's URL is written to .gaffer/url, where `gaffer jobs` finds it (GAFFER_URL and --url win).",
+            "Ctrl-C (or SIGTERM) stops every worker claiming at once, gives running jobs up to the shutdown grace"
+                    + " to finish (GAFFER_SHUTDOWN_GRACE; 10s in dev, where a worker's default is 30s), gives the"
+                    + " rest back without using an attempt, stops everything and exits 0."
         })
 final class DevCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(DevCommand.class);
+
+    /** Dev's grace unless GAFFER_SHUTDOWN_GRACE says otherwise: shorter than a worker's 30 s, for Ctrl-C. */
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(10);
+
+    /** Where dev records its API's URL for the CLI ({@link JobsCommand.Connection}). */
+    static final Path URL_FILE = Path.of(".gaffer", "url");
 
     @Option(names = "--port", description = "API port (GAFFER_API_PORT); default: 4000.")
     String port;
@@ -70,6 +82,12 @@ final class DevCommand implements Callable<Integer> {
                 .asMap();
         ApiConfig apiConfig = ApiConfig.fromEnvironment(env).requireSafe();
         WorkerConfig workerConfig = WorkerConfig.fromEnvironment(env).withConcurrency(concurrency);
+        if (env.get("GAFFER_SHUTDOWN_GRACE") == null
+                || env.get("GAFFER_SHUTDOWN_GRACE").isBlank()) {
+            workerConfig = workerConfig.withShutdownGrace(SHUTDOWN_GRACE);
+        }
+        // Before anything starts: a busy port is one line, not a database and workers started for nothing.
+        requirePortFree(apiConfig.host(), apiConfig.port());
 
         CountDownLatch stop = new CountDownLatch(1);
         for (String signal : new String[] {"TERM", "INT"}) {
@@ -112,24 +130,24 @@ final class DevCommand implements Callable<Integer> {
             } catch (IllegalStateException e) {
                 videoNote = "ffmpeg not found: video jobs will wait for a worker that has it (apt-get install ffmpeg)";
             }
+            api = new ApiServer(
+                    db,
+                    new JobStore(db.dataSource()),
+                    new JobQueries(db.dataSource()),
+                    new ApiKeyStore(db.dataSource()),
+                    apiConfig);
+            api.start();
             for (int i = 1; i <= workers; i++) {
                 running.add(new Worker(workerConfig.withName("dev-" + i), db, registry).start());
             }
-            api = new ApiServer(
-                            db,
-                            new JobStore(db.dataSource()),
-                            new JobQueries(db.dataSource()),
-                            new ApiKeyStore(db.dataSource()),
-                            apiConfig)
-                    .start();
-            printWelcome("http://" + apiConfig.host() + ":" + api.port(), where, workers, videoNote);
+            String base = "http://" + apiConfig.host() + ":" + api.port();
+            recordUrl(base);
+            printWelcome(base, where, workers, videoNote, workerConfig.shutdownGrace());
             stop.await();
             System.out.println("stopping ...");
             return 0;
         } finally {
-            for (Worker w : running) {
-                w.shutdown(SHUTDOWN_GRACE);
-            }
+            stopWorkers(running, workerConfig.shutdownGrace());
             if (api != null) {
                 api.stop();
             }
@@ -137,11 +155,63 @@ final class DevCommand implements Callable<Integer> {
             if (embedded != null) {
                 embedded.close();
             }
+            forgetUrl();
             System.out.println("stopped");
         }
     }
 
-    private static void printWelcome(String base, String where, int workers, String videoNote) {
+    /**
+     * All workers stop claiming first, then drain side by side: stopped one after the other, each
+     * would wait a grace of its own, and the ones still claiming would take what the first gave
+     * back and run it again.
+     */
+    static void stopWorkers(List<Worker> workers, Duration grace) {
+        workers.forEach(Worker::stopClaiming);
+        List<Thread> draining = new ArrayList<>();
+        for (Worker w : workers) {
+            draining.add(Thread.ofPlatform().name("gaffer-dev-stop-" + w.id()).start(() -> w.shutdown(grace)));
+        }
+        for (Thread t : draining) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    static void requirePortFree(String host, int port) {
+        if (port == 0) {
+            return;
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(host, port));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("port " + port + " on " + host + " is already in use (another gaffer"
+                    + " dev?); choose another with --port or GAFFER_API_PORT");
+        }
+    }
+
+    private static void recordUrl(String base) {
+        try {
+            Files.createDirectories(URL_FILE.getParent());
+            Files.writeString(URL_FILE, base + "\n");
+        } catch (IOException e) {
+            log.warn("could not write {}: {}; `gaffer jobs` needs --url {}", URL_FILE.toAbsolutePath(), e, base);
+        }
+    }
+
+    private static void forgetUrl() {
+        try {
+            Files.deleteIfExists(URL_FILE);
+        } catch (IOException e) {
+            log.debug("could not delete {}", URL_FILE, e);
+        }
+    }
+
+    private static void printWelcome(String base, String where, int workers, String videoNote, Duration grace) {
         System.out.printf("""
 
                 Gaffer is running at %1$s
@@ -153,11 +223,11 @@ final class DevCommand implements Callable<Integer> {
                 Try it:
                   curl -s -X POST %1$s/api/v3/jobs -H 'Content-Type: application/json' \\
                        -d '{"type":"sleep","parameters":{"ms":5000}}'
-                  curl -s -X POST %1$s/api/v3/jobs/<job_id>/approve
-                  ./gaffer jobs watch <job_id>
+                  ./gaffer jobs approve <job_id> --watch
 
-                Ctrl-C stops everything.
-                %n""", base, where, workers, videoNote);
+                ./gaffer jobs finds this server through %5$s; from another directory add --url %1$s
+                Ctrl-C stops everything (running jobs get %6$d s to finish, then go back to the queue).
+                %n""", base, where, workers, videoNote, URL_FILE, grace.toSeconds());
         System.out.flush();
     }
 }

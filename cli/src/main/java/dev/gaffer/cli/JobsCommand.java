@@ -40,9 +40,15 @@ final class JobsCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    /** Where the API is and how to authenticate: flags over GAFFER_URL and GAFFER_API_KEY. */
+    /**
+     * Where the API is and how to authenticate: flags over GAFFER_URL and GAFFER_API_KEY; without
+     * either, the URL that a {@code gaffer dev} started in this directory wrote to .gaffer/url.
+     */
     static final class Connection {
-        @Option(names = "--url", description = "API base URL (GAFFER_URL; default http://127.0.0.1:4000).")
+        @Option(
+                names = "--url",
+                description = "API base URL (GAFFER_URL; default: what `gaffer dev` wrote to .gaffer/url here,"
+                        + " else http://127.0.0.1:4000).")
         String url;
 
         @Option(names = "--api-key", description = "Bearer API key (GAFFER_API_KEY).")
@@ -56,7 +62,22 @@ final class JobsCommand implements Runnable {
                     .override("GAFFER_URL", url)
                     .override("GAFFER_API_KEY", apiKey)
                     .asMap();
-            return new ApiClient(env.get("GAFFER_URL"), env.get("GAFFER_API_KEY"));
+            String base = env.get("GAFFER_URL");
+            if (base == null || base.isBlank()) {
+                base = devUrl();
+            }
+            return new ApiClient(base, env.get("GAFFER_API_KEY"));
+        }
+
+        /** The URL of the {@code gaffer dev} running from this directory, if one is. */
+        private static String devUrl() {
+            try {
+                return Files.isRegularFile(DevCommand.URL_FILE)
+                        ? Files.readString(DevCommand.URL_FILE).strip()
+                        : null;
+            } catch (IOException e) {
+                return null;
+            }
         }
     }
 
@@ -90,13 +111,17 @@ final class JobsCommand implements Runnable {
                 description = "The plan to review before approval, as JSON or @file.json.")
         String storyboard;
 
-        @Option(names = "--queue")
+        @Option(
+                names = "--queue",
+                description = "Queue to put the job in (workers claim from theirs); default: default.")
         String queue;
 
-        @Option(names = "--priority")
+        @Option(names = "--priority", description = "From -100 to 100; higher runs first within its queue. Default: 0.")
         Integer priority;
 
-        @Option(names = "--max-attempts")
+        @Option(
+                names = "--max-attempts",
+                description = "Runs before a failure is final, 1 to 1000; default: the server's (3).")
         Integer maxAttempts;
 
         @Option(
@@ -135,19 +160,22 @@ final class JobsCommand implements Runnable {
         @Mixin
         Connection connection;
 
-        @Option(names = "--status")
+        @Option(
+                names = "--status",
+                description = "Only jobs in this status: pending, approved, processing, waiting, completed, failed,"
+                        + " cancelled.")
         String status;
 
-        @Option(names = "--type")
+        @Option(names = "--type", description = "Only jobs of this type, e.g. video.")
         String type;
 
-        @Option(names = "--queue")
+        @Option(names = "--queue", description = "Only jobs in this queue.")
         String queue;
 
-        @Option(names = "--parent", paramLabel = "ID")
+        @Option(names = "--parent", paramLabel = "ID", description = "Only the sub-jobs of job ID.")
         Long parent;
 
-        @Option(names = "--limit", defaultValue = "20")
+        @Option(names = "--limit", defaultValue = "20", description = "Jobs per page, 1 to 200; default: 20.")
         int limit;
 
         @Option(names = "--cursor", description = "Continue after a previous page (its next cursor).")
@@ -204,8 +232,15 @@ final class JobsCommand implements Runnable {
             name = "approve",
             mixinStandardHelpOptions = true,
             description = "Approve a pending job (needs the approve role).")
-    int approve(@Mixin Connection connection, @Parameters(paramLabel = "ID") long id) {
-        return action(connection, id, "approve");
+    int approve(
+            @Mixin Connection connection,
+            @Parameters(paramLabel = "ID") long id,
+            @Option(
+                            names = "--watch",
+                            description = "Then show its live progress until it ends, as `gaffer jobs watch` does.")
+                    boolean watch) {
+        int approved = action(connection, id, "approve");
+        return watch ? Watch.watch(connection, id) : approved;
     }
 
     @Command(
@@ -238,9 +273,17 @@ final class JobsCommand implements Runnable {
 
         @Override
         public Integer call() {
+            return watch(connection, id);
+        }
+
+        static int watch(Connection connection, long id) {
             ApiClient client = connection.client();
             ProgressBar bar = new ProgressBar(System.out, System.console() != null);
             JsonNode job = client.get("/api/v3/jobs/" + id);
+            if ("pending".equals(job.path("status").asText())) {
+                System.out.println("job " + id + " is pending: it waits for a person to approve it"
+                        + " (gaffer jobs approve " + id + "); watching until it ends ...");
+            }
             bar.draw(job);
             while (!TERMINAL.contains(job.path("status").asText())) {
                 // Each event only says that something changed; the job itself is re-read, so the

@@ -44,7 +44,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--database-url", description = "DATABASE_URL (postgres://user:pass@host:5432/db).")
     String databaseUrl;
 
-    @Option(names = "--name", description = "GAFFER_WORKER_NAME; default: the host name.")
+    @Option(
+            names = "--name",
+            description = "GAFFER_WORKER_NAME; default: <host>-<pid>, unique per process. A worker that restarts"
+                    + " under the name of one that is gone frees its jobs at once.")
     String name;
 
     @Option(names = "--queues", description = "GAFFER_QUEUES, comma-separated; default: default.")
@@ -90,6 +93,12 @@ final class WorkerCommand implements Callable<Integer> {
     String metricsPort;
 
     @Option(
+            names = "--metrics-host",
+            description = "GAFFER_METRICS_HOST: the address the metrics listen on, e.g. 127.0.0.1; default: 0.0.0.0"
+                    + " (every interface, for a scraper in another container).")
+    String metricsHost;
+
+    @Option(
             names = "--job-types",
             description = "GAFFER_JOB_TYPES, the job types this worker runs, comma-separated; default: every"
                     + " handler on the class path plus video, image_pairs and scene (which need ffmpeg).")
@@ -113,6 +122,7 @@ final class WorkerCommand implements Callable<Integer> {
                 .override("GAFFER_JOB_TIMEOUT", jobTimeout)
                 .override("GAFFER_JOB_TYPES", jobTypes)
                 .override("GAFFER_METRICS_PORT", metricsPort)
+                .override("GAFFER_METRICS_HOST", metricsHost)
                 .asMap();
         WorkerConfig config = WorkerConfig.fromEnvironment(settings);
         DatabaseConfig dbConfig = DatabaseConfig.fromEnvironment(settings, "gaffer-worker");
@@ -146,20 +156,28 @@ final class WorkerCommand implements Callable<Integer> {
             log.info("job types: {}", registry.types());
             // Other ways out of the JVM (System.exit elsewhere, SIGHUP) still give jobs back.
             Thread hook = new Thread(() -> worker.shutdown(config.shutdownGrace()), "gaffer-worker-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            worker.start();
             Integer metricsPort = metricsPort(settings);
             try (WorkerMetrics metrics = new WorkerMetrics(worker, db.dataSource())) {
+                // Bound before the worker claims anything: a busy port stops the process while it
+                // holds no jobs.
                 if (metricsPort != null) {
-                    int bound = metrics.serve("0.0.0.0", metricsPort);
-                    log.info("metrics at http://0.0.0.0:{}/metrics", bound);
+                    String host = metricsHost(settings);
+                    int bound = metrics.serve(host, metricsPort);
+                    log.info("metrics at http://{}:{}/metrics", host, bound);
                 }
+                Runtime.getRuntime().addShutdownHook(hook);
+                worker.start();
                 stop.await();
                 worker.shutdown(config.shutdownGrace());
             }
             Runtime.getRuntime().removeShutdownHook(hook);
             return 0;
         }
+    }
+
+    static String metricsHost(Map<String, String> settings) {
+        String host = settings.get("GAFFER_METRICS_HOST");
+        return host == null || host.isBlank() ? "0.0.0.0" : host.strip();
     }
 
     static Integer metricsPort(Map<String, String> settings) {

@@ -4,6 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gaffer.db.Database;
+import dev.gaffer.db.DatabaseConfig;
+import dev.gaffer.job.JobFixtures;
+import dev.gaffer.testing.TestPostgres;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -92,6 +98,91 @@ class GafferDevIT {
             assertThat(gone.err()).contains("HTTP 404");
         } finally {
             stop(fresh);
+        }
+    }
+
+    @Test
+    void aBusyPortIsReportedBeforeAnythingStarts() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            var r = GafferProcess.run(
+                    Map.of(),
+                    COMMAND_LIMIT,
+                    "dev",
+                    "--port",
+                    String.valueOf(taken.getLocalPort()),
+                    "--data-dir",
+                    dir.resolve("never").toString());
+            assertThat(r.exitCode()).isEqualTo(2);
+            assertThat(r.err()).contains("port " + taken.getLocalPort()).contains("already in use");
+            assertThat(r.out()).doesNotContain("embedded PostgreSQL");
+            assertThat(dir.resolve("never")).doesNotExist();
+        }
+    }
+
+    @Test
+    void stoppingDevStopsEveryWorkerClaimingAtOnceSoNoReleasedJobRunsAgain() throws Exception {
+        String database = TestPostgres.newEmptyDatabase("dev_stop");
+        int port = GafferProcess.freePort();
+        Path log = dir.resolve("dev-stop.log");
+        Process dev = GafferProcess.builder(
+                        Map.of("DATABASE_URL", TestPostgres.postgresUrl(database), "GAFFER_SHUTDOWN_GRACE", "1s"),
+                        "dev",
+                        "--port",
+                        String.valueOf(port),
+                        "--workers",
+                        "2",
+                        "--concurrency",
+                        "2")
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        try (Database db = Database.open(DatabaseConfig.of(TestPostgres.url(database), "dev-stop-test"))) {
+            JobFixtures fx = new JobFixtures(db);
+            try {
+                GafferProcess.awaitReady(
+                        "http://127.0.0.1:" + port + "/health/ready", dev, log, Duration.ofSeconds(90));
+                // The CLI started in the same directory finds this dev through .gaffer/url.
+                assertThat(Files.readString(dir.resolve(".gaffer").resolve("url"))
+                                .strip())
+                        .isEqualTo("http://127.0.0.1:" + port);
+                Process listed = GafferProcess.builder(Map.of(), "jobs", "list")
+                        .directory(dir.toFile())
+                        .redirectErrorStream(true)
+                        .start();
+                assertThat(listed.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                assertThat(listed.exitValue())
+                        .as(new String(listed.getInputStream().readAllBytes()))
+                        .isZero();
+
+                // Four long jobs on two workers of two slots each: every slot is busy.
+                fx.exec("INSERT INTO jobs (type, parameters, status, approved_by, approved_at)"
+                        + " SELECT 'sleep', '{\"ms\": 60000}', 'approved', 'test', now() FROM generate_series(1, 4)");
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (fx.count("SELECT count(*) FROM jobs WHERE status = 'processing'") < 4) {
+                    assertThat(System.nanoTime() - deadline)
+                            .as("4 jobs running in time")
+                            .isNegative();
+                    Thread.sleep(100);
+                }
+            } finally {
+                stop(dev);
+            }
+            assertThat(dev.exitValue()).isZero();
+            // Each job was claimed once and given back once: none was claimed again by the other
+            // worker while the first one drained.
+            assertThat(fx.count("SELECT count(*) FROM job_events WHERE kind = 'claimed'"))
+                    .isEqualTo(4);
+            assertThat(fx.count("SELECT count(*) FROM job_events WHERE kind = 'released'"))
+                    .isEqualTo(4);
+            assertThat(fx.count("SELECT count(*) FROM jobs WHERE status = 'approved' AND attempt = 0"))
+                    .isEqualTo(4);
+            // They drained side by side: both had begun before either one was done.
+            String text = Files.readString(log);
+            assertThat(text.lastIndexOf("shutting down")).isLessThan(text.indexOf("stopped; released"));
+            assertThat(dir.resolve(".gaffer").resolve("url"))
+                    .as("forgotten at the stop")
+                    .doesNotExist();
         }
     }
 
