@@ -127,6 +127,77 @@ class ApiBadInputIT {
             refusals += expect(post("/api/v3/jobs/" + pending + "/approve", ApiKeyRole.SUBMIT, ""), 403, "approve");
             refusals += expect(post("/api/v3/jobs", ApiKeyRole.READ, "{\"type\":\"noop\"}"), 403, "submit");
 
+            // Input that used to be a 500, or stored changed (issue 13, items 8 to 10).
+            String deep = "{\"a\":".repeat(999) + "1" + "}".repeat(999);
+            refusals += expect(
+                    post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"noop\",\"parameters\":" + deep + "}"),
+                    422,
+                    "deeper than 64 levels");
+            refusals += expect(
+                    post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"noop\",\"parameters\":{\"n\":\"a\\u0000b\"}}"),
+                    422,
+                    "NUL");
+            refusals += expect(
+                    post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"noop\",\"parameters\":{\"a\\u0000\":1}}"),
+                    422,
+                    "NUL");
+            refusals += expect(
+                    post(
+                            "/api/v3/jobs",
+                            ApiKeyRole.SUBMIT,
+                            "{\"type\":\"noop\",\"storyboard\":{\"caption\":\"\\u0000\"}}"),
+                    422,
+                    "storyboard.caption");
+            refusals += expect(get("/api/v3/jobs?type=a%00b", ApiKeyRole.READ), 422, "type");
+            refusals += expect(get("/api/v3/jobs?queue=%00", ApiKeyRole.READ), 422, "queue");
+            refusals += expect(
+                    post(
+                            "/api/v3/jobs",
+                            ApiKeyRole.SUBMIT,
+                            "{\"type\":\"noop\",\"run_at\":\"+300000-01-01T00:00:00Z\"}"),
+                    422,
+                    "run_at");
+            refusals += expect(
+                    post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"noop\",\"run_at\":\"-5000-01-01T00:00:00Z\"}"),
+                    422,
+                    "run_at");
+            refusals += expect(
+                    post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"noop\",\"parameters\":{\"x\":1e400}}"),
+                    422,
+                    "parameters.x");
+            refusals += expect(
+                    post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"noop\",\"parameters\":{\"s\":\"\\ud800\"}}"),
+                    422,
+                    "surrogate");
+            refusals += expect(
+                    post(
+                            "/api/v3/jobs",
+                            ApiKeyRole.SUBMIT,
+                            "{\"type\":\"noop\",\"parameters\":{\"timeout_ms\":10000000000000}}"),
+                    422,
+                    "parameters.timeout_ms");
+            refusals += expect(
+                    post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"sleep\",\"parameters\":{\"ms\":-5}}"),
+                    422,
+                    "parameters.ms");
+            refusals += expect(
+                    post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"noop\",\"priority\":2147483648}"),
+                    422,
+                    "-100 to 100");
+            refusals += expect(
+                    send(HttpRequest.newBuilder(URI.create(api.base() + "/api/v3/jobs"))
+                            .header("Authorization", "Bearer " + keys.get(ApiKeyRole.SUBMIT))
+                            .header("Content-Type", "text/plain")
+                            .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"noop\"}"))
+                            .build()),
+                    415,
+                    "application/json");
+            Reply wrongMethod = send(HttpRequest.newBuilder(URI.create(api.base() + "/api/v3/jobs"))
+                    .header("Authorization", "Bearer " + keys.get(ApiKeyRole.ADMIN))
+                    .DELETE()
+                    .build());
+            refusals += expect(wrongMethod, 405, "allowed");
+
             assertThat(snapshot(c))
                     .as("jobs and events after %d refused requests", refusals)
                     .isEqualTo(before);

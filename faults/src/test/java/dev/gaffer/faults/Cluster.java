@@ -141,7 +141,8 @@ final class Cluster implements AutoCloseable {
         env.put("GAFFER_JOB_TYPES", "noop,sleep," + RecordHandlers.TYPE);
         env.put("GAFFER_DB_POOL_SIZE", "8");
         env.putAll(extraEnv);
-        GafferProc p = new GafferProc("api", logDir, env, "api");
+        long apis = processes.stream().filter(q -> q.name.startsWith("api")).count();
+        GafferProc p = new GafferProc(apis == 0 ? "api" : "api-" + (apis + 1), logDir, env, "api");
         processes.add(p);
         p.start();
         Api api = new Api(p, port);

@@ -119,6 +119,24 @@ class LeastPrivilegeIT {
             refused.put("faults_worker ", "UPDATE jobs SET parameters = '{}'");
             refused.put("faults_worker  ", "SELECT key_hash FROM api_keys");
             refused.put("faults_worker   ", "DELETE FROM job_events");
+            // Writes the column grants allow but no statement of that role makes: refused by the
+            // transition guards of roles.sql (scenario 14).
+            long pendingJob = create(api, approveKey, "{\"type\":\"record\"}");
+            refused.put(
+                    "faults_api     ",
+                    "UPDATE jobs SET status = 'completed', result = '{\"forged\":true}', progress_percentage = 100,"
+                            + " last_error = NULL WHERE id = " + failing);
+            refused.put("faults_api      ", "UPDATE jobs SET approved_by = 'mallory' WHERE id = " + done);
+            refused.put(
+                    "faults_api       ",
+                    "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + done
+                            + ", 'completed', 'completed', 1)");
+            refused.put(
+                    "faults_worker    ",
+                    "INSERT INTO jobs (type, status, approved_by, approved_at) VALUES ('record', 'approved', 'mallory', now())");
+            refused.put("faults_worker     ", "DELETE FROM jobs WHERE status = 'pending'");
+            refused.put("faults_worker      ", "UPDATE jobs SET current_stage = 'mine' WHERE id = " + pendingJob);
+            int guarded = 6;
             refused.put("faults_dba", "INSERT INTO jobs (type) VALUES ('noop')");
             refused.put("faults_dba ", "UPDATE jobs SET status = 'cancelled'");
             refused.put("faults_dba  ", "SELECT key_hash FROM api_keys");
@@ -144,7 +162,7 @@ class LeastPrivilegeIT {
                     Statement st = dba.createStatement()) {
                 var rs = st.executeQuery("SELECT count(*) FROM jobs");
                 rs.next();
-                assertThat(rs.getLong(1)).isEqualTo(3);
+                assertThat(rs.getLong(1)).isEqualTo(4);
                 rs = st.executeQuery("SHOW statement_timeout");
                 rs.next();
                 assertThat(rs.getString(1)).isEqualTo("5min");
@@ -165,11 +183,18 @@ class LeastPrivilegeIT {
                 assertThat(new JobStore(asWorker.dataSource()).pruneFinished(Duration.ofMillis(1), 100))
                         .isEqualTo(3);
             }
-            assertThat(c.longOf("SELECT count(*) FROM jobs")).isZero();
-            assertThat(c.longOf("SELECT count(*) FROM job_events")).isZero();
+            assertThat(c.longOf("SELECT count(*) FROM jobs"))
+                    .as("the pending one stays")
+                    .isEqualTo(1);
+            assertThat(c.longOf("SELECT count(*) FROM job_events")).isEqualTo(1);
 
+            new Summary("14-transition-guards")
+                    .put("forged_writes", guarded)
+                    .put("refused_42501", guarded)
+                    .put("rows_changed_by_them", 0)
+                    .write();
             new Summary("10-least-privilege")
-                    .put("jobs", 3)
+                    .put("jobs", 4)
                     .put("roles", 3)
                     .put("forbidden_statements", refused.size())
                     .put("refused_42501", refused.size())
