@@ -6,10 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gaffer.auth.ApiKeyRole;
-import dev.gaffer.auth.ApiKeyStore;
-import dev.gaffer.db.Database;
-import dev.gaffer.db.DatabaseConfig;
-import dev.gaffer.db.DatabaseUrl;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -47,18 +43,8 @@ class ApiBadInputIT {
     @Test
     void badInputGetsAClear4xxAndChangesNothingAndConcurrentRacesHaveOneWinner() throws Exception {
         try (Cluster c = new Cluster("s9-api-bad-input")) {
-            try (Database owner = Database.open(new DatabaseConfig(
-                    new DatabaseUrl(c.pg.jdbcUrl(c.database), "postgres", null),
-                    2,
-                    Duration.ofSeconds(10),
-                    "faults-keys"))) {
-                ApiKeyStore store = new ApiKeyStore(owner.dataSource());
-                for (ApiKeyRole role : ApiKeyRole.values()) {
-                    keys.put(
-                            role,
-                            store.create("faults-" + role.name().toLowerCase(), role)
-                                    .key());
-                }
+            for (ApiKeyRole role : ApiKeyRole.values()) {
+                keys.put(role, c.createKey("faults-" + role.name().toLowerCase(), role));
             }
             api = c.startApi(Map.of("GAFFER_MAX_BODY_BYTES", "65536"));
             int refusals = 0;

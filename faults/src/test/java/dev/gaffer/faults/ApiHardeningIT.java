@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gaffer.auth.ApiKeyRole;
-import dev.gaffer.auth.ApiKeyStore;
-import dev.gaffer.db.Database;
-import dev.gaffer.db.DatabaseConfig;
-import dev.gaffer.db.DatabaseUrl;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
@@ -34,16 +30,6 @@ class ApiHardeningIT {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private static String createKey(Cluster c, String name, ApiKeyRole role) {
-        try (Database owner = Database.open(new DatabaseConfig(
-                new DatabaseUrl(c.pg.jdbcUrl(c.database), "postgres", null),
-                2,
-                Duration.ofSeconds(10),
-                "faults-keys"))) {
-            return new ApiKeyStore(owner.dataSource()).create(name, role).key();
-        }
-    }
-
     private static HttpResponse<InputStream> openStream(Cluster.Api api, String key) throws Exception {
         return Cluster.HTTP.send(
                 HttpRequest.newBuilder(URI.create(api.base() + "/api/v3/events"))
@@ -67,7 +53,7 @@ class ApiHardeningIT {
     @Test
     void aRevokedKeyStopsWorkingOnEveryApiProcessAndItsStreamsEnd() throws Exception {
         try (Cluster c = new Cluster("s15-key-revocation")) {
-            String key = createKey(c, "faults-leaving", ApiKeyRole.READ);
+            String key = c.createKey("faults-leaving", ApiKeyRole.READ);
             List<Cluster.Api> apis = List.of(c.startApi(Map.of()), c.startApi(Map.of()));
             List<Thread> readers = new ArrayList<>();
             List<Instant> endedAt = Collections.synchronizedList(new ArrayList<>());
@@ -129,7 +115,7 @@ class ApiHardeningIT {
                     INSERT INTO jobs (type, status, approved_by, approved_at, attempt, progress_percentage, finished_at)
                     SELECT 'noop', 'completed', 'faults', now(), 1, 100, now() FROM generate_series(1, 300000)""");
             c.exec("VACUUM ANALYZE jobs");
-            String key = createKey(c, "faults-reader", ApiKeyRole.READ);
+            String key = c.createKey("faults-reader", ApiKeyRole.READ);
             Cluster.Api api = c.startApi(Map.of());
             long job = c.longOf("SELECT max(id) FROM jobs");
             String jobUrl = api.base() + "/api/v3/jobs/" + job;
@@ -173,17 +159,20 @@ class ApiHardeningIT {
     @Test
     void oneJobCannotBreakTheJobListForEveryone() throws Exception {
         try (Cluster c = new Cluster("s17-deep-json")) {
-            String key = createKey(c, "faults-submitter", ApiKeyRole.SUBMIT);
+            String key = c.createKey("faults-submitter", ApiKeyRole.SUBMIT);
             Cluster.Api api = c.startApi(Map.of());
             String deep = "{\"a\":".repeat(999) + "1" + "}".repeat(999);
-            HttpResponse<String> refused = post(api, key, "{\"type\":\"noop\",\"parameters\":" + deep + "}");
+            HttpResponse<String> refused =
+                    api.post("/api/v3/jobs", key, "{\"type\":\"noop\",\"parameters\":" + deep + "}");
             assertThat(refused.statusCode()).isEqualTo(422);
             assertThat(JSON.readTree(refused.body()).path("detail").asText()).contains("deeper than 64 levels");
             String deepest = "{\"a\":".repeat(63) + "1" + "}".repeat(63);
-            HttpResponse<String> accepted = post(api, key, "{\"type\":\"noop\",\"parameters\":" + deepest + "}");
+            HttpResponse<String> accepted =
+                    api.post("/api/v3/jobs", key, "{\"type\":\"noop\",\"parameters\":" + deepest + "}");
             assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(201);
             for (int i = 0; i < 20; i++) {
-                assertThat(post(api, key, "{\"type\":\"noop\"}").statusCode()).isEqualTo(201);
+                assertThat(api.post("/api/v3/jobs", key, "{\"type\":\"noop\"}").statusCode())
+                        .isEqualTo(201);
             }
             int listStatus = status(api.base() + "/api/v3/jobs?limit=200", key);
             assertThat(listStatus).isEqualTo(200);
@@ -232,17 +221,6 @@ class ApiHardeningIT {
                 t.join(Duration.ofSeconds(30));
             }
         }
-    }
-
-    private static HttpResponse<String> post(Cluster.Api api, String key, String body) throws Exception {
-        return Cluster.HTTP.send(
-                HttpRequest.newBuilder(URI.create(api.base() + "/api/v3/jobs"))
-                        .header("Authorization", "Bearer " + key)
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body))
-                        .timeout(Duration.ofSeconds(20))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
     }
 
     /** p50 and p99 of {@code n} sequential authenticated GETs, in nanoseconds. */

@@ -1,5 +1,7 @@
 package dev.gaffer.faults;
 
+import dev.gaffer.auth.ApiKeyRole;
+import dev.gaffer.auth.ApiKeyStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseConfig;
 import dev.gaffer.db.DatabaseUrl;
@@ -129,6 +131,26 @@ final class Cluster implements AutoCloseable {
     record Api(GafferProc process, int port) {
         String base() {
             return "http://127.0.0.1:" + port;
+        }
+
+        /** POST {@code body} as JSON to {@code path} with the bearer {@code key}. */
+        HttpResponse<String> post(String path, String key, String body) throws IOException, InterruptedException {
+            return HTTP.send(
+                    HttpRequest.newBuilder(URI.create(base() + path))
+                            .header("Authorization", "Bearer " + key)
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body))
+                            .timeout(Duration.ofSeconds(20))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    /** Creates an API key as the tables' owner would (gaffer keys create) and returns its secret. */
+    String createKey(String name, ApiKeyRole role) {
+        try (Database owner = Database.open(new DatabaseConfig(
+                new DatabaseUrl(pg.jdbcUrl(database), "postgres", null), 2, Duration.ofSeconds(10), "faults-keys"))) {
+            return new ApiKeyStore(owner.dataSource()).create(name, role).key();
         }
     }
 

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gaffer.auth.ApiKeyRole;
-import dev.gaffer.auth.ApiKeyStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseConfig;
 import dev.gaffer.db.DatabaseUrl;
@@ -56,16 +55,7 @@ class LeastPrivilegeIT {
                 st.execute("GRANT INSERT, UPDATE ON executions TO gaffer_worker");
                 st.execute("GRANT SELECT ON executions TO gaffer_worker");
             }
-            String approveKey;
-            try (Database owner = Database.open(new DatabaseConfig(
-                    new DatabaseUrl(c.pg.jdbcUrl(c.database), "postgres", null),
-                    2,
-                    Duration.ofSeconds(10),
-                    "faults-keys"))) {
-                approveKey = new ApiKeyStore(owner.dataSource())
-                        .create("faults-approver", ApiKeyRole.APPROVE)
-                        .key();
-            }
+            String approveKey = c.createKey("faults-approver", ApiKeyRole.APPROVE);
 
             Map<String, String> apiEnv = new LinkedHashMap<>();
             apiEnv.put("DATABASE_URL", c.pg.url(c.database, "faults_api", "secret-faults_api"));
@@ -212,14 +202,7 @@ class LeastPrivilegeIT {
     }
 
     private static long create(Cluster.Api api, String key, String body) throws Exception {
-        HttpResponse<String> r = Cluster.HTTP.send(
-                HttpRequest.newBuilder(URI.create(api.base() + "/api/v3/jobs"))
-                        .header("Authorization", "Bearer " + key)
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body))
-                        .timeout(Duration.ofSeconds(20))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = api.post("/api/v3/jobs", key, body);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         return JSON.readTree(r.body()).get("job_id").asLong();
     }

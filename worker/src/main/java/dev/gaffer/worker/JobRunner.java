@@ -17,6 +17,7 @@ import dev.gaffer.job.Results.Written;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -94,13 +95,18 @@ final class JobRunner {
         try {
             Thread t = Thread.ofVirtual().name("gaffer-job-" + job.id()).unstarted(() -> run(rj));
             rj.attach(t);
-            rj.timeoutTimer(timeouts.schedule(() -> timedOut(rj), timeout.toNanos(), TimeUnit.NANOSECONDS));
             t.start();
         } catch (RuntimeException e) {
-            rj.cancelTimeoutTimer();
             running.remove(job.id(), rj);
             capacity.give(job.queue());
             throw e;
+        }
+        // After the start, so that the interruption always reaches a running thread. A run that
+        // ended before this is not RUNNING any more, and its timer does nothing when it fires.
+        try {
+            rj.timeoutTimer(timeouts.schedule(() -> timedOut(rj), timeout.toNanos(), TimeUnit.NANOSECONDS));
+        } catch (RejectedExecutionException e) {
+            log.debug("job {}: no timeout timer, the worker is stopping", job.id());
         }
     }
 
@@ -215,7 +221,7 @@ final class JobRunner {
             case LeaseLost l -> {
                 rj.move(RunningJob.State.FINISHING, RunningJob.State.LOST);
                 stats.discarded.incrementAndGet();
-                if (jobStore.cancelled(List.of(rj.id())).isEmpty()) {
+                if (!wasCancelled(rj.id())) {
                     log.warn(
                             "job {} attempt {}: lease lost before the outcome was written; outcome discarded",
                             rj.id(),
@@ -227,6 +233,15 @@ final class JobRunner {
                             rj.lease.attempt());
                 }
             }
+        }
+    }
+
+    /** Whether a lost lease was a cancel (logged as such, not as a fault); false when that cannot be read. */
+    private boolean wasCancelled(long id) {
+        try {
+            return !jobStore.cancelled(List.of(id)).isEmpty();
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 
