@@ -67,10 +67,10 @@ GRANT SELECT ON flyway_schema_history TO gaffer_api, gaffer_worker, gaffer_reado
 -- ---- gaffer_api ------------------------------------------------------------------------------
 -- Every transition statement ends in RETURNING *, which needs SELECT on all of jobs.
 GRANT SELECT ON jobs, job_events, workers, job_artifacts, job_trees TO gaffer_api;
--- JobStore.CREATE.
+-- JobRequests.CREATE.
 GRANT INSERT (type, queue, priority, parameters, storyboard, max_attempts, run_at, idempotency_key, created_by)
     ON jobs TO gaffer_api;
--- JobStore.APPROVE, CANCEL (with the fan-in of a cancelled sub-job and fail-fast of its
+-- JobRequests.APPROVE, CANCEL (with the fan-in of a cancelled sub-job and fail-fast of its
 -- siblings) and RETRY: exactly the columns those statements SET. Which values they may write is
 -- the transition guards' business (below).
 GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, result, last_error,
@@ -87,7 +87,7 @@ GRANT UPDATE (last_used_at) ON api_keys TO gaffer_api;
 
 -- ---- gaffer_worker ---------------------------------------------------------------------------
 GRANT SELECT ON jobs, job_events, workers, job_artifacts, scheduled_tasks TO gaffer_worker;
--- Sub-jobs (JobStore.WAIT_FOR_SUBJOBS): created approved, with the parent's approval.
+-- Sub-jobs (OutcomeStore.WAIT_FOR_SUBJOBS): created approved, with the parent's approval.
 GRANT INSERT (parent_id, type, queue, priority, parameters, max_attempts, status, approved_by, approved_at)
     ON jobs TO gaffer_worker;
 -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RECLAIM, RELEASE and the fan-in.
@@ -116,9 +116,9 @@ GRANT SELECT (id, name, role, key_prefix, created_at, last_used_at, revoked_at) 
 -- ---- transition guards -------------------------------------------------------------------------
 -- Column grants say which columns a role may write, not which values: with UPDATE on status and
 -- result, gaffer_api could mark a job completed with a result of its choosing. The guards below
--- hold each role to the transitions its own statements make (JobStore), checked by PostgreSQL at
--- the end of every statement. A refused statement raises SQLSTATE 42501 naming the job and the
--- rule, and changes nothing.
+-- hold each role to the transitions its own statements make (JobRequests, LeaseStore, OutcomeStore,
+-- ReclaimStore), checked by PostgreSQL at the end of every statement. A refused statement raises
+-- SQLSTATE 42501 naming the job and the rule, and changes nothing.
 --
 -- Inserts and updates are checked by statement triggers reading the statement's transition
 -- tables: one check per statement (a claim or a completion batch of 64 jobs is one check), not per

@@ -10,8 +10,9 @@ import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseException;
 import dev.gaffer.db.NotificationListener;
 import dev.gaffer.job.InvalidJobException;
+import dev.gaffer.job.JobHistory;
 import dev.gaffer.job.JobQueries;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.JobTypeValidators;
 import dev.gaffer.metrics.MetricsEndpoint;
 import io.javalin.Javalin;
@@ -55,16 +56,16 @@ public final class ApiServer implements AutoCloseable {
     /** The event of {@link ApiKeyStore#KEYS_CHANNEL} hints. */
     private static final String KEY_REVOKED = "key_revoked";
 
-    public ApiServer(Database database, JobStore store, JobQueries queries, ApiKeyStore keys, ApiConfig config) {
+    public ApiServer(Database database, JobRequests requests, JobQueries queries, ApiKeyStore keys, ApiConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.metrics = new ApiMetrics(database.dataSource());
         this.auth = new Authenticator(keys, config.auth());
-        this.hub = new SseHub(store, queries);
+        this.hub = new SseHub(queries);
         // Live streams show every event: the work hints and the progress hints. Key revocations
         // end the key's use in this process at once.
         this.listener = new NotificationListener(
                 database,
-                List.of(JobStore.CHANNEL, JobStore.EVENTS_CHANNEL, ApiKeyStore.KEYS_CHANNEL),
+                List.of(JobHistory.CHANNEL, JobHistory.EVENTS_CHANNEL, ApiKeyStore.KEYS_CHANNEL),
                 NotificationListener.DEFAULT_PING_INTERVAL,
                 NotificationListener.DEFAULT_PING_TIMEOUT);
         listener.subscribe(hub);
@@ -86,12 +87,12 @@ public final class ApiServer implements AutoCloseable {
                 }
             }
         });
-        this.jobs = new JobController(store, queries, config, metrics, JobTypeValidators.discover());
-        this.streams = new StreamController(store, hub, auth);
+        this.jobs = new JobController(requests, queries, config, metrics, JobTypeValidators.discover());
+        this.streams = new StreamController(queries, hub, auth);
         this.system = new SystemController(database, queries, metrics);
         // The API only reads artifacts; their size cap is the workers' to enforce when writing.
         this.artifacts =
-                new ArtifactController(store, new ArtifactStore(database.dataSource(), ArtifactStore.HARD_MAX_BYTES));
+                new ArtifactController(queries, new ArtifactStore(database.dataSource(), ArtifactStore.HARD_MAX_BYTES));
     }
 
     /** Every route, with the least role it needs. The OpenAPI document lists exactly these. */

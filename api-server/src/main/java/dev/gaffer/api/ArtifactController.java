@@ -3,7 +3,7 @@ package dev.gaffer.api;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.gaffer.artifact.ArtifactStore;
 import dev.gaffer.artifact.ArtifactStore.Artifact;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobQueries;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,11 +34,11 @@ final class ArtifactController {
 
     record ArtifactList(@JsonProperty("artifacts") List<ArtifactResponse> artifacts) {}
 
-    private final JobStore store;
+    private final JobQueries queries;
     private final ArtifactStore artifacts;
 
-    ArtifactController(JobStore store, ArtifactStore artifacts) {
-        this.store = store;
+    ArtifactController(JobQueries queries, ArtifactStore artifacts) {
+        this.queries = queries;
         this.artifacts = artifacts;
     }
 
@@ -99,7 +99,7 @@ final class ArtifactController {
     }
 
     private void requireJob(long id) {
-        if (store.find(id).isEmpty()) {
+        if (queries.find(id).isEmpty()) {
             throw ApiException.notFound("job " + id + " does not exist");
         }
     }

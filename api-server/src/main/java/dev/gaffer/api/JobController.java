@@ -10,8 +10,8 @@ import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobQueries.JobFilter;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.JobTypeValidators;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.Results.AlreadyExists;
@@ -24,21 +24,25 @@ import dev.gaffer.job.Results.WrongState;
 import io.javalin.http.Context;
 import java.util.List;
 
-/** The job routes: HTTP in, a JobStore or JobQueries call, HTTP out. */
+/** The job routes: HTTP in, a JobRequests or JobQueries call, HTTP out. */
 final class JobController {
 
     static final int DEFAULT_PAGE_SIZE = 50;
     static final int MAX_EVENTS_PAGE = 1000;
 
-    private final JobStore store;
+    private final JobRequests requests;
     private final JobQueries queries;
     private final ApiConfig config;
     private final ApiMetrics metrics;
     private final JobTypeValidators validators;
 
     JobController(
-            JobStore store, JobQueries queries, ApiConfig config, ApiMetrics metrics, JobTypeValidators validators) {
-        this.store = store;
+            JobRequests requests,
+            JobQueries queries,
+            ApiConfig config,
+            ApiMetrics metrics,
+            JobTypeValidators validators) {
+        this.requests = requests;
         this.queries = queries;
         this.config = config;
         this.metrics = metrics;
@@ -53,7 +57,7 @@ final class JobController {
                 validators,
                 ctx.header("Idempotency-Key"),
                 principal.name());
-        switch (store.create(job)) {
+        switch (requests.create(job)) {
             case Created c -> {
                 metrics.jobAction("created");
                 ctx.header("Location", location(c.job()));
@@ -73,7 +77,7 @@ final class JobController {
 
     void get(Context ctx) {
         long id = Params.jobId(ctx);
-        Job job = store.find(id).orElseThrow(() -> jobNotFound(id));
+        Job job = queries.find(id).orElseThrow(() -> jobNotFound(id));
         JsonSupport.write(ctx, 200, JobResponse.of(job));
     }
 
@@ -105,30 +109,30 @@ final class JobController {
 
     void approve(Context ctx) {
         long id = Params.jobId(ctx);
-        Job job = moved(store.approve(id, Authenticator.principal(ctx).name()));
+        Job job = moved(requests.approve(id, Authenticator.principal(ctx).name()));
         metrics.jobAction("approved");
         JsonSupport.write(ctx, 200, ApproveResponse.of(job));
     }
 
     void cancel(Context ctx) {
         long id = Params.jobId(ctx);
-        Job job = moved(store.cancel(id, Authenticator.principal(ctx).name()));
+        Job job = moved(requests.cancel(id, Authenticator.principal(ctx).name()));
         metrics.jobAction("cancelled");
         JsonSupport.write(ctx, 200, JobResponse.of(job));
     }
 
     void retry(Context ctx) {
         long id = Params.jobId(ctx);
-        Job job = moved(store.retry(id, Authenticator.principal(ctx).name()));
+        Job job = moved(requests.retry(id, Authenticator.principal(ctx).name()));
         metrics.jobAction("retried");
         JsonSupport.write(ctx, 200, JobResponse.of(job));
     }
 
     void subJobs(Context ctx) {
         long id = Params.jobId(ctx);
-        store.find(id).orElseThrow(() -> jobNotFound(id));
+        queries.find(id).orElseThrow(() -> jobNotFound(id));
         List<JobResponse> subjobs =
-                store.subJobs(id).stream().map(JobResponse::of).toList();
+                queries.subJobs(id).stream().map(JobResponse::of).toList();
         JsonSupport.write(ctx, 200, new SubJobList(id, subjobs));
     }
 
@@ -136,8 +140,8 @@ final class JobController {
         long id = Params.jobId(ctx);
         long since = Params.since(ctx);
         int limit = Params.limit(ctx, MAX_EVENTS_PAGE, MAX_EVENTS_PAGE);
-        List<JobEvent> events = store.events(id, since, limit);
-        if (events.isEmpty() && store.find(id).isEmpty()) {
+        List<JobEvent> events = queries.events(id, since, limit);
+        if (events.isEmpty() && queries.find(id).isEmpty()) {
             throw jobNotFound(id);
         }
         long next = events.isEmpty() ? since : events.getLast().id();

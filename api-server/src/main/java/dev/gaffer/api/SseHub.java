@@ -4,7 +4,6 @@ import dev.gaffer.db.NotificationListener;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -88,7 +87,6 @@ final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
     /** What one {@link #runOnce()} did. */
     record Tick(int read, int delivered, boolean waitingAtGap) {}
 
-    private final JobStore store;
     private final JobQueries queries;
     private final Set<Client> clients = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
@@ -100,8 +98,7 @@ final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
     private long cursor = -1;
     private long gapSeenAtNanos;
 
-    SseHub(JobStore store, JobQueries queries) {
-        this.store = store;
+    SseHub(JobQueries queries) {
         this.queries = queries;
         this.thread = Thread.ofPlatform().daemon().name("gaffer-sse-hub").unstarted(this::loop);
     }
@@ -163,7 +160,7 @@ final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
                 return new Tick(0, 0, false);
             }
             initCursor();
-            List<JobEvent> events = store.eventsAfter(cursor, BATCH);
+            List<JobEvent> events = queries.eventsAfter(cursor, BATCH);
             int delivered = 0;
             boolean waiting = false;
             for (JobEvent e : events) {

@@ -3,7 +3,7 @@ package dev.gaffer.api;
 import dev.gaffer.api.Responses.EventResponse;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobQueries;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -34,12 +34,12 @@ final class StreamController {
     static final Duration KEEPALIVE = Duration.ofSeconds(10);
     static final Duration POLL = Duration.ofMillis(500);
 
-    private final JobStore store;
+    private final JobQueries queries;
     private final SseHub hub;
     private final Authenticator auth;
 
-    StreamController(JobStore store, SseHub hub, Authenticator auth) {
-        this.store = store;
+    StreamController(JobQueries queries, SseHub hub, Authenticator auth) {
+        this.queries = queries;
         this.hub = hub;
         this.auth = auth;
     }
@@ -48,8 +48,8 @@ final class StreamController {
     void jobStream(Context ctx) throws IOException, InterruptedException {
         long id = Params.jobId(ctx);
         long since = Params.since(ctx);
-        Job job = store.find(id).orElseThrow(() -> JobController.jobNotFound(id));
-        if (job.status().isTerminal() && store.events(id, since, 1).isEmpty()) {
+        Job job = queries.find(id).orElseThrow(() -> JobController.jobNotFound(id));
+        if (job.status().isTerminal() && queries.events(id, since, 1).isEmpty()) {
             // Finished, and the client has seen everything: nothing will ever follow.
             ctx.status(204);
             return;
@@ -138,7 +138,7 @@ final class StreamController {
         if (sent == null || !sent.status().isTerminal()) {
             return false;
         }
-        Optional<Job> now = store.find(jobId);
+        Optional<Job> now = queries.find(jobId);
         return now.isEmpty() || now.get().status().isTerminal();
     }
 
@@ -148,7 +148,7 @@ final class StreamController {
             return List.of();
         }
         List<JobEvent> page =
-                jobId == null ? store.eventsAfter(after, SseHub.BATCH) : store.events(jobId, after, SseHub.BATCH);
+                jobId == null ? queries.eventsAfter(after, SseHub.BATCH) : queries.events(jobId, after, SseHub.BATCH);
         return page.stream().filter(e -> e.id() <= upTo).toList();
     }
 

@@ -8,7 +8,7 @@ import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseConfig;
 import dev.gaffer.db.DatabaseUrl;
 import dev.gaffer.job.JobQueries;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,7 +35,7 @@ class DatabaseUnavailableTest {
         ApiConfig config = new ApiConfig("127.0.0.1", 0, false, true, 1 << 20, ApiConfig.DEFAULT_JOB_TYPES, 3);
         try (ApiServer server = new ApiServer(
                         db,
-                        new JobStore(db.dataSource()),
+                        new JobRequests(db.dataSource()),
                         new JobQueries(db.dataSource()),
                         new ApiKeyStore(db.dataSource()),
                         config)

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gaffer.auth.ApiKeyRole;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.SubJob;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -269,14 +268,11 @@ class JobRoutesTest {
     @Test
     void subJobsListsTheChildrenOfAJobThatFannedOut() {
         Job parent = api.fixtures.processing("video", "w/1");
-        new JobStore(api.db.dataSource())
-                .waitForSubJobs(
-                        parent.lease(),
-                        List.of(
-                                SubJob.of("scene", JobFixtures.params("i", 1)),
-                                SubJob.of("scene", JobFixtures.params("i", 2))),
-                        "rendering",
-                        "stitch");
+        api.outcomes.waitForSubJobs(
+                parent.lease(),
+                List.of(SubJob.of("scene", JobFixtures.params("i", 1)), SubJob.of("scene", JobFixtures.params("i", 2))),
+                "rendering",
+                "stitch");
         var r = api.get("/api/v3/jobs/" + parent.id() + "/subjobs", ApiKeyRole.READ);
         assertThat(r.statusCode()).isEqualTo(200);
         JsonNode body = json(r);

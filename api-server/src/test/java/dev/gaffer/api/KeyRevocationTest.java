@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gaffer.auth.ApiKeyRole;
 import dev.gaffer.job.JobQueries;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -32,7 +32,7 @@ class KeyRevocationTest {
         // Another API process on the same database.
         second = new ApiServer(
                         api.db,
-                        new JobStore(api.db.dataSource()),
+                        new JobRequests(api.db.dataSource()),
                         new JobQueries(api.db.dataSource()),
                         api.keys,
                         ApiConfig.defaults())

@@ -104,8 +104,8 @@ class SseStreamTest {
         try (Stream s = new Stream("/api/v3/jobs/" + id + "/stream", null)) {
             assertThat(s.take(2)).extracting(Sse::kind).containsExactly("created", "approved");
             Job claimed =
-                    api.store.claim("w/sse", List.of("default"), 1, List.of()).getFirst();
-            api.store.complete(claimed.lease(), null);
+                    api.leases.claim("w/sse", List.of("default"), 1, List.of()).getFirst();
+            api.outcomes.complete(claimed.lease(), null);
             assertThat(s.take(2)).extracting(Sse::kind).containsExactly("claimed", "completed");
             s.reader.join(10_000);
             assertThat(s.reader.isAlive()).as("the stream ended").isFalse();
@@ -119,7 +119,7 @@ class SseStreamTest {
                     .containsExactly("created", "approved", "claimed", "completed");
         }
         // Coming back for more once it has everything: 204, which stops an EventSource.
-        long last = api.store.events(id, 0, 100).getLast().id();
+        long last = api.queries.events(id, 0, 100).getLast().id();
         try (Stream s = new Stream("/api/v3/jobs/" + id + "/stream", Long.toString(last))) {
             assertThat(s.response.statusCode()).isEqualTo(204);
         }
@@ -129,7 +129,7 @@ class SseStreamTest {
     void aRetriedJobsStreamGoesOnPastItsFailure() throws Exception {
         long id = api.createJob("noop");
         api.post("/api/v3/jobs/" + id + "/cancel", ApiKeyRole.APPROVE, null);
-        long cancelledAt = api.store.events(id, 0, 100).getLast().id();
+        long cancelledAt = api.queries.events(id, 0, 100).getLast().id();
         api.post("/api/v3/jobs/" + id + "/retry", ApiKeyRole.APPROVE, null);
         // From the cancellation on: the retry follows, and the stream stays open for what comes next.
         try (Stream s = new Stream("/api/v3/jobs/" + id + "/stream", Long.toString(cancelledAt - 1))) {
@@ -151,11 +151,11 @@ class SseStreamTest {
                     .startsWith("text/event-stream");
             firstSession.addAll(s.take(2));
             Job claimed =
-                    api.store.claim("w/sse", List.of("default"), 1, List.of()).getFirst();
+                    api.leases.claim("w/sse", List.of("default"), 1, List.of()).getFirst();
             assertThat(claimed.id()).isEqualTo(id);
             lease = claimed.lease();
-            api.store.progress(lease, 10, "storyboard");
-            api.store.progress(lease, 50, "render");
+            api.leases.progress(lease, 10, "storyboard");
+            api.leases.progress(lease, 50, "render");
             firstSession.addAll(s.take(3));
         }
         assertThat(firstSession)
@@ -166,8 +166,8 @@ class SseStreamTest {
         assertThat(firstSession.get(4).data().get("stage").asText()).isEqualTo("render");
 
         // Changes while the client is away.
-        api.store.progress(lease, 80, "stitch");
-        api.store.complete(lease, JobFixtures.json("{\"url\":\"s3://out.mp4\"}"));
+        api.leases.progress(lease, 80, "stitch");
+        api.outcomes.complete(lease, JobFixtures.json("{\"url\":\"s3://out.mp4\"}"));
 
         long lastSeen = firstSession.getLast().id();
         List<Sse> secondSession;
@@ -183,8 +183,9 @@ class SseStreamTest {
         assertThat(all).extracting(Sse::id).isSorted().doesNotHaveDuplicates();
         assertThat(all)
                 .extracting(Sse::id)
-                .containsExactlyElementsOf(
-                        api.store.events(id, 0, 100).stream().map(JobEvent::id).toList());
+                .containsExactlyElementsOf(api.queries.events(id, 0, 100).stream()
+                        .map(JobEvent::id)
+                        .toList());
         assertThat(all.getLast().data().get("status").asText()).isEqualTo("completed");
     }
 
@@ -221,7 +222,7 @@ class SseStreamTest {
                   INSERT INTO job_events (job_id, kind, status, attempt) VALUES (%d, 'progress', 'pending', 0);
                   RAISE EXCEPTION 'roll back';
                 EXCEPTION WHEN raise_exception THEN NULL; END $$""".formatted(id));
-        SseHub hub = new SseHub(api.store, api.queries);
+        SseHub hub = new SseHub(api.queries);
         var sub = hub.subscribe(null, null);
         api.post("/api/v3/jobs/" + id + "/cancel", ApiKeyRole.APPROVE, null);
         SseHub.Tick first = hub.runOnce();

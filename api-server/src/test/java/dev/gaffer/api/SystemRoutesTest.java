@@ -32,7 +32,7 @@ class SystemRoutesTest {
         api.createJob("noop");
         api.post("/api/v3/jobs", ApiKeyRole.SUBMIT, "{\"type\":\"noop\",\"queue\":\"stats\"}");
         Job done = api.fixtures.processing("noop", "w/stats");
-        api.store.complete(done.lease(), JobFixtures.json("{}"));
+        api.outcomes.complete(done.lease(), JobFixtures.json("{}"));
 
         var r = api.get("/api/v3/stats?minutes=5", ApiKeyRole.READ);
         assertThat(r.statusCode()).isEqualTo(200);

@@ -6,7 +6,9 @@ import dev.gaffer.auth.ApiKeyStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.JobFixtures;
 import dev.gaffer.job.JobQueries;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
+import dev.gaffer.job.LeaseStore;
+import dev.gaffer.job.OutcomeStore;
 import dev.gaffer.testing.TestPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,7 +24,9 @@ import java.util.Map;
 final class TestApi implements AutoCloseable {
 
     final Database db;
-    final JobStore store;
+    final JobRequests requests;
+    final LeaseStore leases;
+    final OutcomeStore outcomes;
     final JobQueries queries;
     final ApiKeyStore keys;
     final JobFixtures fixtures;
@@ -39,7 +43,9 @@ final class TestApi implements AutoCloseable {
 
     TestApi(Database db, ApiConfig config) {
         this.db = db;
-        this.store = new JobStore(db.dataSource());
+        this.requests = new JobRequests(db.dataSource());
+        this.leases = new LeaseStore(db.dataSource());
+        this.outcomes = new OutcomeStore(db.dataSource());
         this.queries = new JobQueries(db.dataSource());
         this.keys = new ApiKeyStore(db.dataSource());
         this.fixtures = new JobFixtures(db);
@@ -48,7 +54,7 @@ final class TestApi implements AutoCloseable {
                 keyOf.put(r, keys.create(r.dbName() + "-key", r).key());
             }
         }
-        this.server = new ApiServer(db, store, queries, keys, config).start(0);
+        this.server = new ApiServer(db, requests, queries, keys, config).start(0);
     }
 
     String url(String path) {

@@ -2,7 +2,7 @@ package dev.gaffer.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gaffer.db.Database;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.NewJob;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -83,7 +83,7 @@ final class ApiLoad implements Scenario {
         long id;
         try (Database db = ctx.db().open(dbName, 2)) {
             ObjectMapper json = new ObjectMapper();
-            id = new JobStore(db.dataSource())
+            id = new JobRequests(db.dataSource())
                     .create(NewJob.of("video", json.readTree("{\"prompt\":\"a benchmark\",\"duration_s\":12}"))
                             .withStoryboard(json.readTree(
                                     "{\"scenes\":[{\"title\":\"opening\",\"seconds\":4},{\"title\":\"middle\",\"seconds\":4},"

@@ -14,7 +14,7 @@ import java.util.Map;
 /**
  * The bench's own SQL: bulk rows that satisfy V001's CHECK constraints (one INSERT … SELECT
  * generate_series per call) and read-only probes of progress. Never a job transition: those are
- * JobStore's, run by the workers under test.
+ * the stores', run by the workers under test.
  */
 final class Jobs {
 

@@ -2,7 +2,8 @@ package dev.gaffer.bench;
 
 import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.worker.HandlerRegistry;
 import dev.gaffer.worker.Outcome;
@@ -70,9 +71,9 @@ final class PingPong implements Scenario {
         ctx.db().create(dbName);
         try (Database db = ctx.db().open(dbName, 4);
                 Database workerDb = ctx.db().open(dbName, 24)) {
-            JobStore store = new JobStore(db.dataSource());
+            JobRequests store = new JobRequests(db.dataSource());
             List<Double> approveMs = new ArrayList<>();
-            Percentiles listen = sequential(store, workerDb, true, config.listenSamples(), approveMs);
+            Percentiles listen = sequential(db, workerDb, true, config.listenSamples(), approveMs);
             out.put("ping-pong LISTEN p50", listen.p(50), "ms");
             out.put("ping-pong LISTEN p99", listen.p(99), "ms", Measurements.Target.atMost(10, "< 10 ms"));
             out.put("ping-pong LISTEN max", listen.max(), "ms");
@@ -81,7 +82,7 @@ final class PingPong implements Scenario {
             Percentiles approve = new Percentiles(approveMs);
             out.put("ping-pong LISTEN: approve() call p50", approve.p(50), "ms");
             out.put("ping-pong LISTEN: approve() call p99", approve.p(99), "ms");
-            Percentiles poll = sequential(store, workerDb, false, config.pollSamples(), new ArrayList<>());
+            Percentiles poll = sequential(db, workerDb, false, config.pollSamples(), new ArrayList<>());
             String p = "ping-pong poll-only (" + config.pollInterval().toMillis() + " ms)";
             out.put(p + " p50", poll.p(50), "ms");
             out.put(p + " p99", poll.p(99), "ms");
@@ -108,8 +109,10 @@ final class PingPong implements Scenario {
         return worker;
     }
 
-    private Percentiles sequential(
-            JobStore store, Database workerDb, boolean listen, int samples, List<Double> approveMs) throws Exception {
+    private Percentiles sequential(Database db, Database workerDb, boolean listen, int samples, List<Double> approveMs)
+            throws Exception {
+        JobRequests store = new JobRequests(db.dataSource());
+        JobQueries jobs = new JobQueries(db.dataSource());
         BlockingQueue<long[]> started = new LinkedBlockingQueue<>();
         HandlerRegistry registry = new HandlerRegistry().register("probe", c -> {
             started.add(new long[] {c.jobId(), System.nanoTime()});
@@ -132,7 +135,7 @@ final class PingPong implements Scenario {
                 }
                 ms.add((s[1] - t0) / 1e6);
                 long end = System.nanoTime() + PICKUP_LIMIT.toNanos();
-                while (!store.find(job.id()).orElseThrow().status().isTerminal()) {
+                while (!jobs.find(job.id()).orElseThrow().status().isTerminal()) {
                     if (System.nanoTime() > end) {
                         throw new IllegalStateException("job " + job.id() + " did not finish in time");
                     }
@@ -145,7 +148,7 @@ final class PingPong implements Scenario {
         }
     }
 
-    private void openLoop(Context ctx, String dbName, JobStore store, Database workerDb, Measurements out)
+    private void openLoop(Context ctx, String dbName, JobRequests store, Database workerDb, Measurements out)
             throws Exception {
         int n = (int) (config.openLoopRate() * config.openLoopDuration().toSeconds());
         List<Long> ids;

@@ -1,6 +1,6 @@
 package dev.gaffer.bench;
 
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.LeaseStore;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -14,7 +14,7 @@ import java.util.List;
  * queued, (2) with {@code large} queued, (3) with {@code large} queued and {@code retained}
  * finished jobs kept in the table, and (4) as (3) while another session sits idle in a
  * REPEATABLE READ transaction, pinning the xmin horizon so that no dead tuple can be removed.
- * Before each drain, the claim statement itself is timed: JobStore.claim for 16 slots, rolled
+ * Before each drain, the claim statement itself is timed: LeaseStore.claim for 16 slots, rolled
  * back, {@code claimSamples} times. Each drain starts with {@code warmUp} higher-priority jobs
  * that are not measured. After the run: dead tuples and sizes.
  */
@@ -153,7 +153,7 @@ final class Scale implements Scenario {
         List<Double> ms = new ArrayList<>();
         try (Connection probe = ctx.db().connect(dbName)) {
             probe.setAutoCommit(false);
-            JobStore store = new JobStore(new SingleConnection(probe));
+            LeaseStore store = new LeaseStore(new SingleConnection(probe));
             for (int i = 0; i < config.claimSamples(); i++) {
                 long t = System.nanoTime();
                 int got = store.claim("bench-probe/0", List.of("default"), 16, List.of())

@@ -9,7 +9,7 @@ import java.util.logging.Logger;
 import javax.sql.DataSource;
 
 /**
- * A DataSource that hands out one connection whose close() does nothing, so that JobStore's
+ * A DataSource that hands out one connection whose close() does nothing, so that the stores'
  * statements run inside a transaction the bench controls (and rolls back: a claim probe that
  * leaves no trace but its dead tuples).
  */

@@ -3,8 +3,9 @@ package dev.gaffer.bench;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.ClaimPosition;
 import dev.gaffer.job.Job;
-import dev.gaffer.job.JobStore;
-import dev.gaffer.job.JobStore.Completion;
+import dev.gaffer.job.LeaseStore;
+import dev.gaffer.job.OutcomeStore;
+import dev.gaffer.job.OutcomeStore.Completion;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,8 +18,8 @@ import java.util.concurrent.Future;
 
 /**
  * What one job costs the database server, without a worker around it: {@code clients} threads of
- * the bench each claim {@code batch} jobs with {@link JobStore#claim} and complete them with
- * {@link JobStore#completeMany}, Gaffer's own statements, until {@code jobs} approved no-op jobs are
+ * the bench each claim {@code batch} jobs with {@link LeaseStore#claim} and complete them with
+ * {@link OutcomeStore#completeMany}, Gaffer's own statements, until {@code jobs} approved no-op jobs are
  * done; the CPU of all the server's processes over the drain, divided by the jobs, is the figure.
  * The bench's JVM works meanwhile, but only the server's CPU is counted.
  *
@@ -110,8 +111,8 @@ final class SqlCost implements Scenario {
             try (Database db = ctx.db().open(dbName, config.clients());
                     Database claims =
                             db.sibling("claims", config.clients(), Map.of("plan_cache_mode", "force_generic_plan"))) {
-                JobStore completer = new JobStore(db.dataSource());
-                JobStore claimer = new JobStore(claims.dataSource());
+                OutcomeStore completer = new OutcomeStore(db.dataSource());
+                LeaseStore claimer = new LeaseStore(claims.dataSource());
                 long pg = ctx.db().postmasterPid();
                 double cpu0 = Procfs.serverCpuSeconds(pg);
                 long t0 = System.nanoTime();
@@ -143,7 +144,7 @@ final class SqlCost implements Scenario {
     }
 
     /** Claims and completes until a claim comes back empty; returns how many it completed. */
-    private static int loop(String worker, JobStore claimer, JobStore completer, Variant v) {
+    private static int loop(String worker, LeaseStore claimer, OutcomeStore completer, Variant v) {
         int completed = 0;
         ClaimPosition at = null;
         while (true) {
@@ -154,7 +155,7 @@ final class SqlCost implements Scenario {
                     null,
                     v.batch(),
                     List.of(),
-                    JobStore.DEFAULT_LEASE);
+                    LeaseStore.DEFAULT_LEASE);
             if (jobs.isEmpty()) {
                 if (at == null) {
                     return completed;

@@ -6,7 +6,7 @@ import dev.gaffer.auth.ApiKeyStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseConfig;
 import dev.gaffer.job.JobQueries;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -89,7 +89,7 @@ final class ApiCommand implements Callable<Integer> {
         }
         ApiServer server = new ApiServer(
                 db,
-                new JobStore(db.dataSource()),
+                new JobRequests(db.dataSource()),
                 new JobQueries(db.dataSource()),
                 new ApiKeyStore(db.dataSource()),
                 config);

@@ -8,7 +8,7 @@ import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseConfig;
 import dev.gaffer.db.DatabaseUrl;
 import dev.gaffer.job.JobQueries;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.video.Ffmpeg;
 import dev.gaffer.video.VideoHandlers;
 import dev.gaffer.worker.HandlerRegistry;
@@ -132,7 +132,7 @@ final class DevCommand implements Callable<Integer> {
             }
             api = new ApiServer(
                     db,
-                    new JobStore(db.dataSource()),
+                    new JobRequests(db.dataSource()),
                     new JobQueries(db.dataSource()),
                     new ApiKeyStore(db.dataSource()),
                     apiConfig);

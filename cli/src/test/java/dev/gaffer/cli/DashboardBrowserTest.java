@@ -11,7 +11,7 @@ import dev.gaffer.auth.ApiKeyRole;
 import dev.gaffer.auth.ApiKeyStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.JobQueries;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.testing.TestPostgres;
 import dev.gaffer.video.Ffmpeg;
 import dev.gaffer.video.VideoHandlers;
@@ -84,7 +84,7 @@ class DashboardBrowserTest {
         submitKey = keys.create("submitter", ApiKeyRole.SUBMIT).key();
         server = new ApiServer(
                         db,
-                        new JobStore(db.dataSource()),
+                        new JobRequests(db.dataSource()),
                         new JobQueries(db.dataSource()),
                         keys,
                         ApiConfig.defaults().withAuth(true))
@@ -266,7 +266,7 @@ class DashboardBrowserTest {
     void withAuthOffThePageAsksForNoKey() {
         ApiServer dev = new ApiServer(
                         db,
-                        new JobStore(db.dataSource()),
+                        new JobRequests(db.dataSource()),
                         new JobQueries(db.dataSource()),
                         new ApiKeyStore(db.dataSource()),
                         ApiConfig.defaults().withAuth(false))

@@ -12,7 +12,7 @@ import dev.gaffer.auth.ApiKeyRole;
 import dev.gaffer.auth.ApiKeyStore;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.JobQueries;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.testing.TestPostgres;
 import dev.gaffer.video.Ffmpeg;
 import dev.gaffer.video.VideoHandlers;
@@ -62,7 +62,7 @@ class VideoPipelineTest {
                     .key();
             ApiServer api = new ApiServer(
                             db,
-                            new JobStore(db.dataSource()),
+                            new JobRequests(db.dataSource()),
                             new JobQueries(db.dataSource()),
                             new ApiKeyStore(db.dataSource()),
                             ApiConfig.defaults())

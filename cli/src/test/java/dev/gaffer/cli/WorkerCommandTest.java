@@ -5,8 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.Results;
 import dev.gaffer.testing.TestPostgres;
@@ -28,7 +29,8 @@ class WorkerCommandTest {
                     .url()
                     .jdbcUrl()
                     .substring(db.config().url().jdbcUrl().lastIndexOf('/') + 1);
-            JobStore store = new JobStore(db.dataSource());
+            JobRequests requests = new JobRequests(db.dataSource());
+            JobQueries queries = new JobQueries(db.dataSource());
             JobFixtures fixtures = new JobFixtures(db);
             Path log = Files.createTempFile("gaffer-worker", ".log");
             // DATABASE_URL reaches the process through its environment, as in a container.
@@ -50,10 +52,10 @@ class WorkerCommandTest {
             pb.environment().put("DATABASE_URL", TestPostgres.postgresUrl(name));
             Process worker = pb.start();
             try {
-                Job noop = approve(store, NewJob.of("noop", null));
-                Job longSleep = approve(store, NewJob.of("sleep", JobFixtures.params("ms", 600_000)));
-                awaitStatus(store, noop, JobStatus.COMPLETED);
-                awaitStatus(store, longSleep, JobStatus.PROCESSING);
+                Job noop = approve(requests, NewJob.of("noop", null));
+                Job longSleep = approve(requests, NewJob.of("sleep", JobFixtures.params("ms", 600_000)));
+                awaitStatus(queries, noop, JobStatus.COMPLETED);
+                awaitStatus(queries, longSleep, JobStatus.PROCESSING);
                 assertThat(fixtures.count("SELECT count(*) FROM workers WHERE name = 'cli-test'"))
                         .isEqualTo(1);
 
@@ -61,12 +63,12 @@ class WorkerCommandTest {
                 assertThat(worker.waitFor(30, TimeUnit.SECONDS)).isTrue();
                 assertThat(worker.exitValue()).as(Files.readString(log)).isZero();
 
-                Job released = store.find(longSleep.id()).orElseThrow();
+                Job released = queries.find(longSleep.id()).orElseThrow();
                 assertThat(released.status()).isEqualTo(JobStatus.APPROVED);
                 assertThat(released.attempt()).isZero();
                 assertThat(fixtures.count("SELECT count(*) FROM workers WHERE name = 'cli-test'"))
                         .isZero();
-                store.cancel(longSleep.id(), "tester");
+                requests.cancel(longSleep.id(), "tester");
             } finally {
                 worker.destroyForcibly();
             }
@@ -83,14 +85,14 @@ class WorkerCommandTest {
         assertThat(err.toString()).contains("GAFFER_CONCURRENCY must be a whole number between 1 and 1000, got 'abc'");
     }
 
-    private static Job approve(JobStore store, NewJob job) {
-        Job created = store.create(job).job();
-        return ((Results.Moved) store.approve(created.id(), "tester")).job();
+    private static Job approve(JobRequests requests, NewJob job) {
+        Job created = requests.create(job).job();
+        return ((Results.Moved) requests.approve(created.id(), "tester")).job();
     }
 
-    private static void awaitStatus(JobStore store, Job job, JobStatus status) throws InterruptedException {
+    private static void awaitStatus(JobQueries queries, Job job, JobStatus status) throws InterruptedException {
         long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (store.find(job.id()).orElseThrow().status() != status) {
+        while (queries.find(job.id()).orElseThrow().status() != status) {
             if (System.nanoTime() > end) {
                 throw new AssertionError("job " + job.id() + " did not become " + status);
             }

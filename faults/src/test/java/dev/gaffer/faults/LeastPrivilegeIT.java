@@ -9,7 +9,7 @@ import dev.gaffer.auth.ApiKeyRole;
 import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseConfig;
 import dev.gaffer.db.DatabaseUrl;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.ReclaimStore;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -170,7 +170,7 @@ class LeastPrivilegeIT {
                     1,
                     Duration.ofSeconds(10),
                     "faults-prune"))) {
-                assertThat(new JobStore(asWorker.dataSource()).pruneFinished(Duration.ofMillis(1), 100))
+                assertThat(new ReclaimStore(asWorker.dataSource()).pruneFinished(Duration.ofMillis(1), 100))
                         .isEqualTo(3);
             }
             assertThat(c.longOf("SELECT count(*) FROM jobs"))

@@ -1,11 +1,9 @@
 package dev.gaffer.db;
 
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -131,11 +129,18 @@ public final class Sql {
         return rs.wasNull() ? null : v;
     }
 
-    public static Timestamp timestamp(Instant instant) {
-        return instant == null ? null : Timestamp.from(instant);
+    /**
+     * Binds an SQL array of {@code type} (a PostgreSQL element type: bigint, int4, int2, text) at
+     * {@code index}; a null {@code values} binds NULL. Statements take their lists as arrays, so
+     * that one prepared statement serves any number of rows.
+     */
+    public static void setArray(PreparedStatement ps, int index, String type, Object[] values) throws SQLException {
+        ps.setArray(index, values == null ? null : ps.getConnection().createArrayOf(type, values));
     }
 
-    public static Array array(Connection c, String type, Object[] values) throws SQLException {
-        return c.createArrayOf(type, values);
+    /** As {@link #setArray(PreparedStatement, int, String, Object[])}, for a collection. */
+    public static void setArray(PreparedStatement ps, int index, String type, java.util.Collection<?> values)
+            throws SQLException {
+        setArray(ps, index, type, values == null ? null : values.toArray());
     }
 }

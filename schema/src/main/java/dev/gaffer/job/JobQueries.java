@@ -5,11 +5,14 @@ import java.sql.Types;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
- * Read-only SQL behind the API's listings and dashboards. Writes stay in {@link JobStore}; nothing
- * here changes a row.
+ * The reads of jobs and their history: one job, its sub-jobs, its events, the feed of all events,
+ * and the listings and counts behind the API and its dashboard. Nothing here changes a row; the
+ * writes are {@link JobRequests}', {@link LeaseStore}'s, {@link OutcomeStore}'s and {@link
+ * ReclaimStore}'s.
  */
 public final class JobQueries {
 
@@ -49,7 +52,7 @@ public final class JobQueries {
                AND (?::text IS NULL OR queue = ?::text)
                AND (?::bigint IS NULL OR parent_id = ?::bigint)
              ORDER BY id DESC
-             LIMIT ?""".formatted(JobStore.COLUMNS);
+             LIMIT ?""".formatted(JobRows.COLUMNS);
 
     private static final String COUNT_BY_QUEUE_AND_STATUS = """
             SELECT queue, status::text AS status, count(*) AS n
@@ -74,10 +77,62 @@ public final class JobQueries {
 
     private static final String LAST_EVENT_ID = "SELECT coalesce(max(id), 0) AS id FROM job_events";
 
+    static final String FIND_BY_ID = "SELECT " + JobRows.COLUMNS + " FROM jobs WHERE id = ?";
+
+    static final String SUBJOBS = "SELECT " + JobRows.COLUMNS + " FROM jobs WHERE parent_id = ? ORDER BY id";
+
+    static final String EVENTS_OF_JOB = "SELECT * FROM job_events WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?";
+
+    static final String EVENTS_AFTER = "SELECT * FROM job_events WHERE id > ? ORDER BY id LIMIT ?";
+
     private final DataSource dataSource;
 
     public JobQueries(DataSource dataSource) {
         this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    public Optional<Job> find(long id) {
+        return Sql.query(dataSource, "find job " + id, FIND_BY_ID, ps -> ps.setLong(1, id), JobRows::job).stream()
+                .findFirst();
+    }
+
+    /** The sub-jobs of {@code parentId} (all waves), oldest first. */
+    public List<Job> subJobs(long parentId) {
+        return Sql.query(
+                dataSource, "list sub-jobs of " + parentId, SUBJOBS, ps -> ps.setLong(1, parentId), JobRows::job);
+    }
+
+    /** A job's history after event {@code afterId} (0 for all), oldest first. */
+    public List<JobEvent> events(long jobId, long afterId, int limit) {
+        return Sql.query(
+                dataSource,
+                "read events of job " + jobId,
+                EVENTS_OF_JOB,
+                ps -> {
+                    ps.setLong(1, jobId);
+                    ps.setLong(2, afterId);
+                    ps.setInt(3, limit);
+                },
+                JobRows::event);
+    }
+
+    /** Every job's events after {@code afterId}, oldest first: the feed behind live streams. */
+    public List<JobEvent> eventsAfter(long afterId, int limit) {
+        return Sql.query(
+                dataSource,
+                "read events",
+                EVENTS_AFTER,
+                ps -> {
+                    ps.setLong(1, afterId);
+                    ps.setInt(2, limit);
+                },
+                JobRows::event);
+    }
+
+    /** The database's clock (tests and tools). */
+    public Instant databaseNow() {
+        return Sql.query(dataSource, "read the clock", "SELECT now() AS now", ps -> {}, rs -> Sql.instant(rs, "now"))
+                .getFirst();
     }
 
     /** Up to {@code limit} jobs matching {@code filter} with an id below {@code beforeId} (null: from the newest). */
@@ -109,7 +164,7 @@ public final class JobQueries {
                     // One more than asked tells whether another page follows.
                     ps.setInt(10, limit + 1);
                 },
-                JobStore::job);
+                JobRows::job);
         if (rows.size() > limit) {
             List<Job> page = List.copyOf(rows.subList(0, limit));
             return new Page(page, page.getLast().id());

@@ -6,32 +6,36 @@ import java.util.Set;
 
 /**
  * A job's lifecycle, mirrored by the PostgreSQL enum {@code job_status}. Each constant says what
- * moves a job out of it; every such move is a method of {@link JobStore}.
+ * moves a job out of it; every such move is a statement of {@link JobRequests} (people), {@link
+ * LeaseStore} and {@link OutcomeStore} (lease holders), {@link ReclaimStore} (maintenance), or the
+ * fan-in that those statements splice in ({@link FanIn}).
  */
 public enum JobStatus {
-    /** Waiting for a person. Leaves by {@link JobStore#approve} or {@link JobStore#cancel}. */
+    /** Waiting for a person. Leaves by {@link JobRequests#approve} or {@link JobRequests#cancel}. */
     PENDING,
     /**
-     * Claimable once {@code run_at} has passed. Leaves by {@link JobStore#claim} or
-     * {@link JobStore#cancel}.
+     * Claimable once {@code run_at} has passed. Leaves by {@link LeaseStore#claim} or
+     * {@link JobRequests#cancel}.
      */
     APPROVED,
     /**
-     * Leased by one worker, which heartbeats it. Leaves by {@link JobStore#complete},
-     * {@link JobStore#fail} (to approved for a retry, or failed), {@link JobStore#waitForSubJobs},
-     * {@link JobStore#release}, {@link JobStore#reclaimExpired}, or {@link JobStore#cancel}.
+     * Leased by one worker, which heartbeats it. Leaves by {@link OutcomeStore#complete},
+     * {@link OutcomeStore#fail} (to approved for a retry, or failed), {@link
+     * OutcomeStore#waitForSubJobs}, {@link LeaseStore#release}, {@link ReclaimStore#reclaimExpired},
+     * {@link ReclaimStore#recoverPredecessors}, or {@link JobRequests#cancel}.
      */
     PROCESSING,
     /**
-     * Its sub-jobs are running. Leaves when the last sub-job reaches a terminal state (back to
-     * approved, to resume at its resume stage), or by {@link JobStore#cancel}.
+     * Its sub-jobs are running. Leaves by the <b>resume</b> of {@link FanIn}: when the last
+     * sub-job reaches a terminal state, back to approved, to resume at its resume stage (or to
+     * failed, under fail_fast, when one of them failed); or by {@link JobRequests#cancel}.
      */
     WAITING,
-    /** Terminal. Only pruning removes it. */
+    /** Terminal. Only pruning removes it ({@link ReclaimStore#pruneFinished}). */
     COMPLETED,
-    /** Terminal; {@link JobStore#retry} starts it again with a fresh budget of attempts. */
+    /** Terminal; {@link JobRequests#retry} starts it again with a fresh budget of attempts. */
     FAILED,
-    /** Terminal; {@link JobStore#retry} starts it again with a fresh budget of attempts. */
+    /** Terminal; {@link JobRequests#retry} starts it again with a fresh budget of attempts. */
     CANCELLED;
 
     public static final Set<JobStatus> TERMINAL = EnumSet.of(COMPLETED, FAILED, CANCELLED);

@@ -5,14 +5,15 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The typed answers of {@link JobStore}. A transition that finds the row in another state (a lost
+ * The typed answers of the transitions ({@link JobRequests}, {@link LeaseStore}, {@link
+ * OutcomeStore}, {@link ReclaimStore}). A transition that finds the row in another state (a lost
  * race, or a request that does not apply) says so as a value; only impossible situations throw.
  */
 public final class Results {
 
     private Results() {}
 
-    /** Outcome of {@link JobStore#create}. */
+    /** Outcome of {@link JobRequests#create}. */
     public sealed interface CreateResult {
         Job job();
     }
@@ -46,19 +47,19 @@ public final class Results {
     public record LeaseLost(Lease lease) implements Fenced {}
 
     /**
-     * Outcome of {@link JobStore#heartbeat}: the leases that are still held, those that are not,
+     * Outcome of {@link LeaseStore#heartbeat}: the leases that are still held, those that are not,
      * and which of the lost ones were cancelled (by a person, or with a parent that failed).
      */
     public record HeartbeatResult(Set<Long> held, Set<Long> lost, Set<Long> cancelled) {}
 
-    /** Outcome of {@link JobStore#waitForSubJobs}: the ids of the sub-jobs, in the order given. */
+    /** Outcome of {@link OutcomeStore#waitForSubJobs}: the ids of the sub-jobs, in the order given. */
     public sealed interface SpawnResult {}
 
     public record Spawned(List<Long> subJobIds) implements SpawnResult {}
 
     public record SpawnLeaseLost(Lease lease) implements SpawnResult {}
 
-    /** Outcome of {@link JobStore#reclaimExpired} and {@link JobStore#recoverPredecessors}. */
+    /** Outcome of {@link ReclaimStore#reclaimExpired} and {@link ReclaimStore#recoverPredecessors}. */
     public record ReclaimResult(int requeued, int failed) {
         public int total() {
             return requeued + failed;

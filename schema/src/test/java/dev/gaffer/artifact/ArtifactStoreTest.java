@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.ReclaimStore;
 import dev.gaffer.testing.TestPostgres;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
@@ -71,7 +71,7 @@ class ArtifactStoreTest {
     void anOldLeaseHolderCannotWrite() throws Exception {
         Job job = fx.processing("video", "w/old");
         fx.ageHeartbeat(job.id(), 60);
-        new JobStore(db.dataSource()).reclaimExpired(10);
+        new ReclaimStore(db.dataSource()).reclaimExpired(10);
         Path file = Files.writeString(dir.resolve("zombie.txt"), "zombie");
         assertThat(artifacts.put(job.lease(), "video.mp4", "video/mp4", file))
                 .isInstanceOf(ArtifactStore.LeaseLost.class);

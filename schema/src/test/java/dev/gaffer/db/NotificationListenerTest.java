@@ -3,7 +3,7 @@ package dev.gaffer.db;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gaffer.job.JobFixtures;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobHistory;
 import dev.gaffer.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -34,7 +34,7 @@ class NotificationListenerTest {
         List<NotificationListener.Hint> hints = new CopyOnWriteArrayList<>();
         List<Boolean> changes = new CopyOnWriteArrayList<>();
         try (NotificationListener listener =
-                new NotificationListener(db, JobStore.CHANNEL, Duration.ofMillis(300), Duration.ofMillis(500))) {
+                new NotificationListener(db, JobHistory.CHANNEL, Duration.ofMillis(300), Duration.ofMillis(500))) {
             listener.subscribe(new NotificationListener.Subscriber() {
                         @Override
                         public void onHint(NotificationListener.Hint hint) {

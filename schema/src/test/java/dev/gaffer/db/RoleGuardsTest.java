@@ -7,9 +7,13 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.LeaseStore;
 import dev.gaffer.job.NewJob;
+import dev.gaffer.job.OutcomeStore;
+import dev.gaffer.job.ReclaimStore;
 import dev.gaffer.job.Results.Moved;
 import dev.gaffer.job.Results.Spawned;
 import dev.gaffer.job.Results.Written;
@@ -23,6 +27,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,7 +35,7 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * The transition guards of db/roles.sql: every statement of JobStore goes through under the role
+ * The transition guards of db/roles.sql: every transition statement goes through under the role
  * of the process that runs it (every transition, fan-in and fail-fast included), and every write
  * a role has the column rights for but not the business to make is refused by PostgreSQL with
  * SQLSTATE 42501, changing nothing. The owner is not held to them.
@@ -45,9 +50,9 @@ class RoleGuardsTest {
     static Database owner;
     static Database api;
     static Database worker;
-    static JobStore asOwner;
-    static JobStore asApi;
-    static JobStore asWorker;
+    static Stores asOwner;
+    static Stores asApi;
+    static Stores asWorker;
     static JobFixtures fx;
 
     @BeforeAll
@@ -65,9 +70,9 @@ class RoleGuardsTest {
         api = Database.open(new DatabaseConfig(new DatabaseUrl(jdbc, API_LOGIN, null), 4, Duration.ofSeconds(10), "t"));
         worker = Database.open(
                 new DatabaseConfig(new DatabaseUrl(jdbc, WORKER_LOGIN, null), 4, Duration.ofSeconds(10), "t"));
-        asOwner = new JobStore(owner.dataSource());
-        asApi = new JobStore(api.dataSource());
-        asWorker = new JobStore(worker.dataSource());
+        asOwner = Stores.over(owner.dataSource());
+        asApi = Stores.over(api.dataSource());
+        asWorker = Stores.over(worker.dataSource());
         fx = new JobFixtures(owner);
     }
 
@@ -83,21 +88,34 @@ class RoleGuardsTest {
         owner.close();
     }
 
+    /** Every store over one role's connections. */
+    record Stores(
+            JobRequests requests, LeaseStore leases, OutcomeStore outcomes, ReclaimStore reclaims, JobQueries queries) {
+        static Stores over(DataSource ds) {
+            return new Stores(
+                    new JobRequests(ds),
+                    new LeaseStore(ds),
+                    new OutcomeStore(ds),
+                    new ReclaimStore(ds),
+                    new JobQueries(ds));
+        }
+    }
+
     @BeforeEach
     void emptyQueue() {
         fx.cancelUnfinished();
     }
 
     private static Job pending(String type) {
-        return asApi.create(NewJob.of(type, params("n", 1))).job();
+        return asApi.requests().create(NewJob.of(type, params("n", 1))).job();
     }
 
     private static Job approved(String type) {
-        return ((Moved) asApi.approve(pending(type).id(), "alice")).job();
+        return ((Moved) asApi.requests().approve(pending(type).id(), "alice")).job();
     }
 
     private static Job claimOne(String workerId) {
-        List<Job> got = asWorker.claim(workerId, List.of("default"), 1, List.of());
+        List<Job> got = asWorker.leases().claim(workerId, List.of("default"), 1, List.of());
         assertThat(got).hasSize(1);
         return got.getFirst();
     }
@@ -108,15 +126,17 @@ class RoleGuardsTest {
         @Test
         void peopleCreateApproveCancelAndRetry() {
             Job a = pending("noop");
-            assertThat(asApi.approve(a.id(), "alice")).isInstanceOf(Moved.class);
-            assertThat(asApi.cancel(a.id(), "bob")).isInstanceOf(Moved.class);
-            Job retried = ((Moved) asApi.retry(a.id(), "carol")).job();
+            assertThat(asApi.requests().approve(a.id(), "alice")).isInstanceOf(Moved.class);
+            assertThat(asApi.requests().cancel(a.id(), "bob")).isInstanceOf(Moved.class);
+            Job retried = ((Moved) asApi.requests().retry(a.id(), "carol")).job();
             assertThat(retried.status()).isEqualTo(JobStatus.APPROVED);
             assertThat(retried.approvedBy()).isEqualTo("alice");
             // A job cancelled before anyone approved it: the retry is its approval.
             Job never = pending("noop");
-            asApi.cancel(never.id(), "bob");
-            assertThat(((Moved) asApi.retry(never.id(), "carol")).job().approvedBy())
+            asApi.requests().cancel(never.id(), "bob");
+            assertThat(((Moved) asApi.requests().retry(never.id(), "carol"))
+                            .job()
+                            .approvedBy())
                     .isEqualTo("carol");
         }
 
@@ -124,86 +144,99 @@ class RoleGuardsTest {
         void workersClaimBeatCompleteFailReleaseAndAreReclaimed() {
             approved("noop");
             Job done = claimOne("w/1");
-            assertThat(asWorker.heartbeat("w/1", List.of(new JobStore.Beat(done.lease(), 40, "half")))
+            assertThat(asWorker.leases()
+                            .heartbeat("w/1", List.of(new LeaseStore.Beat(done.lease(), 40, "half")))
                             .held())
                     .containsExactly(done.id());
-            assertThat(asWorker.completeMany("w/1", List.of(new JobStore.Completion(done.lease(), json("{}")))))
+            assertThat(asWorker.outcomes()
+                            .completeMany("w/1", List.of(new OutcomeStore.Completion(done.lease(), json("{}")))))
                     .containsExactly(done.id());
 
             approved("noop");
             Job retry = claimOne("w/1");
-            assertThat(asWorker.fail(retry.lease(), "try again", true, Duration.ZERO))
+            assertThat(asWorker.outcomes().fail(retry.lease(), "try again", true, Duration.ZERO))
                     .isInstanceOf(Written.class);
             Job again = claimOne("w/1");
-            assertThat(asWorker.release("w/1", List.of(again.lease()))).containsExactly(again.id());
+            assertThat(asWorker.leases().release("w/1", List.of(again.lease()))).containsExactly(again.id());
             Job third = claimOne("w/dead");
             fx.ageHeartbeat(third.id(), 60);
-            assertThat(asWorker.reclaimExpired(100).requeued()).isEqualTo(1);
+            assertThat(asWorker.reclaims().reclaimExpired(100).requeued()).isEqualTo(1);
             // Its third attempt: recovered on the last one, it fails.
             Job fourth = claimOne("w/old");
-            assertThat(asWorker.recoverPredecessors(List.of("w/old"), 100).failed())
+            assertThat(asWorker.reclaims()
+                            .recoverPredecessors(List.of("w/old"), 100)
+                            .failed())
                     .isEqualTo(1);
-            assertThat(asOwner.find(fourth.id()).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
+            assertThat(asOwner.queries().find(fourth.id()).orElseThrow().status())
+                    .isEqualTo(JobStatus.FAILED);
             approved("noop");
             Job last = claimOne("w/1");
-            assertThat(asWorker.fail(last.lease(), "for good", false, Duration.ZERO))
+            assertThat(asWorker.outcomes().fail(last.lease(), "for good", false, Duration.ZERO))
                     .isInstanceOf(Written.class);
 
             // Pruning takes finished top-level jobs with their history.
             fx.exec("UPDATE jobs SET finished_at = now() - interval '1 hour' WHERE finished_at IS NOT NULL");
-            assertThat(asWorker.pruneFinished(Duration.ofMinutes(1), 100)).isPositive();
+            assertThat(asWorker.reclaims().pruneFinished(Duration.ofMinutes(1), 100))
+                    .isPositive();
         }
 
         @Test
         void subJobsFanInResumeFailFastAndCancelTogether() {
             approved("video");
             Job parent = claimOne("w/1");
-            var spawned = (Spawned) asWorker.waitForSubJobs(
-                    parent.lease(),
-                    List.of(SubJob.of("scene", params("i", 0)), SubJob.of("scene", params("i", 1))),
-                    "rendering",
-                    "stitching");
+            var spawned = (Spawned) asWorker.outcomes()
+                    .waitForSubJobs(
+                            parent.lease(),
+                            List.of(SubJob.of("scene", params("i", 0)), SubJob.of("scene", params("i", 1))),
+                            "rendering",
+                            "stitching");
             Job a = claimOne("w/2");
             Job b = claimOne("w/2");
-            asWorker.complete(a.lease(), json("{\"clip\":0}"));
-            asWorker.complete(b.lease(), json("{\"clip\":1}"));
+            asWorker.outcomes().complete(a.lease(), json("{\"clip\":0}"));
+            asWorker.outcomes().complete(b.lease(), json("{\"clip\":1}"));
             Job resumed = claimOne("w/1");
             assertThat(resumed.id()).isEqualTo(parent.id());
             assertThat(spawned.subJobIds()).hasSize(2);
-            assertThat(asWorker.completeMany("w/1", List.of(new JobStore.Completion(resumed.lease(), json("{}")))))
+            assertThat(asWorker.outcomes()
+                            .completeMany("w/1", List.of(new OutcomeStore.Completion(resumed.lease(), json("{}")))))
                     .containsExactly(parent.id());
 
             // Fail-fast: one scene fails for good, the parent fails, its sibling is cancelled.
             approved("video");
             Job p2 = claimOne("w/1");
-            asWorker.waitForSubJobs(
-                    p2.lease(),
-                    List.of(SubJob.of("scene", null), SubJob.of("scene", null)),
-                    "rendering",
-                    "stitching",
-                    SubJobFailurePolicy.FAIL_FAST);
+            asWorker.outcomes()
+                    .waitForSubJobs(
+                            p2.lease(),
+                            List.of(SubJob.of("scene", null), SubJob.of("scene", null)),
+                            "rendering",
+                            "stitching",
+                            SubJobFailurePolicy.FAIL_FAST);
             Job failing = claimOne("w/2");
-            asWorker.fail(failing.lease(), "broken", false, Duration.ZERO);
-            assertThat(asOwner.find(p2.id()).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
-            assertThat(asOwner.subJobs(p2.id()))
+            asWorker.outcomes().fail(failing.lease(), "broken", false, Duration.ZERO);
+            assertThat(asOwner.queries().find(p2.id()).orElseThrow().status()).isEqualTo(JobStatus.FAILED);
+            assertThat(asOwner.queries().subJobs(p2.id()))
                     .extracting(Job::status)
                     .containsExactlyInAnyOrder(JobStatus.FAILED, JobStatus.CANCELLED);
             // A person retries it: only the failed and cancelled scenes run again.
-            assertThat(((Moved) asApi.retry(p2.id(), "carol")).job().status()).isEqualTo(JobStatus.WAITING);
+            assertThat(((Moved) asApi.requests().retry(p2.id(), "carol")).job().status())
+                    .isEqualTo(JobStatus.WAITING);
 
             // A person cancels a waiting parent while one of its scenes runs.
             Job running = claimOne("w/2");
-            assertThat(asApi.cancel(p2.id(), "bob")).isInstanceOf(Moved.class);
-            assertThat(asOwner.find(running.id()).orElseThrow().status()).isEqualTo(JobStatus.CANCELLED);
+            assertThat(asApi.requests().cancel(p2.id(), "bob")).isInstanceOf(Moved.class);
+            assertThat(asOwner.queries().find(running.id()).orElseThrow().status())
+                    .isEqualTo(JobStatus.CANCELLED);
 
             // A sub-job cancelled on its own counts towards its parent's fan-in; retried, it reopens it.
             approved("video");
             Job p3 = claimOne("w/1");
-            asWorker.waitForSubJobs(p3.lease(), List.of(SubJob.of("scene", null), SubJob.of("scene", null)), "r", "s");
+            asWorker.outcomes()
+                    .waitForSubJobs(p3.lease(), List.of(SubJob.of("scene", null), SubJob.of("scene", null)), "r", "s");
             Job only = claimOne("w/2");
-            assertThat(asApi.cancel(only.id(), "bob")).isInstanceOf(Moved.class);
-            assertThat(asApi.retry(only.id(), "carol")).isInstanceOf(Moved.class);
-            assertThat(asOwner.find(p3.id()).orElseThrow().subjobsOpen()).isEqualTo(2);
+            assertThat(asApi.requests().cancel(only.id(), "bob")).isInstanceOf(Moved.class);
+            assertThat(asApi.requests().retry(only.id(), "carol")).isInstanceOf(Moved.class);
+            assertThat(asOwner.queries().find(p3.id()).orElseThrow().subjobsOpen())
+                    .isEqualTo(2);
         }
     }
 
@@ -265,7 +298,7 @@ class RoleGuardsTest {
         @Test
         void aWorkerCannotApproveInsertTopLevelJobsOrDeleteUnfinishedOnes() {
             Job pendingOne = pending("noop");
-            Job held = asOwner.find(approvedAndClaimed()).orElseThrow();
+            Job held = asOwner.queries().find(approvedAndClaimed()).orElseThrow();
             refused(
                     worker,
                     "INSERT INTO jobs (type, status, approved_by, approved_at) VALUES ('noop', 'approved', 'alice',"
@@ -281,7 +314,7 @@ class RoleGuardsTest {
                     "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + pendingOne.id()
                             + ", 'approved', 'pending', 0)");
             refused(worker, "UPDATE jobs SET locked_by = 'w/thief' WHERE id = " + held.id());
-            Job finished = asOwner.find(finishedJob()).orElseThrow();
+            Job finished = asOwner.queries().find(finishedJob()).orElseThrow();
             refused(
                     worker,
                     "UPDATE jobs SET status = 'approved', finished_at = NULL, result = NULL, progress_percentage = 0"
@@ -294,7 +327,7 @@ class RoleGuardsTest {
         void eitherRoleMustKeepAWaitingParentsCountOfOpenSubJobs() {
             approved("video");
             Job parent = claimOne("w/1");
-            asWorker.waitForSubJobs(parent.lease(), List.of(SubJob.of("scene", null)), "r", "s");
+            asWorker.outcomes().waitForSubJobs(parent.lease(), List.of(SubJob.of("scene", null)), "r", "s");
             refused(worker, "UPDATE jobs SET status = 'approved', subjobs_open = 0 WHERE id = " + parent.id());
             refused(api, "UPDATE jobs SET status = 'approved', subjobs_open = 0 WHERE id = " + parent.id());
         }
@@ -304,7 +337,8 @@ class RoleGuardsTest {
             Job a = pending("noop");
             fx.exec("UPDATE jobs SET approved_by = 'dba', approved_at = now(), status = 'approved' WHERE id = "
                     + a.id());
-            assertThat(asOwner.find(a.id()).orElseThrow().approvedBy()).isEqualTo("dba");
+            assertThat(asOwner.queries().find(a.id()).orElseThrow().approvedBy())
+                    .isEqualTo("dba");
         }
 
         private long approvedAndClaimed() {
@@ -315,7 +349,7 @@ class RoleGuardsTest {
         private long finishedJob() {
             approved("noop");
             Job j = claimOne("w/1");
-            asWorker.complete(j.lease(), json("{}"));
+            asWorker.outcomes().complete(j.lease(), json("{}"));
             return j.id();
         }
     }

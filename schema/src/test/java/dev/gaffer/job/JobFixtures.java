@@ -10,15 +10,19 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Shortcuts for tests: jobs in a given state, and direct SQL where a test must reach past JobStore. */
+/** Shortcuts for tests: jobs in a given state, and direct SQL where a test must reach past the stores. */
 public final class JobFixtures {
 
     private final Database db;
-    private final JobStore store;
+    private final JobRequests requests;
+    private final LeaseStore leases;
+    private final JobQueries queries;
 
     public JobFixtures(Database db) {
         this.db = db;
-        this.store = new JobStore(db.dataSource());
+        this.requests = new JobRequests(db.dataSource());
+        this.leases = new LeaseStore(db.dataSource());
+        this.queries = new JobQueries(db.dataSource());
     }
 
     public static ObjectNode params(String key, Object value) {
@@ -33,13 +37,13 @@ public final class JobFixtures {
 
     /** A pending job of {@code type}. */
     public Job pending(String type) {
-        return store.create(NewJob.of(type, params("n", 1))).job();
+        return requests.create(NewJob.of(type, params("n", 1))).job();
     }
 
     /** An approved job of {@code type}. */
     public Job approved(String type) {
         Job job = pending(type);
-        return ((Results.Moved) store.approve(job.id(), "tester")).job();
+        return ((Results.Moved) requests.approve(job.id(), "tester")).job();
     }
 
     /** Inserts {@code n} approved jobs in one statement (for races and load); returns their ids. */
@@ -66,7 +70,7 @@ public final class JobFixtures {
     /** A processing job claimed by {@code workerId}. */
     public Job processing(String type, String workerId) {
         Job job = approved(type);
-        List<Job> claimed = store.claim(workerId, List.of(job.queue()), 1, List.of());
+        List<Job> claimed = leases.claim(workerId, List.of(job.queue()), 1, List.of());
         if (claimed.size() != 1 || claimed.getFirst().id() != job.id()) {
             throw new IllegalStateException("expected to claim job " + job.id() + ", got " + claimed);
         }
@@ -128,6 +132,6 @@ public final class JobFixtures {
     }
 
     public List<String> eventKinds(long jobId) {
-        return store.events(jobId, 0, 1000).stream().map(JobEvent::kind).toList();
+        return queries.events(jobId, 0, 1000).stream().map(JobEvent::kind).toList();
     }
 }

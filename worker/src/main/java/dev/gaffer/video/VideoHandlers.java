@@ -98,7 +98,7 @@ public final class VideoHandlers {
             if (scenes.size() != spec.scenes().size()) {
                 return Outcome.fail("expected " + spec.scenes().size() + " scene sub-jobs, found " + scenes.size());
             }
-            // The scenes took the job to 90 % (JobStore.SUBJOBS_PROGRESS_SHARE); the stitch reports
+            // The scenes took the job to 90 % (FanIn.SUBJOBS_PROGRESS_SHARE); the stitch reports
             // the rest, and only completing it is 100 %.
             Path dir = Files.createTempDirectory(Files.createDirectories(workDir), "video-" + ctx.jobId() + "-");
             try {

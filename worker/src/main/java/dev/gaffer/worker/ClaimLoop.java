@@ -2,7 +2,7 @@ package dev.gaffer.worker;
 
 import dev.gaffer.job.ClaimPosition;
 import dev.gaffer.job.Job;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.LeaseStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -46,7 +46,7 @@ final class ClaimLoop {
 
     private final String workerId;
     private final List<String> queues;
-    private final JobStore jobStore;
+    private final LeaseStore leases;
     private final Capacity capacity;
     private final Wakeup wakeup;
     private final Duration pollInterval;
@@ -62,7 +62,7 @@ final class ClaimLoop {
     ClaimLoop(
             String workerId,
             List<String> queues,
-            JobStore jobStore,
+            LeaseStore leases,
             Capacity capacity,
             Wakeup wakeup,
             Duration pollInterval,
@@ -73,7 +73,7 @@ final class ClaimLoop {
             WorkerStats stats) {
         this.workerId = workerId;
         this.queues = List.copyOf(queues);
-        this.jobStore = jobStore;
+        this.leases = leases;
         this.capacity = capacity;
         this.wakeup = wakeup;
         this.pollInterval = pollInterval;
@@ -146,7 +146,7 @@ final class ClaimLoop {
             after.add(c.position);
         }
         stats.claimStatements.incrementAndGet();
-        List<Job> jobs = jobStore.claim(workerId, fromQueues, after, types.get(), limit, exclude.get(), lease);
+        List<Job> jobs = leases.claim(workerId, fromQueues, after, types.get(), limit, exclude.get(), lease);
         stats.claimed.addAndGet(jobs.size());
         if (jobs.size() < limit) {
             // Short: what is left may lie before the positions. Look from the head next time.
@@ -174,7 +174,7 @@ final class ClaimLoop {
         } catch (RuntimeException e) {
             log.error("job {} was claimed but could not be started; giving it back", job.id(), e);
             try {
-                jobStore.release(workerId, List.of(job.lease()));
+                leases.release(workerId, List.of(job.lease()));
             } catch (RuntimeException releaseFailed) {
                 log.error("job {} could not be given back either; it will be reclaimed", job.id(), releaseFailed);
             }

@@ -2,9 +2,9 @@ package dev.gaffer.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
-import dev.gaffer.job.JobStore.Completion;
 import dev.gaffer.job.Lease;
+import dev.gaffer.job.OutcomeStore;
+import dev.gaffer.job.OutcomeStore.Completion;
 import dev.gaffer.job.Results.Fenced;
 import dev.gaffer.job.Results.LeaseLost;
 import dev.gaffer.job.Results.Written;
@@ -46,15 +46,15 @@ final class Completer {
     private record Request(Completion completion, CompletableFuture<Fenced> answer) {}
 
     private final String workerId;
-    private final JobStore jobStore;
+    private final OutcomeStore outcomes;
     private final Lock leaseWrites;
     private final BlockingQueue<Request> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean stopped;
 
-    Completer(String workerId, JobStore jobStore, Lock leaseWrites) {
+    Completer(String workerId, OutcomeStore outcomes, Lock leaseWrites) {
         this.workerId = workerId;
-        this.jobStore = jobStore;
+        this.outcomes = outcomes;
         this.leaseWrites = leaseWrites;
         this.thread = Thread.ofPlatform().name("gaffer-complete-" + workerId).unstarted(this::run);
     }
@@ -112,7 +112,7 @@ final class Completer {
         Set<Long> done;
         leaseWrites.lock();
         try {
-            done = jobStore.completeMany(workerId, completions);
+            done = outcomes.completeMany(workerId, completions);
         } catch (RuntimeException e) {
             for (Request r : batch) {
                 r.answer().completeExceptionally(e);

@@ -1,8 +1,8 @@
 package dev.gaffer.worker;
 
 import dev.gaffer.db.WorkerStore;
-import dev.gaffer.job.JobStore;
-import dev.gaffer.job.JobStore.Beat;
+import dev.gaffer.job.LeaseStore;
+import dev.gaffer.job.LeaseStore.Beat;
 import dev.gaffer.job.Results.HeartbeatResult;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +30,7 @@ final class Heartbeater {
     private static final Logger log = LoggerFactory.getLogger(Heartbeater.class);
 
     private final String workerId;
-    private final JobStore jobStore;
+    private final LeaseStore leases;
     private final WorkerStore workerStore;
     private final WorkerStore.Registration registration;
     private final Map<Long, RunningJob> running;
@@ -43,7 +43,7 @@ final class Heartbeater {
 
     Heartbeater(
             String workerId,
-            JobStore jobStore,
+            LeaseStore leases,
             WorkerStore workerStore,
             WorkerStore.Registration registration,
             Map<Long, RunningJob> running,
@@ -52,7 +52,7 @@ final class Heartbeater {
             WorkerStats stats,
             Lock leaseWrites) {
         this.workerId = workerId;
-        this.jobStore = jobStore;
+        this.leases = leases;
         this.workerStore = workerStore;
         this.registration = registration;
         this.running = running;
@@ -103,7 +103,7 @@ final class Heartbeater {
             // A completion batch of this worker also updates many of its rows: never both at once.
             leaseWrites.lock();
             try {
-                result = jobStore.heartbeat(workerId, beats, leaseTimeout);
+                result = leases.heartbeat(workerId, beats, leaseTimeout);
             } catch (RuntimeException e) {
                 for (int i = 0; i < holding.size(); i++) {
                     holding.get(i).restore(beats.get(i));
@@ -169,9 +169,5 @@ final class Heartbeater {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    boolean isStopped() {
-        return stopped;
     }
 }

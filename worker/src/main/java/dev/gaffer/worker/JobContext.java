@@ -2,7 +2,7 @@ package dev.gaffer.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gaffer.job.Job;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.SubJob;
 import java.time.Duration;
 import java.util.List;
@@ -15,11 +15,11 @@ import java.util.List;
 public final class JobContext {
 
     private final RunningJob running;
-    private final JobStore jobStore;
+    private final JobQueries queries;
 
-    JobContext(RunningJob running, JobStore jobStore) {
+    JobContext(RunningJob running, JobQueries queries) {
         this.running = running;
-        this.jobStore = jobStore;
+        this.queries = queries;
     }
 
     public long jobId() {
@@ -103,7 +103,7 @@ public final class JobContext {
 
     /** The sub-jobs spawned so far (all waves), with their status, result and last error. */
     public List<Job> subJobs() {
-        return jobStore.subJobs(jobId());
+        return queries.subJobs(jobId());
     }
 
     /** Shorthand for returning {@link Outcome.WaitForSubJobs}. */

@@ -5,9 +5,11 @@ import dev.gaffer.db.DatabaseException;
 import dev.gaffer.job.InvalidJobException;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobControls;
+import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.JsonLimits;
+import dev.gaffer.job.LeaseStore;
+import dev.gaffer.job.OutcomeStore;
 import dev.gaffer.job.Results.Fenced;
 import dev.gaffer.job.Results.LeaseLost;
 import dev.gaffer.job.Results.SpawnLeaseLost;
@@ -36,7 +38,9 @@ final class JobRunner {
     private static final Duration MAX_WRITE_RETRY = Duration.ofSeconds(2);
 
     private final String workerId;
-    private final JobStore jobStore;
+    private final OutcomeStore outcomes;
+    private final LeaseStore leases;
+    private final JobQueries queries;
     private final Completer completer;
     private final HandlerRegistry registry;
     private final Map<Long, RunningJob> running;
@@ -50,7 +54,9 @@ final class JobRunner {
 
     JobRunner(
             String workerId,
-            JobStore jobStore,
+            OutcomeStore outcomes,
+            LeaseStore leases,
+            JobQueries queries,
             Completer completer,
             HandlerRegistry registry,
             Map<Long, RunningJob> running,
@@ -62,7 +68,9 @@ final class JobRunner {
             WorkerStats stats,
             ScheduledExecutorService timeouts) {
         this.workerId = workerId;
-        this.jobStore = jobStore;
+        this.outcomes = outcomes;
+        this.leases = leases;
+        this.queries = queries;
         this.completer = completer;
         this.registry = registry;
         this.running = running;
@@ -113,7 +121,7 @@ final class JobRunner {
     /** Fails a job that cannot run as it is, without using a slot; retrying would not change it. */
     private void refuse(Job job, String why) {
         log.info("job {} attempt {} cannot run: {}", job.id(), job.attempt(), why);
-        Fenced r = jobStore.fail(job.lease(), "cannot run: " + why, false, Duration.ZERO);
+        Fenced r = outcomes.fail(job.lease(), "cannot run: " + why, false, Duration.ZERO);
         if (r instanceof Written) {
             stats.failed.incrementAndGet();
         }
@@ -138,7 +146,7 @@ final class JobRunner {
                     error = new IllegalStateException(
                             "no handler for job type '" + rj.job.type() + "' on worker " + workerId);
                 } else {
-                    outcome = handler.handle(new JobContext(rj, jobStore));
+                    outcome = handler.handle(new JobContext(rj, queries));
                     if (outcome == null) {
                         error = new IllegalStateException("the handler of '" + rj.job.type() + "' returned null");
                     }
@@ -164,13 +172,13 @@ final class JobRunner {
             if (error != null) {
                 String summary = ErrorSummary.of(error);
                 log.info("job {} attempt {} failed: {}", rj.id(), rj.lease.attempt(), firstLine(summary));
-                record(rj, write(rj, () -> jobStore.fail(rj.lease, summary, true, backoff.delay(rj.lease.attempt()))));
+                record(rj, write(rj, () -> outcomes.fail(rj.lease, summary, true, backoff.delay(rj.lease.attempt()))));
             } else {
                 record(rj, write(rj, () -> apply(rj, outcome)));
             }
         } else if (rj.move(RunningJob.State.TIMED_OUT, RunningJob.State.FINISHING)) {
             String message = "timed out after " + rj.timeout.toMillis() + " ms";
-            record(rj, write(rj, () -> jobStore.fail(rj.lease, message, true, backoff.delay(rj.lease.attempt()))));
+            record(rj, write(rj, () -> outcomes.fail(rj.lease, message, true, backoff.delay(rj.lease.attempt()))));
         } else {
             stats.discarded.incrementAndGet();
             log.info("job {} attempt {}: outcome discarded ({})", rj.id(), rj.lease.attempt(), rj.state());
@@ -179,14 +187,14 @@ final class JobRunner {
 
     private Fenced apply(RunningJob rj, Outcome outcome) {
         return switch (outcome) {
-            // Top-level jobs complete in batches; a sub-job alone, since its statement also locks
-            // its parent (fan-in) and a batch would lock several parents in no fixed order.
+            // Every completion goes through the batch writer; the store decides how each is written
+            // (OutcomeStore.completeMany: top-level jobs together, each sub-job with its fan-in).
             case Outcome.Complete c -> complete(rj, c.result());
-            case Outcome.RetryLater r -> jobStore.fail(rj.lease, ErrorSummary.cap(r.reason()), true, r.delay());
-            case Outcome.Fail f -> jobStore.fail(rj.lease, ErrorSummary.cap(f.error()), false, Duration.ZERO);
+            case Outcome.RetryLater r -> outcomes.fail(rj.lease, ErrorSummary.cap(r.reason()), true, r.delay());
+            case Outcome.Fail f -> outcomes.fail(rj.lease, ErrorSummary.cap(f.error()), false, Duration.ZERO);
             case Outcome.WaitForSubJobs w -> {
                 SpawnResult s =
-                        jobStore.waitForSubJobs(rj.lease, w.subJobs(), w.fanoutStage(), w.resumeStage(), w.policy());
+                        outcomes.waitForSubJobs(rj.lease, w.subJobs(), w.fanoutStage(), w.resumeStage(), w.policy());
                 yield switch (s) {
                     case Spawned sp -> new Written(rj.id(), JobStatus.WAITING, null);
                     case SpawnLeaseLost l -> new LeaseLost(l.lease());
@@ -201,10 +209,10 @@ final class JobRunner {
             checked = JsonLimits.checked("result", result);
         } catch (InvalidJobException e) {
             // Stored, it would break every reader of the job: the handler's bug fails the job.
-            return jobStore.fail(
+            return outcomes.fail(
                     rj.lease, "the handler's result cannot be stored: " + e.getMessage(), false, Duration.ZERO);
         }
-        return rj.job.parentId() == null ? completer.complete(rj.lease, checked) : jobStore.complete(rj.lease, checked);
+        return completer.complete(rj.lease, checked);
     }
 
     private void record(RunningJob rj, Fenced result) {
@@ -239,7 +247,7 @@ final class JobRunner {
     /** Whether a lost lease was a cancel (logged as such, not as a fault); false when that cannot be read. */
     private boolean wasCancelled(long id) {
         try {
-            return !jobStore.cancelled(List.of(id)).isEmpty();
+            return !leases.cancelled(List.of(id)).isEmpty();
         } catch (RuntimeException e) {
             return false;
         }

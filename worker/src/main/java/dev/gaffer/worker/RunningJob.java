@@ -1,8 +1,8 @@
 package dev.gaffer.worker;
 
 import dev.gaffer.job.Job;
-import dev.gaffer.job.JobStore.Beat;
 import dev.gaffer.job.Lease;
+import dev.gaffer.job.LeaseStore.Beat;
 import java.time.Duration;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
@@ -83,10 +83,6 @@ final class RunningJob {
         }
     }
 
-    Thread thread() {
-        return thread;
-    }
-
     /** Moves to {@code to} from any state in which the handler is still running, and interrupts it. */
     boolean stop(State to) {
         while (true) {
@@ -135,13 +131,5 @@ final class RunningJob {
         if (unflushedStage == null) {
             unflushedStage = b.stage();
         }
-    }
-
-    synchronized Integer pendingProgress() {
-        return unflushedProgress;
-    }
-
-    synchronized String pendingStage() {
-        return unflushedStage;
     }
 }

@@ -2,7 +2,7 @@ package dev.gaffer.worker;
 
 import dev.gaffer.db.WorkerStore;
 import dev.gaffer.db.WorkerStore.Predecessor;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.ReclaimStore;
 import dev.gaffer.job.Results.ReclaimResult;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,18 +31,18 @@ final class StartupRecovery {
     static final int LIMIT = 100_000;
 
     private final WorkerStore workerStore;
-    private final JobStore jobStore;
+    private final ReclaimStore reclaims;
     private final WorkerStore.Registration self;
     private final LongPredicate processAlive;
 
-    StartupRecovery(WorkerStore workerStore, JobStore jobStore, WorkerStore.Registration self) {
-        this(workerStore, jobStore, self, StartupRecovery::processAlive);
+    StartupRecovery(WorkerStore workerStore, ReclaimStore reclaims, WorkerStore.Registration self) {
+        this(workerStore, reclaims, self, StartupRecovery::processAlive);
     }
 
     StartupRecovery(
-            WorkerStore workerStore, JobStore jobStore, WorkerStore.Registration self, LongPredicate processAlive) {
+            WorkerStore workerStore, ReclaimStore reclaims, WorkerStore.Registration self, LongPredicate processAlive) {
         this.workerStore = workerStore;
-        this.jobStore = jobStore;
+        this.reclaims = reclaims;
         this.self = self;
         this.processAlive = processAlive;
     }
@@ -57,7 +57,7 @@ final class StartupRecovery {
                 alive.add(p);
             }
         }
-        ReclaimResult jobs = jobStore.recoverPredecessors(gone, LIMIT);
+        ReclaimResult jobs = reclaims.recoverPredecessors(gone, LIMIT);
         workerStore.forget(gone);
         if (!gone.isEmpty()) {
             log.info(

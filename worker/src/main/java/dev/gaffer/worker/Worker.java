@@ -3,8 +3,12 @@ package dev.gaffer.worker;
 import dev.gaffer.db.Database;
 import dev.gaffer.db.NotificationListener;
 import dev.gaffer.db.WorkerStore;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobHistory;
+import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.Lease;
+import dev.gaffer.job.LeaseStore;
+import dev.gaffer.job.OutcomeStore;
+import dev.gaffer.job.ReclaimStore;
 import dev.gaffer.worker.maintenance.Maintenance;
 import dev.gaffer.worker.maintenance.Pruner;
 import dev.gaffer.worker.maintenance.Reclaimer;
@@ -43,9 +47,9 @@ public final class Worker implements AutoCloseable {
     }
 
     private final WorkerConfig config;
-    private final Database database;
     private final String id;
-    private final JobStore jobStore;
+    private final LeaseStore leases;
+    private final ReclaimStore reclaims;
     private final Database claimPool;
     private final WorkerStore workerStore;
     private final WorkerStore.Registration registration;
@@ -75,9 +79,11 @@ public final class Worker implements AutoCloseable {
 
     public Worker(WorkerConfig config, Database database, HandlerRegistry registry) {
         this.config = Objects.requireNonNull(config, "config");
-        this.database = Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(database, "database");
         this.id = config.name() + "/" + HexFormat.of().formatHex(randomBytes(4));
-        this.jobStore = new JobStore(database.dataSource());
+        this.leases = new LeaseStore(database.dataSource());
+        this.reclaims = new ReclaimStore(database.dataSource());
+        OutcomeStore outcomes = new OutcomeStore(database.dataSource());
         // The claim is this worker's most frequent statement and planning it cost about as much
         // as running it; it is written so that its generic plan is as good as a custom one, and
         // runs on a connection of its own that always uses the cached plan (docs/benchmarks.md).
@@ -100,10 +106,12 @@ public final class Worker implements AutoCloseable {
                 1, Thread.ofPlatform().daemon().name("gaffer-timeouts-" + id).factory());
         timer.setRemoveOnCancelPolicy(true);
         this.timeouts = timer;
-        this.completer = new Completer(id, jobStore, leaseWrites);
+        this.completer = new Completer(id, outcomes, leaseWrites);
         this.runner = new JobRunner(
                 id,
-                jobStore,
+                outcomes,
+                leases,
+                new JobQueries(database.dataSource()),
                 completer,
                 registry,
                 running,
@@ -117,7 +125,7 @@ public final class Worker implements AutoCloseable {
         this.claimLoop = new ClaimLoop(
                 id,
                 config.queues(),
-                new JobStore(claimPool.dataSource()),
+                new LeaseStore(claimPool.dataSource()),
                 capacity,
                 wakeup,
                 config.pollInterval(),
@@ -128,7 +136,7 @@ public final class Worker implements AutoCloseable {
                 stats);
         this.heartbeater = new Heartbeater(
                 id,
-                jobStore,
+                leases,
                 workerStore,
                 registration,
                 running,
@@ -141,12 +149,12 @@ public final class Worker implements AutoCloseable {
                 // or half-open one is replaced within about two intervals, well inside the lease.
                 ? new NotificationListener(
                         database,
-                        JobStore.CHANNEL,
+                        JobHistory.CHANNEL,
                         config.heartbeatInterval(),
                         max(config.heartbeatInterval(), MIN_LISTEN_PING_TIMEOUT))
                 : null;
-        this.reclaimer = new Reclaimer(jobStore, Reclaimer.Config.DEFAULTS);
-        this.pruner = new Pruner(jobStore, Pruner.Config.of(config.retention()));
+        this.reclaimer = new Reclaimer(reclaims, Reclaimer.Config.DEFAULTS);
+        this.pruner = new Pruner(reclaims, Pruner.Config.of(config.retention()));
         this.workerExpiry = new WorkerExpiry(workerStore, new WorkerExpiry.Config(config.workerExpiry()));
         this.maintenance = config.maintenance()
                 ? new Maintenance(
@@ -168,7 +176,7 @@ public final class Worker implements AutoCloseable {
             throw new IllegalStateException("worker " + id + " was already started");
         }
         workerStore.register(registration, 0);
-        new StartupRecovery(workerStore, jobStore, registration).runOnce();
+        new StartupRecovery(workerStore, reclaims, registration).runOnce();
         if (listener != null) {
             listener.subscribe(new NotificationListener.Subscriber() {
                         @Override
@@ -272,21 +280,21 @@ public final class Worker implements AutoCloseable {
     }
 
     private int releaseRemaining() {
-        List<Lease> leases = new ArrayList<>();
+        List<Lease> held = new ArrayList<>();
         for (RunningJob rj : running.values()) {
             if (rj.stop(RunningJob.State.RELEASED)) {
-                leases.add(rj.lease);
+                held.add(rj.lease);
             }
         }
-        if (leases.isEmpty()) {
+        if (held.isEmpty()) {
             return 0;
         }
         try {
-            int n = jobStore.release(id, leases).size();
+            int n = leases.release(id, held).size();
             stats.released.addAndGet(n);
             return n;
         } catch (RuntimeException e) {
-            log.error("worker {} could not release {} job(s); they will be reclaimed", id, leases.size(), e);
+            log.error("worker {} could not release {} job(s); they will be reclaimed", id, held.size(), e);
             return 0;
         }
     }
@@ -344,33 +352,20 @@ public final class Worker implements AutoCloseable {
         return listener;
     }
 
-    /** One heartbeat now (tests; the worker beats on its own every interval). */
-    public Heartbeater.Beaten heartbeatOnce() {
+    // ---- the seam of this package's tests: what a test drives by hand ----------------------
+
+    /** One heartbeat now (the worker beats on its own every interval). */
+    Heartbeater.Beaten heartbeatOnce() {
         return heartbeater.runOnce();
     }
 
-    /**
-     * Stops this worker's heartbeat as a stalled process would (tests of reclaim): its leases go
-     * stale while its handlers keep running.
-     */
-    public void stopHeartbeatForTest() {
+    /** Stops the heartbeat as a stalled process would: the leases go stale while the handlers run on. */
+    void stopHeartbeat() {
         heartbeater.stop();
     }
 
-    public Reclaimer reclaimer() {
+    Reclaimer reclaimer() {
         return reclaimer;
-    }
-
-    public Pruner pruner() {
-        return pruner;
-    }
-
-    public WorkerExpiry workerExpiry() {
-        return workerExpiry;
-    }
-
-    Database database() {
-        return database;
     }
 
     private static void closeQuietly(String what, AutoCloseable c) {

@@ -2,21 +2,18 @@ package dev.gaffer.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
-import dev.gaffer.job.JobFixtures;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.LeaseStore;
 import dev.gaffer.job.NewJob;
-import dev.gaffer.testing.TestPostgres;
+import dev.gaffer.testing.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Where the claim loop's claims start: after the last job it claimed in a queue, and from the head
@@ -25,25 +22,12 @@ import org.junit.jupiter.api.Test;
  */
 class ClaimLoopTest {
 
-    static Database db;
-    static JobStore store;
-    static JobFixtures fixtures;
-
-    @BeforeAll
-    static void setUp() {
-        db = TestPostgres.freshDatabase("claim_loop");
-        store = new JobStore(db.dataSource());
-        fixtures = new JobFixtures(db);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        db.close();
-    }
+    @RegisterExtension
+    static final TestDatabase db = new TestDatabase("claim_loop");
 
     @BeforeEach
     void emptyQueue() {
-        fixtures.cancelUnfinished();
+        db.fixtures().cancelUnfinished();
     }
 
     private final List<Job> started = new ArrayList<>();
@@ -56,11 +40,11 @@ class ClaimLoopTest {
         return new ClaimLoop(
                 "w/claim-loop",
                 List.of("default"),
-                store,
+                db.leases(),
                 new Capacity(slots, Map.of()),
                 new Wakeup(),
                 pollInterval,
-                JobStore.DEFAULT_LEASE,
+                LeaseStore.DEFAULT_LEASE,
                 List::of,
                 () -> null,
                 runner,
@@ -75,15 +59,15 @@ class ClaimLoopTest {
 
     @Test
     void resumesAfterItsLastClaimUntilAHintSaysAJobMayBeAhead() {
-        List<Long> ids = fixtures.approvedBulk("noop", 8);
+        List<Long> ids = db.fixtures().approvedBulk("noop", 8);
         ClaimLoop loop = loop(3, Duration.ofHours(1));
         assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(0, 3));
         assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(3, 6));
 
         // Ahead of where the claims stand, and nobody said so: not seen by a resumed claim.
-        Job urgent = TestSupport.approve(store, NewJob.of("noop", null).withPriority(50));
+        Job urgent = TestSupport.approve(db.requests(), NewJob.of("noop", null).withPriority(50));
         assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(6, 8));
-        assertThat(store.find(urgent.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
+        assertThat(db.queries().find(urgent.id()).orElseThrow().status()).isEqualTo(JobStatus.APPROVED);
 
         // That claim came back short, so the next one looks from the head.
         assertThat(claimOnce(loop)).containsExactly(urgent.id());
@@ -91,7 +75,7 @@ class ClaimLoopTest {
 
     @Test
     void aJobThatCannotBeStartedIsGivenBackAtOnceAndTheRestOfTheBatchStarts() {
-        List<Long> ids = fixtures.approvedBulk("noop", 4);
+        List<Long> ids = db.fixtures().approvedBulk("noop", 4);
         long broken = ids.get(1);
         ClaimLoop loop = loop(4, Duration.ofHours(1), job -> {
             if (job.id() == broken) {
@@ -101,19 +85,19 @@ class ClaimLoopTest {
         });
         loop.runOnce();
         assertThat(started).extracting(Job::id).containsExactly(ids.get(0), ids.get(2), ids.get(3));
-        Job back = store.find(broken).orElseThrow();
+        Job back = db.queries().find(broken).orElseThrow();
         assertThat(back.status()).isEqualTo(JobStatus.APPROVED);
         assertThat(back.attempt()).as("the attempt is given back").isZero();
-        assertThat(fixtures.eventKinds(broken)).endsWith("claimed", "released");
+        assertThat(db.fixtures().eventKinds(broken)).endsWith("claimed", "released");
     }
 
     @Test
     void aHintMakesTheNextClaimStartAtTheHead() {
-        List<Long> ids = fixtures.approvedBulk("noop", 9);
+        List<Long> ids = db.fixtures().approvedBulk("noop", 9);
         ClaimLoop loop = loop(3, Duration.ofHours(1));
         assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(0, 3));
 
-        Job urgent = TestSupport.approve(store, NewJob.of("noop", null).withPriority(50));
+        Job urgent = TestSupport.approve(db.requests(), NewJob.of("noop", null).withPriority(50));
         loop.hint("other-queue");
         assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(3, 6));
         loop.hint("default");
@@ -122,11 +106,11 @@ class ClaimLoopTest {
 
     @Test
     void theHeadIsReadAtLeastOncePerPollInterval() {
-        List<Long> ids = fixtures.approvedBulk("noop", 9);
+        List<Long> ids = db.fixtures().approvedBulk("noop", 9);
         // A poll interval shorter than any claim: every claim starts at the head.
         ClaimLoop loop = loop(3, Duration.ofNanos(1));
         assertThat(claimOnce(loop)).containsExactlyElementsOf(ids.subList(0, 3));
-        Job urgent = TestSupport.approve(store, NewJob.of("noop", null).withPriority(50));
+        Job urgent = TestSupport.approve(db.requests(), NewJob.of("noop", null).withPriority(50));
         assertThat(claimOnce(loop)).containsExactly(urgent.id(), ids.get(3), ids.get(4));
     }
 }

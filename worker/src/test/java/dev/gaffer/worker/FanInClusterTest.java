@@ -7,8 +7,9 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.SubJob;
 import dev.gaffer.testing.TestPostgres;
@@ -34,7 +35,8 @@ class FanInClusterTest {
         // Every child waits at this gate until all 200 are running, so that they finish together.
         CountDownLatch allRunning = new CountDownLatch(CHILDREN);
         try (Database db = TestPostgres.freshDatabase("fan_in_cluster", 4)) {
-            JobStore store = new JobStore(db.dataSource());
+            JobRequests requests = new JobRequests(db.dataSource());
+            JobQueries queries = new JobQueries(db.dataSource());
             JobFixtures fixtures = new JobFixtures(db);
             List<Database> pools = new ArrayList<>();
             List<Worker> workers = new ArrayList<>();
@@ -74,14 +76,14 @@ class FanInClusterTest {
                     workers.add(new Worker(TestSupport.config("fan-" + i).withConcurrency(60), pool, registry));
                 }
                 workers.forEach(Worker::start);
-                Job parent = store.create(NewJob.of("parent", null)).job();
-                store.approve(parent.id(), "tester");
+                Job parent = requests.create(NewJob.of("parent", null)).job();
+                requests.approve(parent.id(), "tester");
                 await(
                         "the parent completed",
                         Duration.ofSeconds(120),
-                        () -> store.find(parent.id()).orElseThrow().status() == JobStatus.COMPLETED);
+                        () -> queries.find(parent.id()).orElseThrow().status() == JobStatus.COMPLETED);
 
-                Job done = store.find(parent.id()).orElseThrow();
+                Job done = queries.find(parent.id()).orElseThrow();
                 assertThat(done.result().get("children").asInt()).isEqualTo(CHILDREN);
                 assertThat(parentRuns.get()).isEqualTo(2);
                 assertThat(resumedRuns.get()).isEqualTo(1);

@@ -7,8 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.testing.TestPostgres;
 import java.time.Duration;
@@ -24,21 +25,22 @@ class ListenTest {
     @Test
     void pickupContinuesAndTheListenerComesBackAfterItsBackendIsTerminated() {
         try (Database db = TestPostgres.freshDatabase("listen")) {
-            JobStore store = new JobStore(db.dataSource());
+            JobRequests requests = new JobRequests(db.dataSource());
+            JobQueries queries = new JobQueries(db.dataSource());
             JobFixtures fixtures = new JobFixtures(db);
             WorkerConfig config = TestSupport.config("listener").withPolling(SLOW_POLL, true);
             try (Worker w = new Worker(config, db, HandlerRegistry.discover()).start()) {
                 await("listening", () -> w.listener().isListening());
                 // The first wake-up after start is a poll; wait until the loop sleeps on its poll interval.
-                Job before = approve(store, NewJob.of("noop", null));
-                await("picked up via NOTIFY", PICKUP, () -> status(store, before) == JobStatus.COMPLETED);
+                Job before = approve(requests, NewJob.of("noop", null));
+                await("picked up via NOTIFY", PICKUP, () -> status(queries, before) == JobStatus.COMPLETED);
 
                 int pid = w.listener().backendPid();
                 assertThat(pid).isPositive();
                 fixtures.exec("SELECT pg_terminate_backend(" + pid + ")");
                 // A job approved while the listener may be down: its hint can be lost, so the
                 // re-established listener must trigger a poll.
-                Job during = approve(store, NewJob.of("noop", null));
+                Job during = approve(requests, NewJob.of("noop", null));
 
                 await(
                         "listener reconnected",
@@ -47,10 +49,10 @@ class ListenTest {
                 await(
                         "job approved during the outage picked up",
                         PICKUP,
-                        () -> status(store, during) == JobStatus.COMPLETED);
+                        () -> status(queries, during) == JobStatus.COMPLETED);
 
-                Job after = approve(store, NewJob.of("noop", null));
-                await("picked up via the new LISTEN", PICKUP, () -> status(store, after) == JobStatus.COMPLETED);
+                Job after = approve(requests, NewJob.of("noop", null));
+                await("picked up via the new LISTEN", PICKUP, () -> status(queries, after) == JobStatus.COMPLETED);
             }
         }
     }
@@ -58,12 +60,13 @@ class ListenTest {
     @Test
     void pollOnlyModeClaimsWithoutAListener() {
         try (Database db = TestPostgres.freshDatabase("poll_only")) {
-            JobStore store = new JobStore(db.dataSource());
+            JobRequests requests = new JobRequests(db.dataSource());
+            JobQueries queries = new JobQueries(db.dataSource());
             WorkerConfig config = TestSupport.config("poller").withPolling(Duration.ofMillis(100), false);
             try (Worker w = new Worker(config, db, HandlerRegistry.discover()).start()) {
                 assertThat(w.listener()).isNull();
-                Job job = approve(store, NewJob.of("noop", null));
-                await("picked up by polling", () -> status(store, job) == JobStatus.COMPLETED);
+                Job job = approve(requests, NewJob.of("noop", null));
+                await("picked up by polling", () -> status(queries, job) == JobStatus.COMPLETED);
             }
         }
     }
@@ -72,11 +75,12 @@ class ListenTest {
     void theWorkerSurvivesAllItsDatabaseConnectionsBeingTerminated() {
         try (Database db = TestPostgres.freshDatabase("connections_killed", 2);
                 Database pool = TestSupport.openAnother(db, 8)) {
-            JobStore store = new JobStore(db.dataSource());
+            JobRequests requests = new JobRequests(db.dataSource());
+            JobQueries queries = new JobQueries(db.dataSource());
             WorkerConfig config = TestSupport.config("survivor");
             try (Worker w = new Worker(config, pool, HandlerRegistry.discover()).start()) {
-                Job first = approve(store, NewJob.of("noop", null));
-                await("first job done", () -> status(store, first) == JobStatus.COMPLETED);
+                Job first = approve(requests, NewJob.of("noop", null));
+                await("first job done", () -> status(queries, first) == JobStatus.COMPLETED);
                 int pid = w.listener().backendPid();
                 long killed = new JobFixtures(db)
                         .count("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
@@ -84,9 +88,12 @@ class ListenTest {
                 assertThat(killed).isGreaterThanOrEqualTo(2);
                 // The test's own pool lost its other connections too: read and write through a new one.
                 try (Database fresh = TestSupport.openAnother(db, 2)) {
-                    JobStore again = new JobStore(fresh.dataSource());
-                    Job second = approve(again, NewJob.of("sleep", JobFixtures.params("ms", 300)));
-                    await("second job done after the outage", () -> status(again, second) == JobStatus.COMPLETED);
+                    JobRequests againRequests = new JobRequests(fresh.dataSource());
+                    JobQueries againQueries = new JobQueries(fresh.dataSource());
+                    Job second = approve(againRequests, NewJob.of("sleep", JobFixtures.params("ms", 300)));
+                    await(
+                            "second job done after the outage",
+                            () -> status(againQueries, second) == JobStatus.COMPLETED);
                     await(
                             "listener back",
                             () -> w.listener().isListening() && w.listener().backendPid() != pid);
@@ -95,7 +102,7 @@ class ListenTest {
         }
     }
 
-    static JobStatus status(JobStore store, Job job) {
-        return store.find(job.id()).orElseThrow().status();
+    static JobStatus status(JobQueries queries, Job job) {
+        return queries.find(job.id()).orElseThrow().status();
     }
 }

@@ -2,69 +2,56 @@ package dev.gaffer.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gaffer.db.Database;
 import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.Job;
-import dev.gaffer.job.JobFixtures;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.SubJob;
-import dev.gaffer.testing.TestPostgres;
+import dev.gaffer.testing.TestDatabase;
 import dev.gaffer.worker.maintenance.Pruner;
 import dev.gaffer.worker.maintenance.WorkerExpiry;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class MaintenanceTest {
 
-    static Database db;
-    static JobStore store;
-    static JobFixtures fixtures;
-
-    @BeforeAll
-    static void setUp() {
-        db = TestPostgres.freshDatabase("maintenance");
-        store = new JobStore(db.dataSource());
-        fixtures = new JobFixtures(db);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        db.close();
-    }
+    @RegisterExtension
+    static final TestDatabase db = new TestDatabase("maintenance");
 
     @Test
     void thePrunerDeletesFinishedJobsOlderThanTheRetentionWithTheirSubJobsAndEvents() {
-        Job old = fixtures.processing("noop", "p/00000001");
-        store.waitForSubJobs(old.lease(), List.of(SubJob.of("noop", null)), "fan", "done");
-        Job child = store.subJobs(old.id()).getFirst();
-        Job childRun =
-                store.claim("p/00000001", List.of("default"), 1, List.of()).getFirst();
+        Job old = db.fixtures().processing("noop", "p/00000001");
+        db.outcomes().waitForSubJobs(old.lease(), List.of(SubJob.of("noop", null)), "fan", "done");
+        Job child = db.queries().subJobs(old.id()).getFirst();
+        Job childRun = db.leases()
+                .claim("p/00000001", List.of("default"), 1, List.of())
+                .getFirst();
         assertThat(childRun.id()).isEqualTo(child.id());
-        store.complete(childRun.lease(), null);
-        Job resumed =
-                store.claim("p/00000001", List.of("default"), 1, List.of()).getFirst();
-        store.complete(resumed.lease(), null);
-        Job recent = fixtures.processing("noop", "p/00000001");
-        store.complete(recent.lease(), null);
-        Job unfinished = fixtures.approved("noop");
-        fixtures.exec("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id IN (" + old.id() + ", "
-                + child.id() + ")");
+        db.outcomes().complete(childRun.lease(), null);
+        Job resumed = db.leases()
+                .claim("p/00000001", List.of("default"), 1, List.of())
+                .getFirst();
+        db.outcomes().complete(resumed.lease(), null);
+        Job recent = db.fixtures().processing("noop", "p/00000001");
+        db.outcomes().complete(recent.lease(), null);
+        Job unfinished = db.fixtures().approved("noop");
+        db.fixtures()
+                .exec("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id IN (" + old.id() + ", "
+                        + child.id() + ")");
 
-        int pruned = new Pruner(store, Pruner.Config.of(Duration.ofDays(7))).runOnce();
+        int pruned = new Pruner(db.reclaims(), Pruner.Config.of(Duration.ofDays(7))).runOnce();
 
         assertThat(pruned).isEqualTo(1);
-        assertThat(store.find(old.id())).isEmpty();
-        assertThat(store.find(child.id())).isEmpty();
-        assertThat(fixtures.count(
-                        "SELECT count(*) FROM job_events WHERE job_id IN (" + old.id() + ", " + child.id() + ")"))
+        assertThat(db.queries().find(old.id())).isEmpty();
+        assertThat(db.queries().find(child.id())).isEmpty();
+        assertThat(db.fixtures()
+                        .count("SELECT count(*) FROM job_events WHERE job_id IN (" + old.id() + ", " + child.id()
+                                + ")"))
                 .isZero();
-        assertThat(store.find(recent.id())).isPresent();
-        assertThat(store.find(unfinished.id())).isPresent();
-        store.cancel(unfinished.id(), "tester");
+        assertThat(db.queries().find(recent.id())).isPresent();
+        assertThat(db.queries().find(unfinished.id())).isPresent();
+        db.requests().cancel(unfinished.id(), "tester");
     }
 
     @Test
@@ -76,7 +63,7 @@ class MaintenanceTest {
         workers.register(
                 new WorkerStore.Registration("alive/1", "alive", "h", 2, List.of("default"), 4, Duration.ofSeconds(15)),
                 3);
-        fixtures.exec("UPDATE workers SET last_seen_at = now() - interval '5 minutes' WHERE id = 'quiet/1'");
+        db.fixtures().exec("UPDATE workers SET last_seen_at = now() - interval '5 minutes' WHERE id = 'quiet/1'");
 
         int expired = new WorkerExpiry(workers, new WorkerExpiry.Config(Duration.ofMinutes(1))).runOnce();
 
@@ -91,17 +78,18 @@ class MaintenanceTest {
 
     @Test
     void theHeartbeatKeepsTheWorkersRowCurrentAndReRegistersAfterExpiry() {
-        try (Worker w = new Worker(TestSupport.config("registry"), db, HandlerRegistry.discover())) {
+        try (Worker w = new Worker(TestSupport.config("registry"), db.database(), HandlerRegistry.discover())) {
             w.start();
             WorkerStore workers = new WorkerStore(db.dataSource());
-            fixtures.exec("DELETE FROM workers WHERE id = '" + w.id() + "'");
+            db.fixtures().exec("DELETE FROM workers WHERE id = '" + w.id() + "'");
             w.heartbeatOnce();
             WorkerStore.WorkerRow row = workers.find(w.id()).orElseThrow();
             assertThat(row.name()).isEqualTo("registry");
             assertThat(row.running()).isZero();
-            Job job = TestSupport.approve(store, NewJob.of("noop", null));
+            Job job = TestSupport.approve(db.requests(), NewJob.of("noop", null));
             TestSupport.await(
-                    "done", () -> store.find(job.id()).orElseThrow().status().isTerminal());
+                    "done",
+                    () -> db.queries().find(job.id()).orElseThrow().status().isTerminal());
         }
     }
 }

@@ -3,7 +3,8 @@ package dev.gaffer.worker;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.testing.TestPostgres;
 import java.time.Duration;
@@ -92,7 +93,8 @@ public final class MeasureWorker {
         });
         try (Database db = TestPostgres.freshDatabase("measure_latency_" + listen);
                 Database pool = TestSupport.openAnother(db, 20)) {
-            JobStore store = new JobStore(db.dataSource());
+            JobRequests requests = new JobRequests(db.dataSource());
+            JobQueries queries = new JobQueries(db.dataSource());
             WorkerConfig config =
                     WorkerConfig.defaults().withName("latency").withPolling(Duration.ofMillis(pollMs), listen);
             Worker worker = new Worker(config, pool, registry).start();
@@ -105,9 +107,9 @@ public final class MeasureWorker {
             Thread.sleep(500);
             List<Double> millis = new ArrayList<>();
             for (int i = 0; i < samples; i++) {
-                Job pending = store.create(NewJob.of("probe", null)).job();
+                Job pending = requests.create(NewJob.of("probe", null)).job();
                 long t0 = System.nanoTime();
-                store.approve(pending.id(), "measure");
+                requests.approve(pending.id(), "measure");
                 long[] s = started.poll(PICKUP_DEADLINE.toSeconds(), TimeUnit.SECONDS);
                 if (s == null || s[0] != pending.id()) {
                     throw new IllegalStateException("job " + pending.id() + " not started in time: " + s);
@@ -116,7 +118,7 @@ public final class MeasureWorker {
                 // Let the worker go idle (job finished, the wake-up of its freed slot spent), then
                 // approve the next one at a random point of the poll cycle.
                 long end = System.nanoTime() + PICKUP_DEADLINE.toNanos();
-                while (!store.find(pending.id()).orElseThrow().status().isTerminal() && System.nanoTime() < end) {
+                while (!queries.find(pending.id()).orElseThrow().status().isTerminal() && System.nanoTime() < end) {
                     Thread.sleep(2);
                 }
                 long jitterMs = listen ? 50 : pollMs;

@@ -4,44 +4,28 @@ import static dev.gaffer.worker.TestSupport.approve;
 import static dev.gaffer.worker.TestSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gaffer.db.Database;
 import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobFixtures;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.Results.LeaseLost;
 import dev.gaffer.job.Results.ReclaimResult;
-import dev.gaffer.testing.TestPostgres;
+import dev.gaffer.testing.TestDatabase;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class ReclaimTest {
 
-    static Database db;
-    static JobStore store;
-    static JobFixtures fixtures;
-
-    @BeforeEach
-    void setUp() {
-        db = TestPostgres.freshDatabase("reclaim");
-        store = new JobStore(db.dataSource());
-        fixtures = new JobFixtures(db);
-    }
-
-    @AfterEach
-    void tearDown() {
-        db.close();
-    }
+    @RegisterExtension
+    static final TestDatabase db = TestDatabase.perTest("reclaim");
 
     @Test
     void aJobWhoseWorkerStopsHeartbeatingIsReclaimedAndCompletedByAnotherWorker() throws Exception {
@@ -64,23 +48,23 @@ class ReclaimTest {
                 new HandlerRegistry().register("work", ctx -> Outcome.complete(JobFixtures.params("by", "second")));
 
         WorkerConfig timeouts = TestSupport.config("a").withHeartbeat(Duration.ofMillis(200), Duration.ofSeconds(5));
-        try (Worker first = new Worker(timeouts.withName("first"), db, stalled).start()) {
-            Job job = approve(store, NewJob.of("work", null));
+        try (Worker first = new Worker(timeouts.withName("first"), db.database(), stalled).start()) {
+            Job job = approve(db.requests(), NewJob.of("work", null));
             assertThat(firstStarted.await(30, TimeUnit.SECONDS)).isTrue();
-            Job held = store.find(job.id()).orElseThrow();
+            Job held = db.queries().find(job.id()).orElseThrow();
             assertThat(held.lockedBy()).isEqualTo(first.id());
 
-            first.stopHeartbeatForTest();
-            fixtures.ageHeartbeat(job.id(), 60);
+            first.stopHeartbeat();
+            db.fixtures().ageHeartbeat(job.id(), 60);
 
             // The second worker runs the cluster maintenance through db-scheduler for real.
             WorkerConfig second = timeouts.withName("second").withMaintenance(true, Duration.ofMillis(500));
-            try (Worker other = new Worker(second, db, healthy).start()) {
+            try (Worker other = new Worker(second, db.database(), healthy).start()) {
                 await("completed by the second worker", () -> statusOf(job.id()) == JobStatus.COMPLETED);
-                Job done = store.find(job.id()).orElseThrow();
+                Job done = db.queries().find(job.id()).orElseThrow();
                 assertThat(done.result().get("by").asText()).isEqualTo("second");
                 assertThat(done.attempt()).isEqualTo(2);
-                assertThat(fixtures.eventKinds(job.id()))
+                assertThat(db.fixtures().eventKinds(job.id()))
                         .containsSubsequence("claimed", "reclaimed", "claimed", "completed");
                 assertThat(other.stats().completed()).isEqualTo(1);
             }
@@ -93,11 +77,11 @@ class ReclaimTest {
             assertThat(first.stats().completed()).isZero();
 
             // And a late write with the old lease is fenced off.
-            assertThat(store.complete(held.lease(), JobFixtures.params("by", "late")))
+            assertThat(db.outcomes().complete(held.lease(), JobFixtures.params("by", "late")))
                     .isInstanceOf(LeaseLost.class);
-            Job after = store.find(job.id()).orElseThrow();
+            Job after = db.queries().find(job.id()).orElseThrow();
             assertThat(after.result().get("by").asText()).isEqualTo("second");
-            List<JobEvent> completions = store.events(job.id(), 0, 100).stream()
+            List<JobEvent> completions = db.queries().events(job.id(), 0, 100).stream()
                     .filter(e -> e.kind().equals("completed"))
                     .toList();
             assertThat(completions).hasSize(1);
@@ -107,15 +91,16 @@ class ReclaimTest {
 
     @Test
     void theReclaimerReturnsOnlyStaleJobsAndFailsThoseWithoutAttemptsLeft() {
-        Job stale = fixtures.processing("stale", "gone/00000001");
-        Job fresh = fixtures.processing("fresh", "alive/00000002");
-        Job lastTry = store.create(NewJob.of("last", null).withMaxAttempts(1)).job();
-        store.approve(lastTry.id(), "tester");
-        store.claim("gone/00000001", List.of("default"), 10, List.of());
-        fixtures.ageHeartbeat(stale.id(), 60);
-        fixtures.ageHeartbeat(lastTry.id(), 60);
+        Job stale = db.fixtures().processing("stale", "gone/00000001");
+        Job fresh = db.fixtures().processing("fresh", "alive/00000002");
+        Job lastTry =
+                db.requests().create(NewJob.of("last", null).withMaxAttempts(1)).job();
+        db.requests().approve(lastTry.id(), "tester");
+        db.leases().claim("gone/00000001", List.of("default"), 10, List.of());
+        db.fixtures().ageHeartbeat(stale.id(), 60);
+        db.fixtures().ageHeartbeat(lastTry.id(), 60);
 
-        Worker w = new Worker(TestSupport.config("reclaimer"), db, new HandlerRegistry());
+        Worker w = new Worker(TestSupport.config("reclaimer"), db.database(), new HandlerRegistry());
         ReclaimResult r = w.reclaimer().runOnce();
 
         assertThat(r.requeued()).isEqualTo(1);
@@ -123,7 +108,7 @@ class ReclaimTest {
         assertThat(statusOf(stale.id())).isEqualTo(JobStatus.APPROVED);
         assertThat(statusOf(fresh.id())).isEqualTo(JobStatus.PROCESSING);
         assertThat(statusOf(lastTry.id())).isEqualTo(JobStatus.FAILED);
-        assertThat(store.find(stale.id()).orElseThrow().lastError()).contains("stopped heartbeating");
+        assertThat(db.queries().find(stale.id()).orElseThrow().lastError()).contains("stopped heartbeating");
         assertThat(w.reclaimer().runOnce().total()).isZero();
         w.shutdown(Duration.ZERO);
     }
@@ -134,21 +119,23 @@ class ReclaimTest {
         // its own heartbeat timeout, wherever it ran.
         Process exited = new ProcessBuilder("true").start();
         exited.waitFor();
-        Job orphan = fixtures.processing("noop", "phoenix/0badf00d");
-        Job silentOrphan = fixtures.processing("noop", "phoenix/51137");
-        fixtures.exec("INSERT INTO workers (id, name, host, pid, queues, concurrency, heartbeat_timeout) VALUES"
-                + " ('phoenix/0badf00d', 'phoenix', '" + WorkerConfig.hostName() + "', " + exited.pid()
-                + ", '{default}', 4, interval '15 seconds'),"
-                + " ('phoenix/51137', 'phoenix', 'elsewhere', 1, '{default}', 4, interval '15 seconds')");
-        fixtures.exec("UPDATE workers SET last_seen_at = now() - interval '16 seconds' WHERE id = 'phoenix/51137'");
-        try (Worker w = new Worker(TestSupport.config("phoenix"), db, HandlerRegistry.discover()).start()) {
+        Job orphan = db.fixtures().processing("noop", "phoenix/0badf00d");
+        Job silentOrphan = db.fixtures().processing("noop", "phoenix/51137");
+        db.fixtures()
+                .exec("INSERT INTO workers (id, name, host, pid, queues, concurrency, heartbeat_timeout) VALUES"
+                        + " ('phoenix/0badf00d', 'phoenix', '" + WorkerConfig.hostName() + "', " + exited.pid()
+                        + ", '{default}', 4, interval '15 seconds'),"
+                        + " ('phoenix/51137', 'phoenix', 'elsewhere', 1, '{default}', 4, interval '15 seconds')");
+        db.fixtures()
+                .exec("UPDATE workers SET last_seen_at = now() - interval '16 seconds' WHERE id = 'phoenix/51137'");
+        try (Worker w = new Worker(TestSupport.config("phoenix"), db.database(), HandlerRegistry.discover()).start()) {
             await(
                     "orphans completed",
                     () -> statusOf(orphan.id()) == JobStatus.COMPLETED
                             && statusOf(silentOrphan.id()) == JobStatus.COMPLETED);
-            assertThat(fixtures.eventKinds(orphan.id())).contains("reclaimed");
-            assertThat(store.find(orphan.id()).orElseThrow().lastError()).contains("restarted");
-            assertThat(fixtures.count("SELECT count(*) FROM workers WHERE name = 'phoenix'"))
+            assertThat(db.fixtures().eventKinds(orphan.id())).contains("reclaimed");
+            assertThat(db.queries().find(orphan.id()).orElseThrow().lastError()).contains("restarted");
+            assertThat(db.fixtures().count("SELECT count(*) FROM workers WHERE name = 'phoenix'"))
                     .isEqualTo(1);
         }
     }
@@ -158,14 +145,16 @@ class ReclaimTest {
         // A second process given the same name on this host while the first one runs (its pid is
         // alive), and one on another host that beat a moment ago: neither is a predecessor.
         long alivePid = ProcessHandle.current().parent().orElseThrow().pid();
-        Job busy = fixtures.processing("noop", "twin/aaaa1111");
-        Job remote = fixtures.processing("noop", "twin/bbbb2222");
-        fixtures.exec("INSERT INTO workers (id, name, host, pid, queues, concurrency) VALUES"
-                + " ('twin/aaaa1111', 'twin', '" + WorkerConfig.hostName() + "', " + alivePid + ", '{default}', 4),"
-                + " ('twin/bbbb2222', 'twin', 'elsewhere', 1, '{default}', 4)");
+        Job busy = db.fixtures().processing("noop", "twin/aaaa1111");
+        Job remote = db.fixtures().processing("noop", "twin/bbbb2222");
+        db.fixtures()
+                .exec("INSERT INTO workers (id, name, host, pid, queues, concurrency) VALUES"
+                        + " ('twin/aaaa1111', 'twin', '" + WorkerConfig.hostName() + "', " + alivePid
+                        + ", '{default}', 4),"
+                        + " ('twin/bbbb2222', 'twin', 'elsewhere', 1, '{default}', 4)");
         var recovery = new StartupRecovery(
                 new WorkerStore(db.dataSource()),
-                store,
+                db.reclaims(),
                 new WorkerStore.Registration(
                         "twin/cccc3333",
                         "twin",
@@ -181,15 +170,16 @@ class ReclaimTest {
                 .containsExactlyInAnyOrder("twin/aaaa1111", "twin/bbbb2222");
         assertThat(statusOf(busy.id())).isEqualTo(JobStatus.PROCESSING);
         assertThat(statusOf(remote.id())).isEqualTo(JobStatus.PROCESSING);
-        assertThat(fixtures.count("SELECT count(*) FROM workers WHERE name = 'twin'"))
+        assertThat(db.fixtures().count("SELECT count(*) FROM workers WHERE name = 'twin'"))
                 .isEqualTo(2);
 
         // A predecessor that shows this very process's pid on this host may be a twin in another
         // pid namespace (two containers of one pod): left to its lease, too.
-        fixtures.exec(
-                "INSERT INTO workers (id, name, host, pid, queues, concurrency) VALUES ('twin/dddd4444', 'twin', '"
-                        + WorkerConfig.hostName() + "', "
-                        + ProcessHandle.current().pid() + ", '{default}', 4)");
+        db.fixtures()
+                .exec(
+                        "INSERT INTO workers (id, name, host, pid, queues, concurrency) VALUES ('twin/dddd4444', 'twin', '"
+                                + WorkerConfig.hostName() + "', "
+                                + ProcessHandle.current().pid() + ", '{default}', 4)");
         assertThat(recovery.runOnce().gone()).isEmpty();
     }
 
@@ -210,12 +200,12 @@ class ReclaimTest {
             return Outcome.complete(null);
         });
         WorkerConfig config = TestSupport.config("deaf").withHeartbeat(Duration.ofMillis(100), Duration.ofSeconds(1));
-        try (Worker w = new Worker(config, db, registry).start()) {
-            Job job = approve(store, NewJob.of("deaf", JobFixtures.params("timeout_ms", 200)));
+        try (Worker w = new Worker(config, db.database(), registry).start()) {
+            Job job = approve(db.requests(), NewJob.of("deaf", JobFixtures.params("timeout_ms", 200)));
             assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
             await("the worker let the lease lapse", () -> w.stats().leasesLost() == 1);
             await("reclaimed", () -> w.reclaimer().runOnce().total() == 1);
-            Job after = store.find(job.id()).orElseThrow();
+            Job after = db.queries().find(job.id()).orElseThrow();
             assertThat(after.status()).isEqualTo(JobStatus.APPROVED);
             assertThat(after.lockedBy()).isNull();
             // The zombie still runs, so this worker does not claim the job again meanwhile.
@@ -226,11 +216,11 @@ class ReclaimTest {
             await(
                     "claimed again once the zombie ended, and completed",
                     () -> statusOf(job.id()) == JobStatus.COMPLETED);
-            assertThat(store.find(job.id()).orElseThrow().attempt()).isEqualTo(2);
+            assertThat(db.queries().find(job.id()).orElseThrow().attempt()).isEqualTo(2);
         }
     }
 
     static JobStatus statusOf(long id) {
-        return store.find(id).orElseThrow().status();
+        return db.queries().find(id).orElseThrow().status();
     }
 }

@@ -4,31 +4,29 @@ import static dev.gaffer.worker.TestSupport.approve;
 import static dev.gaffer.worker.TestSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.NewJob;
-import dev.gaffer.testing.TestPostgres;
+import dev.gaffer.testing.TestDatabase;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class RetryTest {
 
-    static Database db;
-    static JobStore store;
+    @RegisterExtension
+    static final TestDatabase db = new TestDatabase("retry");
+
     static Worker worker;
     static final AtomicInteger flakyCalls = new AtomicInteger();
 
     @BeforeAll
     static void setUp() {
-        db = TestPostgres.freshDatabase("retry");
-        store = new JobStore(db.dataSource());
         HandlerRegistry registry = new HandlerRegistry()
                 .register("broken", ctx -> {
                     throw new IllegalStateException("disk full on attempt " + ctx.attempt());
@@ -40,28 +38,27 @@ class RetryTest {
                             ? Outcome.retryLater(Duration.ofMillis(10), "upstream busy")
                             : Outcome.complete(null);
                 });
-        worker = new Worker(TestSupport.config("retry"), db, registry).start();
+        worker = new Worker(TestSupport.config("retry"), db.database(), registry).start();
     }
 
     @AfterAll
     static void tearDown() {
         worker.close();
-        db.close();
     }
 
     @Test
     void aThrowingHandlerIsRetriedWithBackoffUntilMaxAttemptsThenFailsWithItsErrorsRecorded() {
-        Job job = approve(store, NewJob.of("broken", null).withMaxAttempts(3));
+        Job job = approve(db.requests(), NewJob.of("broken", null).withMaxAttempts(3));
         await("failed", () -> status(job) == JobStatus.FAILED);
 
-        Job failed = store.find(job.id()).orElseThrow();
+        Job failed = db.queries().find(job.id()).orElseThrow();
         assertThat(failed.attempt()).isEqualTo(3);
         assertThat(failed.lastError())
                 .startsWith("java.lang.IllegalStateException: disk full on attempt 3")
                 .contains("\tat dev.gaffer.worker.");
         assertThat(failed.lastError().length()).isLessThanOrEqualTo(ErrorSummary.MAX_CHARS);
 
-        List<JobEvent> events = store.events(job.id(), 0, 100);
+        List<JobEvent> events = db.queries().events(job.id(), 0, 100);
         List<JobEvent> failures = events.stream()
                 .filter(e -> e.kind().equals("retried") || e.kind().equals("failed"))
                 .toList();
@@ -82,12 +79,12 @@ class RetryTest {
 
     @Test
     void aNonRetryableFailureFailsAtOnce() {
-        Job job = approve(store, NewJob.of("invalid", null).withMaxAttempts(5));
+        Job job = approve(db.requests(), NewJob.of("invalid", null).withMaxAttempts(5));
         await("failed", () -> status(job) == JobStatus.FAILED);
-        Job failed = store.find(job.id()).orElseThrow();
+        Job failed = db.queries().find(job.id()).orElseThrow();
         assertThat(failed.attempt()).isEqualTo(1);
         assertThat(failed.lastError()).isEqualTo("storyboard has no scenes");
-        assertThat(store.events(job.id(), 0, 100))
+        assertThat(db.queries().events(job.id(), 0, 100))
                 .extracting(JobEvent::kind)
                 .doesNotContain("retried")
                 .endsWith("failed");
@@ -95,10 +92,10 @@ class RetryTest {
 
     @Test
     void aHandlerCanAskToBeRetriedLater() {
-        Job job = approve(store, NewJob.of("flaky", null));
+        Job job = approve(db.requests(), NewJob.of("flaky", null));
         await("completed", () -> status(job) == JobStatus.COMPLETED);
-        assertThat(store.find(job.id()).orElseThrow().attempt()).isEqualTo(2);
-        assertThat(store.events(job.id(), 0, 100))
+        assertThat(db.queries().find(job.id()).orElseThrow().attempt()).isEqualTo(2);
+        assertThat(db.queries().events(job.id(), 0, 100))
                 .filteredOn(e -> e.kind().equals("retried"))
                 .singleElement()
                 .satisfies(e -> assertThat(e.message()).isEqualTo("upstream busy"));
@@ -119,6 +116,6 @@ class RetryTest {
     }
 
     static JobStatus status(Job job) {
-        return store.find(job.id()).orElseThrow().status();
+        return db.queries().find(job.id()).orElseThrow().status();
     }
 }

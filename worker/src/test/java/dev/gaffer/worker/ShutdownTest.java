@@ -4,39 +4,23 @@ import static dev.gaffer.worker.TestSupport.approve;
 import static dev.gaffer.worker.TestSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gaffer.db.Database;
 import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.NewJob;
-import dev.gaffer.testing.TestPostgres;
+import dev.gaffer.testing.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class ShutdownTest {
 
-    static Database db;
-    static JobStore store;
-    static JobFixtures fixtures;
-
-    @BeforeAll
-    static void setUp() {
-        db = TestPostgres.freshDatabase("shutdown");
-        store = new JobStore(db.dataSource());
-        fixtures = new JobFixtures(db);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        db.close();
-    }
+    @RegisterExtension
+    static final TestDatabase db = new TestDatabase("shutdown");
 
     @Test
     void gracefulShutdownReleasesUnfinishedJobsWithoutUsingAnAttempt() {
@@ -51,11 +35,13 @@ class ShutdownTest {
             return Outcome.complete(null);
         });
         Worker w = new Worker(
-                        TestSupport.config("shutdown").withQueues(List.of("long"), java.util.Map.of()), db, registry)
+                        TestSupport.config("shutdown").withQueues(List.of("long"), java.util.Map.of()),
+                        db.database(),
+                        registry)
                 .start();
         List<Job> jobs = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            jobs.add(approve(store, NewJob.of("long", null).withQueue("long")));
+            jobs.add(approve(db.requests(), NewJob.of("long", null).withQueue("long")));
         }
         await("all three running", () -> w.runningCount() == 3);
 
@@ -64,11 +50,11 @@ class ShutdownTest {
         assertThat(released).isEqualTo(3);
         assertThat(interrupted.get()).isEqualTo(3);
         for (Job job : jobs) {
-            Job after = store.find(job.id()).orElseThrow();
+            Job after = db.queries().find(job.id()).orElseThrow();
             assertThat(after.status()).isEqualTo(JobStatus.APPROVED);
             assertThat(after.attempt()).isZero();
             assertThat(after.lockedBy()).isNull();
-            assertThat(fixtures.eventKinds(job.id())).endsWith("claimed", "released");
+            assertThat(db.fixtures().eventKinds(job.id())).endsWith("claimed", "released");
         }
         assertThat(w.stats().discarded()).isEqualTo(3);
         assertThat(new WorkerStore(db.dataSource()).find(w.id())).isEmpty();
@@ -78,15 +64,15 @@ class ShutdownTest {
     void shutdownWaitsForHandlersThatFinishWithinTheGracePeriod() {
         Worker w = new Worker(
                         TestSupport.config("patient").withQueues(List.of("patient"), java.util.Map.of()),
-                        db,
+                        db.database(),
                         HandlerRegistry.discover())
                 .start();
-        Job job =
-                approve(store, NewJob.of("sleep", JobFixtures.params("ms", 500)).withQueue("patient"));
+        Job job = approve(
+                db.requests(), NewJob.of("sleep", JobFixtures.params("ms", 500)).withQueue("patient"));
         await("running", () -> w.runningCount() == 1);
 
         assertThat(w.shutdown(Duration.ofSeconds(20))).isZero();
 
-        assertThat(store.find(job.id()).orElseThrow().status()).isEqualTo(JobStatus.COMPLETED);
+        assertThat(db.queries().find(job.id()).orElseThrow().status()).isEqualTo(JobStatus.COMPLETED);
     }
 }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.fail;
 
 import dev.gaffer.db.Database;
 import dev.gaffer.job.Job;
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.Results;
 import java.time.Duration;
@@ -28,9 +28,9 @@ final class TestSupport {
                 .withShutdownGrace(Duration.ofSeconds(5));
     }
 
-    static Job approve(JobStore store, NewJob job) {
-        Job created = store.create(job).job();
-        return ((Results.Moved) store.approve(created.id(), "tester")).job();
+    static Job approve(JobRequests requests, NewJob job) {
+        Job created = requests.create(job).job();
+        return ((Results.Moved) requests.approve(created.id(), "tester")).job();
     }
 
     /** Polls {@code condition} until it holds, failing the test after the deadline. */

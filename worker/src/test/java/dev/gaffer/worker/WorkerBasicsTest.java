@@ -4,41 +4,25 @@ import static dev.gaffer.worker.TestSupport.approve;
 import static dev.gaffer.worker.TestSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gaffer.db.Database;
 import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobFixtures;
 import dev.gaffer.job.JobStatus;
-import dev.gaffer.job.JobStore;
 import dev.gaffer.job.NewJob;
 import dev.gaffer.job.SubJob;
-import dev.gaffer.testing.TestPostgres;
+import dev.gaffer.testing.TestDatabase;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class WorkerBasicsTest {
 
-    static Database db;
-    static JobStore store;
-    static JobFixtures fixtures;
-
-    @BeforeAll
-    static void setUp() {
-        db = TestPostgres.freshDatabase("worker_basics");
-        store = new JobStore(db.dataSource());
-        fixtures = new JobFixtures(db);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        db.close();
-    }
+    @RegisterExtension
+    static final TestDatabase db = new TestDatabase("worker_basics");
 
     @Test
     void builtInHandlersAreDiscoveredThroughServiceLoader() {
@@ -47,7 +31,7 @@ class WorkerBasicsTest {
 
     @Test
     void completesNoopAndSleepJobsAndRegistersItself() {
-        try (Worker w = new Worker(TestSupport.config("basics"), db, HandlerRegistry.discover()).start()) {
+        try (Worker w = new Worker(TestSupport.config("basics"), db.database(), HandlerRegistry.discover()).start()) {
             assertThat(new WorkerStore(db.dataSource()).list()).anySatisfy(row -> {
                 assertThat(row.id()).isEqualTo(w.id());
                 assertThat(row.name()).isEqualTo("basics");
@@ -55,12 +39,13 @@ class WorkerBasicsTest {
                 assertThat(row.concurrency()).isEqualTo(16);
                 assertThat(row.pid()).isEqualTo(ProcessHandle.current().pid());
             });
-            Job noop = approve(store, NewJob.of("noop", null));
-            Job sleep = approve(store, NewJob.of("sleep", JobFixtures.params("ms", 300)));
+            Job noop = approve(db.requests(), NewJob.of("noop", null));
+            Job sleep = approve(db.requests(), NewJob.of("sleep", JobFixtures.params("ms", 300)));
             await(
                     "both complete",
                     () -> status(noop.id()) == JobStatus.COMPLETED && status(sleep.id()) == JobStatus.COMPLETED);
-            assertThat(store.find(sleep.id())
+            assertThat(db.queries()
+                            .find(sleep.id())
                             .orElseThrow()
                             .result()
                             .get("slept_ms")
@@ -83,15 +68,15 @@ class WorkerBasicsTest {
             release.await();
             return Outcome.complete(null);
         });
-        try (Worker w = new Worker(TestSupport.config("chatty"), db, registry).start()) {
-            Job job = approve(store, NewJob.of("chatty", null));
+        try (Worker w = new Worker(TestSupport.config("chatty"), db.database(), registry).start()) {
+            Job job = approve(db.requests(), NewJob.of("chatty", null));
             assertThat(reported.await(30, TimeUnit.SECONDS)).isTrue();
             await("progress 40 visible", () -> {
-                Job j = store.find(job.id()).orElseThrow();
+                Job j = db.queries().find(job.id()).orElseThrow();
                 return j.progressPercentage() == 40 && "step 40".equals(j.currentStage());
             });
             // 41 calls, but only the latest value rides on a heartbeat: very few progress events.
-            long progressEvents = fixtures.eventKinds(job.id()).stream()
+            long progressEvents = db.fixtures().eventKinds(job.id()).stream()
                     .filter("progress"::equals)
                     .count();
             assertThat(progressEvents).isBetween(1L, 3L);
@@ -115,13 +100,13 @@ class WorkerBasicsTest {
                     .count();
             return Outcome.complete(JobFixtures.params("children", done));
         });
-        try (Worker w = new Worker(TestSupport.config("parent"), db, registry).start()) {
-            Job parent = approve(store, NewJob.of("parent", null));
+        try (Worker w = new Worker(TestSupport.config("parent"), db.database(), registry).start()) {
+            Job parent = approve(db.requests(), NewJob.of("parent", null));
             await("parent completed", () -> status(parent.id()) == JobStatus.COMPLETED);
-            Job done = store.find(parent.id()).orElseThrow();
+            Job done = db.queries().find(parent.id()).orElseThrow();
             assertThat(done.result().get("children").asInt()).isEqualTo(3);
             assertThat(done.attempt()).isEqualTo(1);
-            assertThat(fixtures.eventKinds(parent.id())).contains("waiting", "resumed", "completed");
+            assertThat(db.fixtures().eventKinds(parent.id())).contains("waiting", "resumed", "completed");
         }
     }
 
@@ -140,14 +125,14 @@ class WorkerBasicsTest {
             }
             return Outcome.complete(JobFixtures.params("late", true));
         });
-        try (Worker w = new Worker(TestSupport.config("cancel"), db, registry).start()) {
-            Job job = approve(store, NewJob.of("stubborn", null));
+        try (Worker w = new Worker(TestSupport.config("cancel"), db.database(), registry).start()) {
+            Job job = approve(db.requests(), NewJob.of("stubborn", null));
             assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
-            store.cancel(job.id(), "tester");
+            db.requests().cancel(job.id(), "tester");
             await("handler interrupted", interrupted::get);
             await("outcome discarded", () -> w.stats().discarded() == 1);
             assertThat(flagSeen).isTrue();
-            Job after = store.find(job.id()).orElseThrow();
+            Job after = db.queries().find(job.id()).orElseThrow();
             assertThat(after.status()).isEqualTo(JobStatus.CANCELLED);
             assertThat(after.result()).isNull();
         }
@@ -155,13 +140,13 @@ class WorkerBasicsTest {
 
     @Test
     void aJobRunningPastItsTimeoutIsInterruptedAndFailedAsRetryable() {
-        try (Worker w = new Worker(TestSupport.config("timeout"), db, HandlerRegistry.discover()).start()) {
+        try (Worker w = new Worker(TestSupport.config("timeout"), db.database(), HandlerRegistry.discover()).start()) {
             Job job = approve(
-                    store,
+                    db.requests(),
                     NewJob.of("sleep", JobFixtures.json("{\"ms\": 60000, \"timeout_ms\": 300}"))
                             .withMaxAttempts(1));
             await("failed", () -> status(job.id()) == JobStatus.FAILED);
-            assertThat(store.find(job.id()).orElseThrow().lastError()).startsWith("timed out after 300 ms");
+            assertThat(db.queries().find(job.id()).orElseThrow().lastError()).startsWith("timed out after 300 ms");
             assertThat(w.stats().timedOut()).isEqualTo(1);
         }
     }
@@ -171,13 +156,13 @@ class WorkerBasicsTest {
         // Beats every 5 s: a timeout checked at the beat would let this 2 s sleep complete.
         WorkerConfig config =
                 TestSupport.config("short-timeout").withHeartbeat(Duration.ofSeconds(5), Duration.ofSeconds(15));
-        try (Worker w = new Worker(config, db, HandlerRegistry.discover()).start()) {
+        try (Worker w = new Worker(config, db.database(), HandlerRegistry.discover()).start()) {
             Job job = approve(
-                    store,
+                    db.requests(),
                     NewJob.of("sleep", JobFixtures.json("{\"ms\": 2000, \"timeout_ms\": 50}"))
                             .withMaxAttempts(1));
             await("failed", Duration.ofSeconds(4), () -> status(job.id()) == JobStatus.FAILED);
-            assertThat(store.find(job.id()).orElseThrow().lastError()).startsWith("timed out after 50 ms");
+            assertThat(db.queries().find(job.id()).orElseThrow().lastError()).startsWith("timed out after 50 ms");
             assertThat(w.stats().timedOut()).isEqualTo(1);
         }
     }
@@ -185,17 +170,18 @@ class WorkerBasicsTest {
     @Test
     void aPoisonJobInAClaimBatchFailsAloneAndTheOthersRunOnce() {
         // Written past the API (which refuses it): a timeout that overflows a long of nanoseconds.
-        List<Long> ids = fixtures.approvedBulk("noop", 8);
+        List<Long> ids = db.fixtures().approvedBulk("noop", 8);
         long poison = ids.get(3);
-        fixtures.exec("UPDATE jobs SET parameters = '{\"timeout_ms\": 10000000000000}' WHERE id = " + poison);
-        try (Worker w =
-                new Worker(TestSupport.config("poison").withConcurrency(8), db, HandlerRegistry.discover()).start()) {
+        db.fixtures().exec("UPDATE jobs SET parameters = '{\"timeout_ms\": 10000000000000}' WHERE id = " + poison);
+        try (Worker w = new Worker(
+                        TestSupport.config("poison").withConcurrency(8), db.database(), HandlerRegistry.discover())
+                .start()) {
             await(
                     "all finished",
                     () -> ids.stream()
-                            .allMatch(
-                                    id -> store.find(id).orElseThrow().status().isTerminal()));
-            Job failed = store.find(poison).orElseThrow();
+                            .allMatch(id ->
+                                    db.queries().find(id).orElseThrow().status().isTerminal()));
+            Job failed = db.queries().find(poison).orElseThrow();
             assertThat(failed.status()).isEqualTo(JobStatus.FAILED);
             assertThat(failed.attempt())
                     .as("failed at once, on its first claim")
@@ -203,13 +189,14 @@ class WorkerBasicsTest {
             assertThat(failed.lastError()).contains("parameters.timeout_ms");
             for (long id : ids) {
                 if (id != poison) {
-                    Job j = store.find(id).orElseThrow();
+                    Job j = db.queries().find(id).orElseThrow();
                     assertThat(j.status()).as("job %d", id).isEqualTo(JobStatus.COMPLETED);
                     assertThat(j.attempt()).as("job %d ran once", id).isEqualTo(1);
                 }
             }
-            assertThat(fixtures.count("SELECT count(*) FROM job_events WHERE kind IN ('reclaimed', 'released')"
-                            + " AND job_id BETWEEN " + ids.getFirst() + " AND " + ids.getLast()))
+            assertThat(db.fixtures()
+                            .count("SELECT count(*) FROM job_events WHERE kind IN ('reclaimed', 'released')"
+                                    + " AND job_id BETWEEN " + ids.getFirst() + " AND " + ids.getLast()))
                     .isZero();
             assertThat(w.stats().failed()).isEqualTo(1);
         }
@@ -229,18 +216,18 @@ class WorkerBasicsTest {
         WorkerConfig strict = TestSupport.config("strict")
                 .withHeartbeat(Duration.ofMillis(200), Duration.ofSeconds(1))
                 .withMaintenance(true, Duration.ofMillis(200));
-        try (Worker a = new Worker(slow, db, patient).start();
-                Worker b = new Worker(strict, db, new HandlerRegistry()).start()) {
-            Job job = approve(store, NewJob.of("patient", null));
+        try (Worker a = new Worker(slow, db.database(), patient).start();
+                Worker b = new Worker(strict, db.database(), new HandlerRegistry()).start()) {
+            Job job = approve(db.requests(), NewJob.of("patient", null));
             await("A holds it", () -> status(job.id()) == JobStatus.PROCESSING);
             // Five of B's timeouts, and A beats twice in that time.
             Thread.sleep(5_000);
             assertThat(b.reclaimer().runOnce().total()).isZero();
             finish.countDown();
             await("completed", () -> status(job.id()) == JobStatus.COMPLETED);
-            Job done = store.find(job.id()).orElseThrow();
+            Job done = db.queries().find(job.id()).orElseThrow();
             assertThat(done.attempt()).isEqualTo(1);
-            assertThat(fixtures.eventKinds(job.id())).doesNotContain("reclaimed");
+            assertThat(db.fixtures().eventKinds(job.id())).doesNotContain("reclaimed");
             assertThat(a.stats().leasesLost()).isZero();
         }
     }
@@ -258,10 +245,10 @@ class WorkerBasicsTest {
         });
         WorkerConfig config =
                 TestSupport.config("limits").withQueues(List.of("video", "default"), java.util.Map.of("video", 2));
-        try (Worker w = new Worker(config, db, registry).start()) {
+        try (Worker w = new Worker(config, db.database(), registry).start()) {
             List<Job> jobs = new java.util.ArrayList<>();
             for (int i = 0; i < 12; i++) {
-                jobs.add(approve(store, NewJob.of("video", null).withQueue("video")));
+                jobs.add(approve(db.requests(), NewJob.of("video", null).withQueue("video")));
             }
             await("all video jobs complete", () -> jobs.stream().allMatch(j -> status(j.id()) == JobStatus.COMPLETED));
         }
@@ -269,6 +256,6 @@ class WorkerBasicsTest {
     }
 
     static JobStatus status(long id) {
-        return store.find(id).orElseThrow().status();
+        return db.queries().find(id).orElseThrow().status();
     }
 }

@@ -1,6 +1,6 @@
 package dev.gaffer.worker.maintenance;
 
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.ReclaimStore;
 import java.time.Duration;
 
 /** Deletes finished top-level jobs (with their sub-jobs and events) older than the retention. */
@@ -24,11 +24,11 @@ public final class Pruner {
         }
     }
 
-    private final JobStore jobStore;
+    private final ReclaimStore reclaims;
     private final Config config;
 
-    public Pruner(JobStore jobStore, Config config) {
-        this.jobStore = jobStore;
+    public Pruner(ReclaimStore reclaims, Config config) {
+        this.reclaims = reclaims;
         this.config = config;
     }
 
@@ -36,7 +36,7 @@ public final class Pruner {
     public int runOnce() {
         int deleted = 0;
         for (int i = 0; i < config.maxBatches(); i++) {
-            int n = jobStore.pruneFinished(config.retention(), config.batchSize());
+            int n = reclaims.pruneFinished(config.retention(), config.batchSize());
             deleted += n;
             if (n < config.batchSize()) {
                 break;

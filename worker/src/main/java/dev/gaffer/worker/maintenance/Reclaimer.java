@@ -1,6 +1,6 @@
 package dev.gaffer.worker.maintenance;
 
-import dev.gaffer.job.JobStore;
+import dev.gaffer.job.ReclaimStore;
 import dev.gaffer.job.Results.ReclaimResult;
 
 /**
@@ -23,11 +23,11 @@ public final class Reclaimer {
         }
     }
 
-    private final JobStore jobStore;
+    private final ReclaimStore reclaims;
     private final Config config;
 
-    public Reclaimer(JobStore jobStore, Config config) {
-        this.jobStore = jobStore;
+    public Reclaimer(ReclaimStore reclaims, Config config) {
+        this.reclaims = reclaims;
         this.config = config;
     }
 
@@ -36,7 +36,7 @@ public final class Reclaimer {
         int requeued = 0;
         int failed = 0;
         for (int i = 0; i < config.maxBatches(); i++) {
-            ReclaimResult r = jobStore.reclaimExpired(config.batchSize());
+            ReclaimResult r = reclaims.reclaimExpired(config.batchSize());
             requeued += r.requeued();
             failed += r.failed();
             if (r.total() < config.batchSize()) {

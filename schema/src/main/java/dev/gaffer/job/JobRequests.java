@@ -1,0 +1,277 @@
+package dev.gaffer.job;
+
+import static dev.gaffer.job.JobHistory.RECORD;
+import static dev.gaffer.job.JobRows.COLUMNS;
+
+import dev.gaffer.db.Sql;
+import dev.gaffer.job.Results.AlreadyExists;
+import dev.gaffer.job.Results.CreateResult;
+import dev.gaffer.job.Results.Created;
+import dev.gaffer.job.Results.IdempotencyConflict;
+import dev.gaffer.job.Results.Moved;
+import dev.gaffer.job.Results.NotFound;
+import dev.gaffer.job.Results.Transition;
+import dev.gaffer.job.Results.WrongState;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * The transitions people ask for, through the API: create (→ pending), approve (pending →
+ * approved), cancel (an unfinished job and its tree → cancelled), retry (failed or cancelled →
+ * approved or waiting, with a fresh budget of attempts).
+ *
+ * <p>Each is one statement: a chain of CTEs that changes the rows, appends their {@code
+ * job_events} and sends the NOTIFY hints ({@link JobHistory}). Each names the state it expects;
+ * when the row is in another state the caller gets a typed answer ({@link Results}), never a
+ * silent success. Every statement's text, as PostgreSQL receives it, is in {@code
+ * schema/src/test/resources/sql/JobRequests.*.sql}.
+ */
+public final class JobRequests {
+
+    private static final String UNFINISHED = "('pending', 'approved', 'processing', 'waiting')";
+
+    static final String CREATE = """
+            WITH inserted AS (
+                INSERT INTO jobs (type, queue, priority, parameters, storyboard, max_attempts, run_at,
+                                  idempotency_key, created_by)
+                VALUES (?, ?, ?, ?::jsonb, ?::jsonb, ?, COALESCE(?::timestamptz, now()), ?, ?)
+                ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING *),
+            changes AS (
+                SELECT id, queue, 'created'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
+                       created_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
+                  FROM inserted),
+            %s
+            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM inserted
+            """.formatted(RECORD, COLUMNS);
+
+    static final String FIND_BY_IDEMPOTENCY_KEY = "SELECT " + COLUMNS + " FROM jobs WHERE idempotency_key = ?";
+
+    static final String APPROVE = """
+            WITH approved AS (
+                UPDATE jobs SET status = 'approved', approved_by = ?, approved_at = now(), updated_at = now()
+                 WHERE id = ? AND status = 'pending'
+                RETURNING *),
+            changes AS (
+                SELECT id, queue, 'approved'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
+                       approved_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
+                  FROM approved),
+            %s
+            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM approved
+            """.formatted(RECORD, COLUMNS);
+
+    /**
+     * Cancels a job and, with it, every unfinished job below it. A processing job loses its
+     * lease here; its worker learns it at the next heartbeat and interrupts the handler. A
+     * cancelled sub-job counts toward its parent's fan-in ({@link FanIn}).
+     *
+     * <p>The tree is locked deepest first, before anything is written: a sub-job that finishes
+     * locks itself and then its parent (fan-in), so taking the locks in that same order means
+     * the two never wait on each other in a cycle. A sub-job that finished while we waited for
+     * its lock is re-checked (FOR UPDATE re-reads the row) and drops out.
+     */
+    static final String CANCEL =
+            """
+            WITH RECURSIVE args AS (SELECT ?::bigint AS id, ?::text AS actor),
+            tree AS (
+                SELECT j.id, 0 AS depth FROM jobs j, args WHERE j.id = args.id AND j.status IN %1$s
+                UNION ALL
+                SELECT c.id, t.depth + 1 FROM jobs c JOIN tree t ON c.parent_id = t.id WHERE c.status IN %1$s),
+            locked AS MATERIALIZED (
+                SELECT j.id FROM jobs j JOIN tree t ON t.id = j.id
+                 WHERE j.status IN %1$s
+                 ORDER BY t.depth DESC, j.id
+                   FOR UPDATE OF j),
+            cancelled AS (
+                UPDATE jobs j
+                   SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
+                       heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
+                  FROM locked l
+                 WHERE j.id = l.id AND j.status IN %1$s
+                RETURNING j.*),
+            finished AS (SELECT id, parent_id, status, last_error FROM cancelled),
+            %2$s,
+            changes AS (
+                SELECT c.id, c.queue, 'cancelled'::job_event_kind AS kind, c.status, c.attempt, NULL::text AS worker_id,
+                       args.actor, c.progress_percentage, c.current_stage AS stage,
+                       CASE WHEN c.id = args.id THEN NULL ELSE 'cancelled with job ' || args.id END AS message
+                  FROM cancelled c, args
+                UNION ALL
+                %3$s),
+            %4$s
+            SELECT %5$s, (SELECT count(*) FROM notified) AS notified FROM cancelled WHERE id = (SELECT id FROM args)
+            """.formatted(UNFINISHED, FanIn.of("SELECT id FROM cancelled"), FanIn.CHANGES, RECORD, COLUMNS);
+
+    /**
+     * A failed or cancelled job starts again with a fresh budget of attempts, and reruns only
+     * what failed: its failed or cancelled sub-jobs go back to approved and it waits for them
+     * (completed ones keep their results); with none to rerun it resumes at its resume stage, or
+     * starts over when it never fanned out. A sub-job can be retried only while its parent still
+     * waits (the parent is locked first so that it cannot resume in between); the parent then
+     * waits for it again.
+     */
+    static final String RETRY = """
+            WITH args AS (SELECT ?::bigint AS id, ?::text AS actor),
+            parent AS MATERIALIZED (
+                SELECT p.id FROM jobs p
+                 WHERE p.id = (SELECT j.parent_id FROM jobs j, args WHERE j.id = args.id) AND p.status = 'waiting'
+                   FOR UPDATE),
+            target AS MATERIALIZED (
+                SELECT j.id FROM jobs j
+                 WHERE j.id = (SELECT id FROM args) AND j.status IN ('failed', 'cancelled')
+                   AND (j.parent_id IS NULL OR j.parent_id IN (SELECT id FROM parent))
+                   FOR UPDATE),
+            rerun AS (
+                UPDATE jobs c
+                   SET status = 'approved', attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
+                       progress_percentage = 0, current_stage = NULL, updated_at = now()
+                  FROM target t
+                 WHERE c.parent_id = t.id AND c.status IN ('failed', 'cancelled')
+                RETURNING c.*),
+            rerun_count AS (SELECT count(*)::int AS n FROM rerun),
+            retried AS (
+                UPDATE jobs j
+                   SET status = CASE WHEN r.n > 0 THEN 'waiting' ELSE 'approved' END::job_status,
+                       subjobs_open = r.n, attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
+                       current_stage = CASE WHEN r.n > 0
+                                            THEN concat_ws(' ', j.fanout_stage, (j.subjobs_total - r.n) || '/' || j.subjobs_total)
+                                            ELSE j.resume_stage END,
+                       progress_percentage = CASE WHEN r.n > 0 THEN (%3$d * (j.subjobs_total - r.n)) / j.subjobs_total ELSE 0 END,
+                       approved_by = COALESCE(j.approved_by, args.actor), approved_at = COALESCE(j.approved_at, now()),
+                       updated_at = now()
+                  FROM target t, rerun_count r, args
+                 WHERE j.id = t.id
+                RETURNING j.*),
+            reopened AS (
+                UPDATE jobs p SET subjobs_open = p.subjobs_open + 1, updated_at = now()
+                  FROM retried r
+                 WHERE p.id = r.parent_id
+                RETURNING p.id),
+            changes AS (
+                SELECT r.id, r.queue, 'retried'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
+                       args.actor, r.progress_percentage, r.current_stage AS stage, 'retried by a person' AS message
+                  FROM retried r, args
+                UNION ALL
+                SELECT id, queue, 'retried', status, attempt, NULL, NULL, progress_percentage, current_stage,
+                       'rerun with job ' || parent_id
+                  FROM rerun),
+            %1$s
+            SELECT %2$s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened
+              FROM retried
+            """.formatted(RECORD, COLUMNS, FanIn.SUBJOBS_PROGRESS_SHARE);
+
+    static final String STATUS_OF = "SELECT status, parent_id FROM jobs WHERE id = ?";
+
+    private final DataSource dataSource;
+
+    public JobRequests(DataSource dataSource) {
+        this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    /**
+     * Inserts a pending job. With an idempotency key that already exists, nothing is inserted:
+     * the existing job comes back, or a conflict when it was created with another type or other
+     * parameters. Concurrent creates with one key insert exactly one row: ON CONFLICT waits for
+     * the first insert to commit and then does nothing.
+     */
+    public CreateResult create(NewJob job) {
+        for (int round = 0; round < 3; round++) {
+            List<Job> inserted = Sql.query(dataSource, "create job", CREATE, ps -> bindCreate(ps, job), JobRows::job);
+            if (!inserted.isEmpty()) {
+                return new Created(inserted.getFirst());
+            }
+            Optional<Job> existing = Sql.query(
+                            dataSource,
+                            "find job by idempotency key",
+                            FIND_BY_IDEMPOTENCY_KEY,
+                            ps -> ps.setString(1, job.idempotencyKey()),
+                            JobRows::job)
+                    .stream()
+                    .findFirst();
+            if (existing.isPresent()) {
+                Job found = existing.get();
+                boolean same =
+                        found.type().equals(job.type()) && found.parameters().equals(job.parameters());
+                return same ? new AlreadyExists(found) : new IdempotencyConflict(found);
+            }
+            // The conflicting row was deleted (pruned) between the two statements: insert again.
+        }
+        throw new IllegalStateException("idempotency key " + job.idempotencyKey() + " neither inserts nor reads");
+    }
+
+    private static void bindCreate(PreparedStatement ps, NewJob job) throws SQLException {
+        ps.setString(1, job.type());
+        ps.setString(2, job.queue());
+        ps.setInt(3, job.priority());
+        ps.setString(4, Json.write(job.parameters()));
+        ps.setString(5, Json.write(job.storyboard()));
+        ps.setInt(6, job.maxAttempts());
+        if (job.runAt() == null) {
+            ps.setNull(7, Types.TIMESTAMP_WITH_TIMEZONE);
+        } else {
+            ps.setObject(7, job.runAt().atOffset(ZoneOffset.UTC));
+        }
+        ps.setString(8, job.idempotencyKey());
+        ps.setString(9, job.createdBy());
+    }
+
+    /** pending → approved, recording who approved. Concurrent approvals: exactly one moves it. */
+    public Transition approve(long id, String approvedBy) {
+        Objects.requireNonNull(approvedBy, "approvedBy");
+        List<Job> rows = Sql.query(
+                dataSource,
+                "approve job " + id,
+                APPROVE,
+                ps -> {
+                    ps.setString(1, approvedBy);
+                    ps.setLong(2, id);
+                },
+                JobRows::job);
+        return rows.isEmpty() ? notMoved(id, "only a pending job can be approved") : new Moved(rows.getFirst());
+    }
+
+    /** pending, approved, processing or waiting → cancelled, with all unfinished jobs below it. */
+    public Transition cancel(long id, String cancelledBy) {
+        List<Job> rows =
+                Sql.query(dataSource, "cancel job " + id, CANCEL, ps -> bindArgs(ps, id, cancelledBy), JobRows::job);
+        return rows.isEmpty()
+                ? notMoved(id, "a job that already finished cannot be cancelled")
+                : new Moved(rows.getFirst());
+    }
+
+    /** failed or cancelled → approved (or waiting, for its failed sub-jobs) with a fresh budget of attempts. */
+    public Transition retry(long id, String retriedBy) {
+        List<Job> rows =
+                Sql.query(dataSource, "retry job " + id, RETRY, ps -> bindArgs(ps, id, retriedBy), JobRows::job);
+        if (!rows.isEmpty()) {
+            return new Moved(rows.getFirst());
+        }
+        Transition why = notMoved(id, "only a failed or cancelled job can be retried");
+        if (why instanceof WrongState w && (w.actual() == JobStatus.FAILED || w.actual() == JobStatus.CANCELLED)) {
+            return new WrongState(id, w.actual(), "a sub-job can be retried only while its parent is waiting");
+        }
+        return why;
+    }
+
+    /** The {@code args} CTE of cancel and retry: the job and the person. */
+    private static void bindArgs(PreparedStatement ps, long id, String actor) throws SQLException {
+        ps.setLong(1, id);
+        ps.setString(2, actor);
+    }
+
+    private Transition notMoved(long id, String reason) {
+        List<JobStatus> status = Sql.query(
+                dataSource,
+                "read status of job " + id,
+                STATUS_OF,
+                ps -> ps.setLong(1, id),
+                rs -> JobStatus.fromDb(rs.getString("status")));
+        return status.isEmpty() ? new NotFound(id) : new WrongState(id, status.getFirst(), reason);
+    }
+}

@@ -1,0 +1,1 @@
+SELECT data FROM job_artifacts WHERE job_id = ? AND name = ?

@@ -1,0 +1,1 @@
+SELECT * FROM job_events WHERE id > ? ORDER BY id LIMIT ?

@@ -1,0 +1,1 @@
+SELECT status, parent_id FROM jobs WHERE id = ?

@@ -1,0 +1,28 @@
+WITH args AS (SELECT ?::text AS worker),
+leases AS (
+    SELECT * FROM unnest(?::bigint[], ?::int[]) AS l(id, attempt)),
+released AS (
+    UPDATE jobs j
+       SET status = 'approved', attempt = j.attempt - 1, run_at = now(), locked_by = NULL,
+           heartbeat_at = NULL, lease_expires_at = NULL, updated_at = now()
+      FROM leases l
+     WHERE j.id = l.id AND j.attempt = l.attempt AND j.locked_by = (SELECT worker FROM args)
+       AND j.status = 'processing'
+    RETURNING j.*),
+changes AS (
+    SELECT r.id, r.queue, 'released'::job_event_kind AS kind, r.status, r.attempt, args.worker AS worker_id,
+           NULL::text AS actor, r.progress_percentage, r.current_stage AS stage,
+           'worker shut down before the job finished' AS message
+      FROM released r, args),
+events AS (
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+    RETURNING id),
+notified AS (
+    SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
+                     json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
+                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
+                   queue
+              FROM changes) h)
+SELECT id, (SELECT count(*) FROM notified) AS notified FROM released

@@ -1,0 +1,123 @@
+WITH args AS (SELECT ?::text AS worker),
+outcomes AS (
+    SELECT * FROM unnest(?::bigint[], ?::int[], ?::text[]) AS o(id, attempt, result)),
+target AS MATERIALIZED (
+    SELECT j.id, o.result FROM jobs j JOIN outcomes o ON o.id = j.id AND o.attempt = j.attempt
+     WHERE j.locked_by = (SELECT worker FROM args) AND j.status = 'processing'
+     ORDER BY j.id
+       FOR UPDATE OF j),
+done AS (
+    UPDATE jobs j
+       SET status = 'completed', result = t.result::jsonb, progress_percentage = 100, finished_at = now(),
+           updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
+      FROM target t
+     WHERE j.id = t.id
+    RETURNING j.*),
+finished AS (SELECT id, parent_id, status, last_error FROM done),
+fanin_counts AS (
+    SELECT f.parent_id, count(*)::int AS n,
+           min(f.id) FILTER (WHERE f.status = 'failed') AS failed_child,
+           (array_agg(f.last_error ORDER BY f.id) FILTER (WHERE f.status = 'failed'))[1] AS failed_error
+      FROM finished f WHERE f.parent_id IS NOT NULL GROUP BY f.parent_id),
+fanin AS (
+    UPDATE jobs p
+       SET subjobs_open = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN 0 ELSE p.subjobs_open - f.n END,
+           status = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN 'failed'::job_status
+                         WHEN p.subjobs_open = f.n THEN 'approved'::job_status ELSE p.status END,
+           finished_at = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN now() ELSE p.finished_at END,
+           last_error = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL)
+                             THEN concat('sub-job ', f.failed_child, ' failed: ', f.failed_error)
+                             ELSE p.last_error END,
+           run_at = CASE WHEN NOT (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) AND p.subjobs_open = f.n THEN now() ELSE p.run_at END,
+           current_stage = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN p.current_stage
+                                WHEN p.subjobs_open = f.n THEN p.resume_stage
+                                ELSE concat_ws(' ', p.fanout_stage,
+                                         (p.subjobs_total - p.subjobs_open + f.n) || '/' || p.subjobs_total) END,
+           progress_percentage = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN p.progress_percentage
+                                      ELSE (90 * (p.subjobs_total - p.subjobs_open + f.n)) / p.subjobs_total END,
+           updated_at = now()
+      FROM fanin_counts f
+     WHERE p.id = f.parent_id AND p.status = 'waiting' AND p.id NOT IN (SELECT id FROM done)
+    RETURNING p.id, p.parent_id, p.queue, p.status, p.attempt, p.progress_percentage,
+              p.current_stage, p.last_error),
+fanin_siblings AS (
+    UPDATE jobs s
+       SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
+           heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
+      FROM fanin f
+     WHERE s.parent_id = f.id AND f.status = 'failed'
+       AND s.status IN ('pending', 'approved', 'processing', 'waiting')
+       AND s.id NOT IN (SELECT id FROM done)
+    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage),
+fanin_failed AS (SELECT id, parent_id, status, last_error FROM fanin WHERE status = 'failed'),
+fanin2_counts AS (
+    SELECT f.parent_id, count(*)::int AS n,
+           min(f.id) FILTER (WHERE f.status = 'failed') AS failed_child,
+           (array_agg(f.last_error ORDER BY f.id) FILTER (WHERE f.status = 'failed'))[1] AS failed_error
+      FROM fanin_failed f WHERE f.parent_id IS NOT NULL GROUP BY f.parent_id),
+fanin2 AS (
+    UPDATE jobs p
+       SET subjobs_open = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN 0 ELSE p.subjobs_open - f.n END,
+           status = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN 'failed'::job_status
+                         WHEN p.subjobs_open = f.n THEN 'approved'::job_status ELSE p.status END,
+           finished_at = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN now() ELSE p.finished_at END,
+           last_error = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL)
+                             THEN concat('sub-job ', f.failed_child, ' failed: ', f.failed_error)
+                             ELSE p.last_error END,
+           run_at = CASE WHEN NOT (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) AND p.subjobs_open = f.n THEN now() ELSE p.run_at END,
+           current_stage = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN p.current_stage
+                                WHEN p.subjobs_open = f.n THEN p.resume_stage
+                                ELSE concat_ws(' ', p.fanout_stage,
+                                         (p.subjobs_total - p.subjobs_open + f.n) || '/' || p.subjobs_total) END,
+           progress_percentage = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN p.progress_percentage
+                                      ELSE (90 * (p.subjobs_total - p.subjobs_open + f.n)) / p.subjobs_total END,
+           updated_at = now()
+      FROM fanin2_counts f
+     WHERE p.id = f.parent_id AND p.status = 'waiting' AND p.id NOT IN (SELECT id FROM done UNION ALL SELECT id FROM fanin UNION ALL SELECT id FROM fanin_siblings)
+    RETURNING p.id, p.parent_id, p.queue, p.status, p.attempt, p.progress_percentage,
+              p.current_stage, p.last_error),
+fanin2_siblings AS (
+    UPDATE jobs s
+       SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
+           heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
+      FROM fanin2 f
+     WHERE s.parent_id = f.id AND f.status = 'failed'
+       AND s.status IN ('pending', 'approved', 'processing', 'waiting')
+       AND s.id NOT IN (SELECT id FROM done UNION ALL SELECT id FROM fanin UNION ALL SELECT id FROM fanin_siblings)
+    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage),
+changes AS (
+    SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, args.worker AS worker_id,
+           NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message
+      FROM done d, args
+    UNION ALL
+    SELECT id, queue,
+       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
+       status, attempt, NULL, NULL, progress_percentage, current_stage,
+       CASE WHEN status = 'failed' THEN last_error END
+  FROM fanin
+UNION ALL
+SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
+       'cancelled: sub-job ' || parent_id || ' failed fast'
+  FROM fanin_siblings
+UNION ALL
+SELECT id, queue,
+       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
+       status, attempt, NULL, NULL, progress_percentage, current_stage,
+       CASE WHEN status = 'failed' THEN last_error END
+  FROM fanin2
+UNION ALL
+SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
+       'cancelled: sub-job ' || parent_id || ' failed fast'
+  FROM fanin2_siblings),
+events AS (
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+    RETURNING id),
+notified AS (
+    SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
+                     json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
+                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
+                   queue
+              FROM changes) h)
+SELECT id, (SELECT count(*) FROM notified) AS notified FROM done

@@ -1,0 +1,1 @@
+SELECT id, name, host, pid, queues, concurrency, running, started_at, last_seen_at FROM workers ORDER BY name, started_at, id
