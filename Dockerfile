@@ -7,12 +7,14 @@ COPY .mvn .mvn
 COPY mvnw pom.xml ./
 COPY schema/pom.xml schema/pom.xml
 COPY worker/pom.xml worker/pom.xml
+COPY pipelines/video/pom.xml pipelines/video/pom.xml
 COPY api-server/pom.xml api-server/pom.xml
 COPY cli/pom.xml cli/pom.xml
 COPY faults/pom.xml faults/pom.xml
 COPY bench/pom.xml bench/pom.xml
 COPY schema/src schema/src
 COPY worker/src worker/src
+COPY pipelines/video/src pipelines/video/src
 COPY api-server/src api-server/src
 COPY cli/src cli/src
 RUN ./mvnw -B -q -DskipTests -Dspotless.check.skip=true -pl cli -am package

@@ -1,5 +1,7 @@
 package dev.gaffer.api;
 
+import dev.gaffer.job.JobTypeValidator;
+import dev.gaffer.job.JobTypeValidators;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Arrays;
@@ -12,8 +14,9 @@ import java.util.regex.Pattern;
  * The API server's settings, read from environment variables (flags are laid over them by the
  * CLI). Every bad value fails at start-up with the variable's name and the expected shape.
  *
- * @param jobTypes the job types a client may create; the API does not know which handlers the
- *     workers have, so the operator lists them (GAFFER_JOB_TYPES)
+ * @param jobTypes the job types a client may create (GAFFER_JOB_TYPES); by default those that a
+ *     {@link JobTypeValidator} on the class path declares ({@link #defaultJobTypes()}). The API
+ *     knows no job type of its own and cannot see which handlers the workers have.
  * @param metricsAuth whether {@code /metrics} needs a key with the read role (GAFFER_METRICS_AUTH)
  * @param metricsHost where {@code /metrics} listens when it has a port of its own (GAFFER_METRICS_HOST)
  * @param metricsPort a port of its own for {@code /metrics}, which then leaves the API's port
@@ -35,7 +38,6 @@ public record ApiConfig(
     public static final String DEFAULT_HOST = "0.0.0.0";
     public static final String DEV_HOST = "127.0.0.1";
     public static final long DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-    public static final Set<String> DEFAULT_JOB_TYPES = Set.of("noop", "sleep", "video", "image_pairs", "scene");
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
 
     private static final Pattern TYPE = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
@@ -89,7 +91,21 @@ public record ApiConfig(
 
     /** Settings for tests and embedding: auth on, defaults otherwise, a random port. */
     public static ApiConfig defaults() {
-        return new ApiConfig(DEV_HOST, 0, true, false, DEFAULT_MAX_BODY_BYTES, DEFAULT_JOB_TYPES, DEFAULT_MAX_ATTEMPTS);
+        return new ApiConfig(DEV_HOST, 0, true, false, DEFAULT_MAX_BODY_BYTES, defaultJobTypes(), DEFAULT_MAX_ATTEMPTS);
+    }
+
+    /**
+     * The job types that a {@link JobTypeValidator} on the class path declares: in the gaffer jar
+     * the built-in ones ({@code noop}, {@code sleep}) and the reference video pipeline's. A jar of
+     * handlers that also declares a validator adds its types.
+     */
+    public static Set<String> defaultJobTypes() {
+        Set<String> types = JobTypeValidators.discover().types();
+        if (types.isEmpty()) {
+            throw new IllegalArgumentException("no job type is declared on the class path (no"
+                    + " META-INF/services/dev.gaffer.job.JobTypeValidator); set GAFFER_JOB_TYPES, e.g. noop,video");
+        }
+        return types;
     }
 
     /**
@@ -104,7 +120,7 @@ public record ApiConfig(
         int port = (int) number(env, "GAFFER_API_PORT", DEFAULT_PORT, "a port number between 0 and 65535");
         boolean auth = bool(env, "GAFFER_AUTH", !dev);
         long maxBody = number(env, "GAFFER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, "a size in bytes, e.g. 1048576");
-        Set<String> types = DEFAULT_JOB_TYPES;
+        Set<String> types = null;
         String typesText = env.get("GAFFER_JOB_TYPES");
         if (typesText != null && !typesText.isBlank()) {
             types = new LinkedHashSet<>();
@@ -113,6 +129,9 @@ public record ApiConfig(
                     types.add(t.strip());
                 }
             }
+        }
+        if (types == null) {
+            types = defaultJobTypes();
         }
         int attempts =
                 (int) number(env, "GAFFER_DEFAULT_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, "a whole number from 1 to 1000");

@@ -32,7 +32,7 @@ class DatabaseUnavailableTest {
                 Duration.ofMillis(500),
                 "gaffer-test"));
         // Dev mode (auth off) so that the requests reach the job routes without a key lookup.
-        ApiConfig config = new ApiConfig("127.0.0.1", 0, false, true, 1 << 20, ApiConfig.DEFAULT_JOB_TYPES, 3);
+        ApiConfig config = new ApiConfig("127.0.0.1", 0, false, true, 1 << 20, ApiConfig.defaultJobTypes(), 3);
         try (ApiServer server = new ApiServer(
                         db,
                         new JobRequests(db.dataSource()),

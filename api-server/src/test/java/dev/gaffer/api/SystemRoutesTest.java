@@ -138,7 +138,7 @@ class SystemRoutesTest {
     @Test
     void devModeWithoutAuthRecordsActionsAsDev() {
         ApiConfig dev = new ApiConfig(
-                "127.0.0.1", 0, false, true, ApiConfig.DEFAULT_MAX_BODY_BYTES, ApiConfig.DEFAULT_JOB_TYPES, 3);
+                "127.0.0.1", 0, false, true, ApiConfig.DEFAULT_MAX_BODY_BYTES, ApiConfig.defaultJobTypes(), 3);
         try (TestApi open = new TestApi(TestPostgres.freshDatabase("api_dev"), dev.requireSafe())) {
             var created = open.post("/api/v3/jobs", null, "{\"type\":\"noop\"}");
             assertThat(created.statusCode()).isEqualTo(201);

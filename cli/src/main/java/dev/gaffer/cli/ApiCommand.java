@@ -44,7 +44,10 @@ final class ApiCommand implements Callable<Integer> {
     @Option(names = "--max-body-bytes", description = "GAFFER_MAX_BODY_BYTES; default: 1048576.")
     String maxBodyBytes;
 
-    @Option(names = "--job-types", description = "GAFFER_JOB_TYPES, comma-separated; default: noop,sleep,video,scene.")
+    @Option(
+            names = "--job-types",
+            description =
+                    "GAFFER_JOB_TYPES, comma-separated; default: every type a validator on the class path declares.")
     String jobTypes;
 
     @Option(

@@ -213,7 +213,7 @@ final class WorkerCommand implements Callable<Integer> {
         Set<String> wanted = new TreeSet<>();
         if (typesText == null || typesText.isBlank()) {
             wanted.addAll(found.types());
-            wanted.addAll(VIDEO_TYPES);
+            wanted.addAll(VideoHandlers.TYPES);
         } else {
             for (String t : typesText.split(",")) {
                 if (!t.isBlank()) {
@@ -221,7 +221,7 @@ final class WorkerCommand implements Callable<Integer> {
                 }
             }
         }
-        if (wanted.stream().anyMatch(VIDEO_TYPES::contains)) {
+        if (wanted.stream().anyMatch(VideoHandlers.TYPES::contains)) {
             long maxBytes = ArtifactStore.DEFAULT_MAX_BYTES;
             String maxText = settings.get("GAFFER_ARTIFACT_MAX_BYTES");
             if (maxText != null && !maxText.isBlank()) {
@@ -247,9 +247,6 @@ final class WorkerCommand implements Callable<Integer> {
         }
         return selected;
     }
-
-    private static final Set<String> VIDEO_TYPES =
-            Set.of(VideoHandlers.VIDEO, VideoHandlers.IMAGE_PAIRS, VideoHandlers.SCENE);
 
     /**
      * A worker that starts before its database waits for it instead of crash-looping. Returns

@@ -13,7 +13,7 @@ public final class VideoParameters implements JobTypeValidator {
 
     @Override
     public Set<String> types() {
-        return Set.of(VideoHandlers.VIDEO, VideoHandlers.IMAGE_PAIRS, VideoHandlers.SCENE);
+        return VideoHandlers.TYPES;
     }
 
     @Override

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -32,6 +33,9 @@ public final class VideoHandlers {
     public static final String VIDEO = "video";
     public static final String IMAGE_PAIRS = "image_pairs";
     public static final String SCENE = "scene";
+    /** Every job type of the pipeline. */
+    public static final Set<String> TYPES = Set.of(VIDEO, IMAGE_PAIRS, SCENE);
+
     public static final String RENDERING = "rendering";
     public static final String STITCHING = "stitching";
     public static final String CLIP = "clip.mp4";
