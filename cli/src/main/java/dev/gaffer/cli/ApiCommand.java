@@ -96,12 +96,7 @@ final class ApiCommand implements Callable<Integer> {
                 new JobQueries(db.dataSource()),
                 new ApiKeyStore(db.dataSource()),
                 config);
-        // SIGTERM and SIGINT end the server here, not through the JVM's shutdown, so that the
-        // process stops its streams and pool and then exits 0 like any clean stop.
-        CountDownLatch stop = new CountDownLatch(1);
-        for (String signal : new String[] {"TERM", "INT"}) {
-            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> stop.countDown());
-        }
+        CountDownLatch stop = StopSignals.install();
         try {
             server.start();
         } catch (RuntimeException e) {

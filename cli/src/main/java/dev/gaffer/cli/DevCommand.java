@@ -89,10 +89,7 @@ final class DevCommand implements Callable<Integer> {
         // Before anything starts: a busy port is one line, not a database and workers started for nothing.
         requirePortFree(apiConfig.host(), apiConfig.port());
 
-        CountDownLatch stop = new CountDownLatch(1);
-        for (String signal : new String[] {"TERM", "INT"}) {
-            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> stop.countDown());
-        }
+        CountDownLatch stop = StopSignals.install();
 
         DevDatabase embedded = null;
         DatabaseUrl url;

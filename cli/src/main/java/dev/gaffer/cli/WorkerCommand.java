@@ -132,15 +132,7 @@ final class WorkerCommand implements Callable<Integer> {
             dbConfig = dbConfig.withMaxPoolSize(Math.min(config.concurrency() + 4, MAX_DEFAULT_POOL));
         }
 
-        CountDownLatch stop = new CountDownLatch(1);
-        // SIGTERM and SIGINT are handled here rather than by the JVM's shutdown, so that the
-        // process can finish its graceful shutdown and then exit with status 0.
-        for (String signal : new String[] {"TERM", "INT"}) {
-            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
-                log.info("received SIG{}: shutting down", signal);
-                stop.countDown();
-            });
-        }
+        CountDownLatch stop = StopSignals.install();
 
         try (Database db = Database.open(dbConfig)) {
             if (!awaitDatabase(db, stop)) {
