@@ -5,6 +5,7 @@ FROM eclipse-temurin:25-jdk AS build
 WORKDIR /src
 COPY .mvn .mvn
 COPY mvnw pom.xml ./
+COPY handler-api/pom.xml handler-api/pom.xml
 COPY schema/pom.xml schema/pom.xml
 COPY worker/pom.xml worker/pom.xml
 COPY pipelines/video/pom.xml pipelines/video/pom.xml
@@ -12,6 +13,7 @@ COPY api-server/pom.xml api-server/pom.xml
 COPY cli/pom.xml cli/pom.xml
 COPY faults/pom.xml faults/pom.xml
 COPY bench/pom.xml bench/pom.xml
+COPY handler-api/src handler-api/src
 COPY schema/src schema/src
 COPY worker/src worker/src
 COPY pipelines/video/src pipelines/video/src

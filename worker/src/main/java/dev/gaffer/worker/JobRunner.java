@@ -146,7 +146,7 @@ final class JobRunner {
                     error = new IllegalStateException(
                             "no handler for job type '" + rj.job.type() + "' on worker " + workerId);
                 } else {
-                    outcome = handler.handle(new JobContext(rj, queries));
+                    outcome = handler.handle(new RunContext(rj, queries));
                     if (outcome == null) {
                         error = new IllegalStateException("the handler of '" + rj.job.type() + "' returned null");
                     }

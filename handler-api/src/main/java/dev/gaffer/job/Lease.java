@@ -8,7 +8,7 @@ package dev.gaffer.job;
 public record Lease(long jobId, int attempt, String workerId) {
 
     /** Throws when this lease is not {@code workerId}'s: a worker writes only its own leases. */
-    void requireHeldBy(String workerId) {
+    public void requireHeldBy(String workerId) {
         if (!this.workerId.equals(workerId)) {
             throw new IllegalArgumentException("lease of job " + jobId + " belongs to " + this.workerId);
         }
