@@ -86,7 +86,7 @@ public final class ArtifactStore {
                         + maxBytes + " (GAFFER_ARTIFACT_MAX_BYTES)");
             }
             String sha256 = sha256(file);
-            try (Connection c = dataSource.getConnection();
+            try (Connection c = Sql.autocommitted(dataSource);
                     PreparedStatement ps = c.prepareStatement(PUT);
                     InputStream in = Files.newInputStream(file)) {
                 ps.setString(1, name);
@@ -123,7 +123,7 @@ public final class ArtifactStore {
 
     /** Copies the artifact's bytes to {@code out}; false when there is no such artifact. */
     public boolean copyTo(long jobId, String name, OutputStream out) {
-        try (Connection c = dataSource.getConnection();
+        try (Connection c = Sql.autocommitted(dataSource);
                 PreparedStatement ps = c.prepareStatement(READ)) {
             ps.setLong(1, jobId);
             ps.setString(2, name);

@@ -15,15 +15,41 @@ import org.flywaydb.core.api.MigrationInfo;
  * The connection pool plus the schema's migrations. Both processes open one of these at start-up;
  * migrations run only when asked ({@code gaffer migrate}, or {@code --migrate} in dev), so that a
  * fleet of workers does not race to alter the schema.
+ *
+ * <p>An application that embeds a worker may instead lend its own pool ({@link #borrowing}):
+ * Gaffer then opens no connection of its own and never closes the pool.
  */
 public final class Database implements AutoCloseable {
 
     private final DatabaseConfig config;
     private final HikariDataSource pool;
+    private final DataSource dataSource;
 
     private Database(DatabaseConfig config, HikariDataSource pool) {
         this.config = config;
         this.pool = pool;
+        this.dataSource = pool;
+    }
+
+    private Database(DataSource borrowed) {
+        this.config = null;
+        this.pool = null;
+        this.dataSource = borrowed;
+    }
+
+    /**
+     * The application's own pool, lent to Gaffer. Everything runs on its connections: the
+     * statements, and the LISTEN of a worker, which holds one of them for as long as it runs.
+     * {@link #sibling} gives back this same pool (its session settings are the application's),
+     * and {@link #close} leaves it open.
+     */
+    public static Database borrowing(DataSource dataSource) {
+        return new Database(java.util.Objects.requireNonNull(dataSource, "dataSource"));
+    }
+
+    /** True for a pool that the application lent ({@link #borrowing}). */
+    public boolean isBorrowed() {
+        return pool == null;
     }
 
     /**
@@ -42,6 +68,9 @@ public final class Database implements AutoCloseable {
      * one with {@code plan_cache_mode = force_generic_plan}. The caller closes it.
      */
     public Database sibling(String purpose, int size, Map<String, String> settings) {
+        if (isBorrowed()) {
+            return this;
+        }
         DatabaseConfig sibling = new DatabaseConfig(
                 config.url(), size, config.connectionTimeout(), config.applicationName() + "-" + purpose);
         return open(sibling, settings);
@@ -86,17 +115,21 @@ public final class Database implements AutoCloseable {
     }
 
     public DataSource dataSource() {
-        return pool;
+        return dataSource;
     }
 
+    /** How this pool was opened; a borrowed one has none. */
     public DatabaseConfig config() {
+        if (config == null) {
+            throw new IllegalStateException("a borrowed pool has no DatabaseConfig");
+        }
         return config;
     }
 
     /** A pooled connection; the caller closes it. */
     public Connection connection() {
         try {
-            return pool.getConnection();
+            return dataSource.getConnection();
         } catch (SQLException e) {
             throw new DatabaseException("cannot get a connection", e);
         }
@@ -107,6 +140,18 @@ public final class Database implements AutoCloseable {
      * returned to a pool that would hand it to someone else.
      */
     public Connection dedicatedConnection(String purpose) {
+        if (isBorrowed()) {
+            // The application's pool is all there is: hold one of its connections.
+            try {
+                Connection c = dataSource.getConnection();
+                if (!c.getAutoCommit()) {
+                    c.setAutoCommit(true);
+                }
+                return c;
+            } catch (SQLException e) {
+                throw new DatabaseException("cannot take a " + purpose + " connection from the application's pool", e);
+            }
+        }
         Properties props = new Properties();
         if (config.url().user() != null) {
             props.setProperty("user", config.url().user());
@@ -139,7 +184,7 @@ public final class Database implements AutoCloseable {
 
     private Flyway flyway() {
         return Flyway.configure()
-                .dataSource(pool)
+                .dataSource(dataSource)
                 .locations("classpath:db/migration")
                 .validateMigrationNaming(true)
                 .load();
@@ -147,6 +192,8 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
-        pool.close();
+        if (pool != null) {
+            pool.close();
+        }
     }
 }

@@ -242,7 +242,13 @@ public final class NotificationListener implements AutoCloseable {
         Connection c = connection;
         if (c != null) {
             try {
-                c.close();
+                // Closing the socket is what ends the wait in getNotifications. A pooled connection
+                // (an application's pool lent to an embedded worker) would instead be returned to
+                // its pool, which waits for the very lock the listening thread holds: close the
+                // physical connection under it; the pool then drops it.
+                Connection physical =
+                        c.isWrapperFor(PGConnection.class) ? (Connection) c.unwrap(PGConnection.class) : c;
+                physical.close();
             } catch (SQLException ignored) {
                 // closing is all that is left to do
             }

@@ -38,7 +38,7 @@ public final class Sql {
      */
     public static <T> List<T> query(DataSource ds, String what, String sql, Binder binder, RowMapper<T> mapper) {
         for (int attempt = 1; ; attempt++) {
-            try (Connection c = ds.getConnection()) {
+            try (Connection c = autocommitted(ds)) {
                 return query(c, sql, binder, mapper);
             } catch (SQLException e) {
                 if (!isRetryable(e) || attempt >= MAX_STATEMENT_ATTEMPTS) {
@@ -50,6 +50,25 @@ public final class Sql {
     }
 
     static final int MAX_STATEMENT_ATTEMPTS = 4;
+
+    /**
+     * A connection of {@code ds} in autocommit. Gaffer's own pools hand out autocommit
+     * connections; an application's pool that an embedded worker borrows may not (Spring's
+     * defaults), and a statement of ours must not stay uncommitted until someone else's commit.
+     * Pools restore their default when the connection comes back.
+     */
+    public static Connection autocommitted(DataSource ds) throws SQLException {
+        Connection c = ds.getConnection();
+        try {
+            if (!c.getAutoCommit()) {
+                c.setAutoCommit(true);
+            }
+            return c;
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
 
     /** SQLState 40P01 (deadlock detected) or 40001 (serialization failure). */
     static boolean isRetryable(SQLException e) {
@@ -81,7 +100,7 @@ public final class Sql {
     /** Runs one statement in autocommit, re-run on deadlock like {@link #query(DataSource, String, String, Binder, RowMapper)}. */
     public static int update(DataSource ds, String what, String sql, Binder binder) {
         for (int attempt = 1; ; attempt++) {
-            try (Connection c = ds.getConnection();
+            try (Connection c = autocommitted(ds);
                     PreparedStatement ps = c.prepareStatement(sql)) {
                 binder.bind(ps);
                 return ps.executeUpdate();

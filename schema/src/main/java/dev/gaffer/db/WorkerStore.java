@@ -92,22 +92,18 @@ public final class WorkerStore {
     }
 
     public void register(Registration r, int running) {
-        try (var c = dataSource.getConnection();
-                var ps = c.prepareStatement(REGISTER)) {
+        int rows = Sql.update(dataSource, "register worker " + r.id(), REGISTER, ps -> {
             ps.setString(1, r.id());
             ps.setString(2, r.name());
             ps.setString(3, r.host());
             ps.setLong(4, r.pid());
-            ps.setArray(5, c.createArrayOf("text", r.queues().toArray()));
+            Sql.setArray(ps, 5, "text", r.queues());
             ps.setInt(6, r.concurrency());
             ps.setInt(7, running);
             ps.setDouble(8, r.heartbeatTimeout().toMillis() / 1e3);
-            int rows = ps.executeUpdate();
-            if (rows != 1) {
-                throw new IllegalStateException("registering worker " + r.id() + " wrote " + rows + " rows");
-            }
-        } catch (SQLException e) {
-            throw new DatabaseException("register worker " + r.id(), e);
+        });
+        if (rows != 1) {
+            throw new IllegalStateException("registering worker " + r.id() + " wrote " + rows + " rows");
         }
     }
 
@@ -154,11 +150,7 @@ public final class WorkerStore {
         if (ids.isEmpty()) {
             return 0;
         }
-        return Sql.update(
-                dataSource,
-                "forget workers " + ids,
-                FORGET,
-                ps -> ps.setArray(1, ps.getConnection().createArrayOf("text", ids.toArray())));
+        return Sql.update(dataSource, "forget workers " + ids, FORGET, ps -> Sql.setArray(ps, 1, "text", ids));
     }
 
     /** Deletes workers not seen for longer than {@code olderThan}; returns how many. */

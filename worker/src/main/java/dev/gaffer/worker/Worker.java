@@ -77,6 +77,11 @@ public final class Worker implements AutoCloseable {
         return a.compareTo(b) >= 0 ? a : b;
     }
 
+    /** A worker inside an application, on the application's own pool: see {@link WorkerBuilder}. */
+    public static WorkerBuilder builder(javax.sql.DataSource dataSource) {
+        return new WorkerBuilder(dataSource);
+    }
+
     public Worker(WorkerConfig config, Database database, HandlerRegistry registry) {
         this.config = Objects.requireNonNull(config, "config");
         Objects.requireNonNull(database, "database");

@@ -80,6 +80,8 @@ public final class Maintenance implements AutoCloseable {
             polling = Duration.ofMillis(250);
         }
         this.scheduler = Scheduler.create(dataSource)
+                // An embedding application's pool may hand out connections without autocommit.
+                .commitWhenAutocommitDisabled(true)
                 .schedulerName(new SchedulerName.Fixed(schedulerName))
                 .startTasks(tasks)
                 .threads(tasks.size())
