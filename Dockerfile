@@ -34,6 +34,9 @@ COPY --from=build /src/cli/target/gaffer.jar /app/gaffer.jar
 # GAFFER_JAVA_OPTS to override them.
 COPY gaffer /app/gaffer
 ENV GAFFER_JAR=/app/gaffer.jar
+# Users' handler jars: mount a folder here (compose mounts ./handlers); empty, it adds nothing.
+RUN mkdir -p /app/handlers
+ENV GAFFER_HANDLERS=/app/handlers
 USER gaffer
 EXPOSE 4000
 ENTRYPOINT ["/app/gaffer"]

@@ -115,6 +115,14 @@ public record ApiConfig(
      * #requireSafe()} then decides whether the result may start.
      */
     public static ApiConfig fromEnvironment(Map<String, String> env) {
+        return fromEnvironment(env, null);
+    }
+
+    /**
+     * As {@link #fromEnvironment(Map)}, accepting {@code defaultTypes} when GAFFER_JOB_TYPES is
+     * unset (null: {@link #defaultJobTypes()}): those of the handler jars the API loaded as well.
+     */
+    public static ApiConfig fromEnvironment(Map<String, String> env, Set<String> defaultTypes) {
         boolean dev = bool(env, "GAFFER_DEV", false);
         String host = text(env, "GAFFER_API_HOST", dev ? DEV_HOST : DEFAULT_HOST);
         int port = (int) number(env, "GAFFER_API_PORT", DEFAULT_PORT, "a port number between 0 and 65535");
@@ -131,7 +139,7 @@ public record ApiConfig(
             }
         }
         if (types == null) {
-            types = defaultJobTypes();
+            types = defaultTypes != null ? defaultTypes : defaultJobTypes();
         }
         int attempts =
                 (int) number(env, "GAFFER_DEFAULT_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, "a whole number from 1 to 1000");

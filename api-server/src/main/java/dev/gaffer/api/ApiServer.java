@@ -57,6 +57,17 @@ public final class ApiServer implements AutoCloseable {
     private static final String KEY_REVOKED = "key_revoked";
 
     public ApiServer(Database database, JobRequests requests, JobQueries queries, ApiKeyStore keys, ApiConfig config) {
+        this(database, requests, queries, keys, config, JobTypeValidators.discover());
+    }
+
+    /** With the validators of job types beyond those on the class path (handler jars). */
+    public ApiServer(
+            Database database,
+            JobRequests requests,
+            JobQueries queries,
+            ApiKeyStore keys,
+            ApiConfig config,
+            JobTypeValidators validators) {
         this.config = Objects.requireNonNull(config, "config");
         this.metrics = new ApiMetrics(database.dataSource());
         this.auth = new Authenticator(keys, config.auth());
@@ -87,7 +98,7 @@ public final class ApiServer implements AutoCloseable {
                 }
             }
         });
-        this.jobs = new JobController(requests, queries, config, metrics, JobTypeValidators.discover());
+        this.jobs = new JobController(requests, queries, config, metrics, validators);
         this.streams = new StreamController(queries, hub, auth);
         this.system = new SystemController(database, queries, metrics);
         // The API only reads artifacts; their size cap is the workers' to enforce when writing.

@@ -7,6 +7,8 @@ import dev.gaffer.db.Database;
 import dev.gaffer.db.DatabaseConfig;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobRequests;
+import dev.gaffer.job.JobTypeValidators;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -46,9 +48,14 @@ final class ApiCommand implements Callable<Integer> {
 
     @Option(
             names = "--job-types",
-            description =
-                    "GAFFER_JOB_TYPES, comma-separated; default: every type a validator on the class path declares.")
+            description = "GAFFER_JOB_TYPES, comma-separated; default: the built-in types and those of --handlers.")
     String jobTypes;
+
+    @Option(
+            names = "--handlers",
+            description = "GAFFER_HANDLERS: the workers' folder of handler jars; their job types are accepted and"
+                    + " their validators check new jobs; default: none.")
+    String handlers;
 
     @Option(
             names = "--metrics-port",
@@ -80,11 +87,15 @@ final class ApiCommand implements Callable<Integer> {
                 .override("GAFFER_DEV", dev)
                 .override("GAFFER_MAX_BODY_BYTES", maxBodyBytes)
                 .override("GAFFER_JOB_TYPES", jobTypes)
+                .override("GAFFER_HANDLERS", handlers)
                 .override("GAFFER_METRICS_PORT", metricsPort)
                 .override("GAFFER_METRICS_HOST", metricsHost)
                 .override("GAFFER_METRICS_AUTH", metricsAuth)
                 .asMap();
-        ApiConfig config = ApiConfig.fromEnvironment(settings).requireSafe();
+        List<HandlerJars.Loaded> jars = HandlerJars.fromSettings(settings);
+        JobTypeValidators validators = JobTypeValidators.discover().plus(HandlerJars.validators(jars));
+        ApiConfig config = ApiConfig.fromEnvironment(settings, HandlerJars.acceptedTypes(validators, jars))
+                .requireSafe();
         DatabaseConfig dbConfig = DatabaseConfig.fromEnvironment(settings, "gaffer-api");
         Database db = Database.open(dbConfig);
         if (migrate) {
@@ -95,7 +106,8 @@ final class ApiCommand implements Callable<Integer> {
                 new JobRequests(db.dataSource()),
                 new JobQueries(db.dataSource()),
                 new ApiKeyStore(db.dataSource()),
-                config);
+                config,
+                validators);
         CountDownLatch stop = StopSignals.install();
         try {
             server.start();

@@ -9,6 +9,7 @@ import dev.gaffer.db.DatabaseConfig;
 import dev.gaffer.db.DatabaseUrl;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobRequests;
+import dev.gaffer.job.JobTypeValidators;
 import dev.gaffer.video.Ffmpeg;
 import dev.gaffer.video.VideoHandlers;
 import dev.gaffer.worker.HandlerRegistry;
@@ -69,6 +70,12 @@ final class DevCommand implements Callable<Integer> {
     @Option(names = "--concurrency", defaultValue = "8", description = "Jobs at once per worker; default: 8.")
     int concurrency;
 
+    @Option(
+            names = "--handlers",
+            description = "GAFFER_HANDLERS: a folder of your handler jars, run by the workers and accepted by the"
+                    + " API; default: none.")
+    String handlers;
+
     @Override
     public Integer call() throws Exception {
         if (workers < 0 || workers > 16) {
@@ -79,8 +86,12 @@ final class DevCommand implements Callable<Integer> {
                 .override("GAFFER_DEV", "true")
                 .override("GAFFER_AUTH", "false")
                 .override("GAFFER_API_HOST", ApiConfig.DEV_HOST)
+                .override("GAFFER_HANDLERS", handlers)
                 .asMap();
-        ApiConfig apiConfig = ApiConfig.fromEnvironment(env).requireSafe();
+        List<HandlerJars.Loaded> jars = HandlerJars.fromSettings(env);
+        JobTypeValidators validators = JobTypeValidators.discover().plus(HandlerJars.validators(jars));
+        ApiConfig apiConfig = ApiConfig.fromEnvironment(env, HandlerJars.acceptedTypes(validators, jars))
+                .requireSafe();
         WorkerConfig workerConfig = WorkerConfig.fromEnvironment(env).withConcurrency(concurrency);
         if (env.get("GAFFER_SHUTDOWN_GRACE") == null
                 || env.get("GAFFER_SHUTDOWN_GRACE").isBlank()) {
@@ -115,6 +126,7 @@ final class DevCommand implements Callable<Integer> {
             log.info("schema ready ({} migration(s) applied)", applied);
 
             HandlerRegistry registry = HandlerRegistry.discover();
+            HandlerJars.handlers(jars).forEach(registry::register);
             String videoNote;
             try {
                 Ffmpeg ffmpeg = Ffmpeg.locate(env);
@@ -132,7 +144,8 @@ final class DevCommand implements Callable<Integer> {
                     new JobRequests(db.dataSource()),
                     new JobQueries(db.dataSource()),
                     new ApiKeyStore(db.dataSource()),
-                    apiConfig);
+                    apiConfig,
+                    validators);
             api.start();
             for (int i = 1; i <= workers; i++) {
                 running.add(new Worker(workerConfig.withName("dev-" + i), db, registry).start());

@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
         description = {
             "Run a worker: claim approved jobs of its queues, run their handlers, heartbeat, and take part in the"
                     + " cluster's maintenance. Handlers are found on the class path (ServiceLoader of"
-                    + " dev.gaffer.worker.JobHandlerProvider); noop and sleep are built in.",
+                    + " dev.gaffer.worker.JobHandlerProvider) and in the jars of --handlers; noop and sleep are"
+                    + " built in.",
             "SIGTERM (or Ctrl-C) stops claiming, waits up to the shutdown grace for running jobs, gives the"
                     + " rest back without using an attempt, deregisters and exits 0.",
             "Every flag overrides the environment variable named in its description."
@@ -101,8 +102,14 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(
             names = "--job-types",
             description = "GAFFER_JOB_TYPES, the job types this worker runs, comma-separated; default: every"
-                    + " handler on the class path plus video, image_pairs and scene (which need ffmpeg).")
+                    + " handler found (built in, in --handlers) plus video, image_pairs and scene (which need ffmpeg).")
     String jobTypes;
+
+    @Option(
+            names = "--handlers",
+            description = "GAFFER_HANDLERS: a folder of handler jars (each jar, or each sub-folder of jars, is one"
+                    + " handler with its dependencies) whose JobHandlerProviders this worker runs; default: none.")
+    String handlers;
 
     @Override
     public Integer call() throws Exception {
@@ -121,6 +128,7 @@ final class WorkerCommand implements Callable<Integer> {
                 .override("GAFFER_RETENTION", retention)
                 .override("GAFFER_JOB_TIMEOUT", jobTimeout)
                 .override("GAFFER_JOB_TYPES", jobTypes)
+                .override("GAFFER_HANDLERS", handlers)
                 .override("GAFFER_METRICS_PORT", metricsPort)
                 .override("GAFFER_METRICS_HOST", metricsHost)
                 .asMap();
@@ -201,6 +209,7 @@ final class WorkerCommand implements Callable<Integer> {
      */
     static HandlerRegistry handlers(Map<String, String> settings, Database db) {
         HandlerRegistry found = HandlerRegistry.discover();
+        HandlerJars.handlers(HandlerJars.fromSettings(settings)).forEach(found::register);
         String typesText = settings.get("GAFFER_JOB_TYPES");
         Set<String> wanted = new TreeSet<>();
         if (typesText == null || typesText.isBlank()) {

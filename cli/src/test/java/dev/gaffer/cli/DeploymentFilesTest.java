@@ -42,6 +42,12 @@ class DeploymentFilesTest {
         assertThat(services.at("/api/depends_on/migrate/condition").asText())
                 .isEqualTo("service_completed_successfully");
         assertThat(services.at("/worker/deploy/replicas").asInt()).isEqualTo(3);
+        for (String service : List.of("api", "worker")) {
+            assertThat(services.at("/" + service + "/volumes/0").asText())
+                    .as(service + " mounts the handler jars where the image looks for them")
+                    .isEqualTo("./handlers:/app/handlers:ro");
+        }
+        assertThat(ROOT.resolve("handlers")).isDirectory();
         for (String service : List.of("migrate", "api", "worker")) {
             assertThat(services.at("/" + service + "/environment/DATABASE_URL").asText())
                     .as(service + " DATABASE_URL")
@@ -66,6 +72,7 @@ class DeploymentFilesTest {
                 .contains("ENV GAFFER_JAR=/app/gaffer.jar")
                 .contains("ENTRYPOINT [\"/app/gaffer\"]");
         assertThat(dockerfile).contains("USER gaffer").contains("ffmpeg");
+        assertThat(dockerfile).contains("ENV GAFFER_HANDLERS=/app/handlers");
     }
 
     @Test

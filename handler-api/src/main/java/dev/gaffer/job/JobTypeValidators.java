@@ -21,10 +21,15 @@ public final class JobTypeValidators {
     }
 
     public static JobTypeValidators discover(ClassLoader loader) {
-        Map<String, JobTypeValidator> byType = new TreeMap<>();
-        for (JobTypeValidator v : ServiceLoader.load(JobTypeValidator.class, loader)) {
+        return new JobTypeValidators(Map.of()).plus(ServiceLoader.load(JobTypeValidator.class, loader));
+    }
+
+    /** These and {@code more}; a type may have one validator only. */
+    public JobTypeValidators plus(Iterable<JobTypeValidator> more) {
+        Map<String, JobTypeValidator> all = new TreeMap<>(byType);
+        for (JobTypeValidator v : more) {
             for (String type : v.types()) {
-                JobTypeValidator before = byType.putIfAbsent(type, v);
+                JobTypeValidator before = all.putIfAbsent(type, v);
                 if (before != null) {
                     throw new IllegalStateException("two validators for job type '" + type + "': "
                             + before.getClass().getName() + " and "
@@ -32,7 +37,7 @@ public final class JobTypeValidators {
                 }
             }
         }
-        return new JobTypeValidators(byType);
+        return new JobTypeValidators(all);
     }
 
     /** Checks a job of {@code type} with its validator, if it has one. */
