@@ -1,8 +1,9 @@
--- Least privilege for a Gaffer database: three group roles, each allowed exactly what its
+-- Least privilege for a Gaffer database: four group roles, each allowed exactly what its
 -- processes' statements need, so that a bug or a stolen password in one of them cannot do what
 -- that process never does. PostgreSQL itself refuses the rest (SQLSTATE 42501).
 --
---   gaffer_api       the REST API: reads everything it serves; inserts jobs and their events;
+--   gaffer_api       the REST API: reads everything it serves; creates jobs through the create
+--                    function of V009 and appends the events of its transitions;
 --                    updates only the job columns that approve, cancel and retry write, and
 --                    api_keys.last_used_at. It never deletes, never touches leases it did not
 --                    cancel, and cannot change a job's type, parameters or approval history.
@@ -12,6 +13,12 @@
 --                    inserting sub-jobs, which inherit their parent's approval) and cannot read
 --                    api_keys at all.
 --   gaffer_readonly  people (DBAs, dashboards): SELECT on everything except API key hashes.
+--   gaffer_client    applications that create jobs in their own transactions (the Java client's
+--                    insert, or SELECT gaffer_create_job(...) from any language): EXECUTE on the
+--                    two create functions of V009 and nothing else. The functions check what the
+--                    API checks and run with their owner's rights, so the role needs no right on
+--                    the tables. A job it creates may be approved at creation unless it has a
+--                    storyboard, and names its creator and approver as the caller says.
 --
 -- This is a script, not a migration: roles belong to the whole server and creating them needs
 -- CREATEROLE, which the owner of a managed database often lacks. Run it as the owner of the
@@ -49,17 +56,22 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gaffer_readonly') THEN
         CREATE ROLE gaffer_readonly NOLOGIN;
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gaffer_client') THEN
+        CREATE ROLE gaffer_client NOLOGIN;
+    END IF;
 END
 $$;
 
 COMMENT ON ROLE gaffer_api IS 'Gaffer REST API: reads, creates jobs, approve/cancel/retry columns only. See db/roles.sql.';
 COMMENT ON ROLE gaffer_worker IS 'Gaffer workers: lease and outcome columns, sub-jobs, maintenance. See db/roles.sql.';
 COMMENT ON ROLE gaffer_readonly IS 'People and dashboards: read-only, API key hashes excepted. See db/roles.sql.';
+COMMENT ON ROLE gaffer_client IS 'Applications creating jobs in their own transactions: the create functions only. See db/roles.sql.';
 
 -- Start from nothing, so that running the script again after a change also takes rights away.
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM gaffer_api, gaffer_worker, gaffer_readonly;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM gaffer_api, gaffer_worker, gaffer_readonly;
-GRANT USAGE ON SCHEMA public TO gaffer_api, gaffer_worker, gaffer_readonly;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM gaffer_api, gaffer_worker, gaffer_readonly, gaffer_client;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM gaffer_api, gaffer_worker, gaffer_readonly, gaffer_client;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM gaffer_api, gaffer_worker, gaffer_readonly, gaffer_client;
+GRANT USAGE ON SCHEMA public TO gaffer_api, gaffer_worker, gaffer_readonly, gaffer_client;
 
 -- Both processes check at start that the schema is migrated (Flyway reads its history table).
 GRANT SELECT ON flyway_schema_history TO gaffer_api, gaffer_worker, gaffer_readonly;
@@ -67,9 +79,10 @@ GRANT SELECT ON flyway_schema_history TO gaffer_api, gaffer_worker, gaffer_reado
 -- ---- gaffer_api ------------------------------------------------------------------------------
 -- Every transition statement ends in RETURNING *, which needs SELECT on all of jobs.
 GRANT SELECT ON jobs, job_events, workers, job_artifacts, job_trees TO gaffer_api;
--- JobRequests.CREATE.
-GRANT INSERT (type, queue, priority, parameters, storyboard, max_attempts, run_at, idempotency_key, created_by)
-    ON jobs TO gaffer_api;
+-- JobRequests.CREATE calls the create function of V009, which inserts with its owner's rights:
+-- the API itself inserts no job.
+GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jsonb[], int[], timestamptz[], text[], text[], text[])
+    TO gaffer_api;
 -- JobRequests.APPROVE, CANCEL (with the fan-in of a cancelled sub-job and fail-fast of its
 -- siblings) and RETRY: exactly the columns those statements SET. Which values they may write is
 -- the transition guards' business (below).
@@ -106,6 +119,11 @@ GRANT INSERT, UPDATE, DELETE ON workers TO gaffer_worker;
 GRANT INSERT, UPDATE ON job_artifacts TO gaffer_worker;
 -- db-scheduler runs the maintenance tasks through this table.
 GRANT INSERT, UPDATE, DELETE ON scheduled_tasks TO gaffer_worker;
+
+-- ---- gaffer_client ---------------------------------------------------------------------------
+GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jsonb[], int[], timestamptz[], text[], text[], text[]),
+                          gaffer_create_job(text, jsonb, jsonb, text, int, int, timestamptz, text, text, text)
+    TO gaffer_client;
 
 -- ---- gaffer_readonly -------------------------------------------------------------------------
 GRANT SELECT ON jobs, job_events, workers, job_artifacts, scheduled_tasks, job_trees TO gaffer_readonly;

@@ -14,11 +14,9 @@ import dev.gaffer.job.Results.Transition;
 import dev.gaffer.job.Results.WrongState;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Types;
-import java.time.ZoneOffset;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
@@ -36,22 +34,8 @@ public final class JobRequests {
 
     private static final String UNFINISHED = "('pending', 'approved', 'processing', 'waiting')";
 
-    static final String CREATE = """
-            WITH inserted AS (
-                INSERT INTO jobs (type, queue, priority, parameters, storyboard, max_attempts, run_at,
-                                  idempotency_key, created_by)
-                VALUES (?, ?, ?, ?::jsonb, ?::jsonb, ?, COALESCE(?::timestamptz, now()), ?, ?)
-                ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                RETURNING *),
-            changes AS (
-                SELECT id, queue, 'created'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
-                       created_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
-                  FROM inserted),
-            %s
-            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM inserted
-            """.formatted(RECORD, COLUMNS);
-
-    static final String FIND_BY_IDEMPOTENCY_KEY = "SELECT " + COLUMNS + " FROM jobs WHERE idempotency_key = ?";
+    /** The row of a job just created: {@link CreateCall}'s function returns its id only. */
+    static final String FIND = "SELECT " + COLUMNS + " FROM jobs WHERE id = ?";
 
     static final String APPROVE = """
             WITH approved AS (
@@ -181,44 +165,30 @@ public final class JobRequests {
      * the first insert to commit and then does nothing.
      */
     public CreateResult create(NewJob job) {
-        for (int round = 0; round < 3; round++) {
-            List<Job> inserted = Sql.query(dataSource, "create job", CREATE, ps -> bindCreate(ps, job), JobRows::job);
-            if (!inserted.isEmpty()) {
-                return new Created(inserted.getFirst());
-            }
-            Optional<Job> existing = Sql.query(
-                            dataSource,
-                            "find job by idempotency key",
-                            FIND_BY_IDEMPOTENCY_KEY,
-                            ps -> ps.setString(1, job.idempotencyKey()),
-                            JobRows::job)
-                    .stream()
-                    .findFirst();
-            if (existing.isPresent()) {
-                Job found = existing.get();
-                boolean same =
-                        found.type().equals(job.type()) && found.parameters().equals(job.parameters());
-                return same ? new AlreadyExists(found) : new IdempotencyConflict(found);
-            }
-            // The conflicting row was deleted (pruned) between the two statements: insert again.
+        Objects.requireNonNull(job, "job");
+        List<CreateCall.Row> created = Sql.query(
+                dataSource,
+                "create job",
+                CreateCall.SQL,
+                ps -> CreateCall.bind(ps, List.of(job), Collections.singletonList(null)),
+                CreateCall::row);
+        if (created.size() != 1) {
+            throw new IllegalStateException("creating one job returned " + created.size() + " rows");
         }
-        throw new IllegalStateException("idempotency key " + job.idempotencyKey() + " neither inserts nor reads");
-    }
-
-    private static void bindCreate(PreparedStatement ps, NewJob job) throws SQLException {
-        ps.setString(1, job.type());
-        ps.setString(2, job.queue());
-        ps.setInt(3, job.priority());
-        ps.setString(4, Json.write(job.parameters()));
-        ps.setString(5, Json.write(job.storyboard()));
-        ps.setInt(6, job.maxAttempts());
-        if (job.runAt() == null) {
-            ps.setNull(7, Types.TIMESTAMP_WITH_TIMEZONE);
-        } else {
-            ps.setObject(7, job.runAt().atOffset(ZoneOffset.UTC));
-        }
-        ps.setString(8, job.idempotencyKey());
-        ps.setString(9, job.createdBy());
+        CreateCall.Row one = created.getFirst();
+        // Read in a statement of its own: the rows a function inserts are not visible to the query
+        // that called it.
+        Job row = Sql.query(dataSource, "read job " + one.jobId(), FIND, ps -> ps.setLong(1, one.jobId()), JobRows::job)
+                .stream()
+                .findFirst()
+                .orElseThrow(
+                        () -> new IllegalStateException("job " + one.jobId() + " vanished right after its create"));
+        return switch (one.outcome()) {
+            case "created" -> new Created(row);
+            case "exists" -> new AlreadyExists(row);
+            case "conflict" -> new IdempotencyConflict(row);
+            default -> throw new IllegalStateException("unknown outcome " + one.outcome());
+        };
     }
 
     /** pending → approved, recording who approved. Concurrent approvals: exactly one moves it. */

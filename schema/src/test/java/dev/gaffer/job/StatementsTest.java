@@ -32,6 +32,7 @@ class StatementsTest {
     static final Path DIR = Path.of("src", "test", "resources", "sql");
 
     static final List<Class<?>> STORES = List.of(
+            CreateCall.class,
             JobRequests.class,
             LeaseStore.class,
             OutcomeStore.class,
