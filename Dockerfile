@@ -10,6 +10,7 @@ COPY schema/pom.xml schema/pom.xml
 COPY worker/pom.xml worker/pom.xml
 COPY pipelines/video/pom.xml pipelines/video/pom.xml
 COPY api-server/pom.xml api-server/pom.xml
+COPY client/pom.xml client/pom.xml
 COPY cli/pom.xml cli/pom.xml
 COPY faults/pom.xml faults/pom.xml
 COPY bench/pom.xml bench/pom.xml

@@ -176,6 +176,12 @@ public record ApiConfig(
                 host, port, a, dev, maxBodyBytes, jobTypes, defaultMaxAttempts, metricsAuth, metricsHost, metricsPort);
     }
 
+    /** The job types a client may create (GAFFER_JOB_TYPES). */
+    public ApiConfig withJobTypes(Set<String> types) {
+        return new ApiConfig(
+                host, port, auth, dev, maxBodyBytes, types, defaultMaxAttempts, metricsAuth, metricsHost, metricsPort);
+    }
+
     public ApiConfig withMaxBodyBytes(long m) {
         return new ApiConfig(
                 host, port, auth, dev, m, jobTypes, defaultMaxAttempts, metricsAuth, metricsHost, metricsPort);

@@ -31,7 +31,8 @@ import java.util.concurrent.TimeoutException;
  */
 public final class Bench {
 
-    static final List<String> ALL = List.of("burndown", "pingpong", "recovery", "scale", "api", "memory", "sqlcost");
+    static final List<String> ALL =
+            List.of("burndown", "pingpong", "recovery", "scale", "api", "memory", "sqlcost", "enqueue");
     private static final Duration QUIET_WAIT_LIMIT = Duration.ofMinutes(10);
 
     private Bench() {}
@@ -134,6 +135,7 @@ public final class Bench {
             case "api" -> new ApiLoad(ApiLoad.Config.of(quick));
             case "memory" -> new Memory(Memory.Config.of(quick));
             case "sqlcost" -> new SqlCost(SqlCost.Config.of(quick));
+            case "enqueue" -> new Enqueue(Enqueue.Config.of(quick));
             default -> throw new IllegalArgumentException(name);
         };
     }
