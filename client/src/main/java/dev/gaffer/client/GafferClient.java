@@ -267,6 +267,7 @@ public final class GafferClient {
     private void follow(long id, Consumer<JobEventInfo> onEvent, CompletableFuture<JobInfo> done) {
         long lastEventId = -1;
         Duration pause = FIRST_BACKOFF;
+        JobInfo finished = null;
         while (!done.isDone()) {
             try {
                 HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(base + "/api/v3/jobs/" + id + "/stream"))
@@ -294,10 +295,17 @@ public final class GafferClient {
                     }
                 }
                 // The server ends a stream after the job's last event (204: nothing more to send).
+                // A stream can also end because the server went away while the job finished: so the
+                // watch of a finished job reconnects from its last event until the server answers
+                // 204, and ends only then, with every event delivered.
+                if (finished != null && res.statusCode() == 204) {
+                    done.complete(finished);
+                    return;
+                }
                 JobInfo now = get(id);
                 if (now.isFinished()) {
-                    done.complete(now);
-                    return;
+                    finished = now;
+                    continue;
                 }
             } catch (IOException | GafferException.Unavailable e) {
                 // Connection lost or server busy: resume after a pause, from the last event.
