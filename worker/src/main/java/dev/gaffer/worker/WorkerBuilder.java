@@ -21,7 +21,7 @@ import javax.sql.DataSource;
  * }</pre>
  *
  * <p>The pool is the application's: the worker runs its statements on it, holds one of its
- * connections for LISTEN (unless {@link #listen} is false), and never closes it. Give it the
+ * connections for LISTEN (unless {@link #polling(Duration, boolean)} turns it off), and never closes it. Give it the
  * worker's concurrency plus three connections beyond what the application itself needs. Its
  * claims run with the pool's own session settings, not on the standalone worker's connection
  * with {@code plan_cache_mode = force_generic_plan} (docs/benchmarks.md): each is planned. The
