@@ -182,11 +182,18 @@ public final class Database implements AutoCloseable {
         return pending == null ? 0 : pending.length;
     }
 
+    /**
+     * Gaffer's migrations. A database that already holds other tables (an application's, with a
+     * worker embedded in it) but no migration history gets a baseline at version 0 first, so that
+     * every one of Gaffer's migrations still runs; without it Flyway refuses a non-empty schema.
+     */
     private Flyway flyway() {
         return Flyway.configure()
                 .dataSource(dataSource)
                 .locations("classpath:db/migration")
                 .validateMigrationNaming(true)
+                .baselineOnMigrate(true)
+                .baselineVersion("0")
                 .load();
     }
 

@@ -124,6 +124,33 @@ class EmbeddedWorkerTest {
         }
     }
 
+    @Test
+    void migratesADatabaseThatAlreadyHoldsTheApplicationsOwnTables() throws Exception {
+        String name = TestPostgres.newEmptyDatabase("embedded_app_tables");
+        try (HikariDataSource pool = applicationPool(name, 6)) {
+            try (Connection c = pool.getConnection();
+                    Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL)");
+                st.execute("INSERT INTO orders VALUES (1, 'ada')");
+                c.commit();
+            }
+            try (Worker worker = Worker.builder(pool)
+                    .handler("email", ctx -> Outcome.complete(null))
+                    .migrate()
+                    .start()) {
+                assertThat(dev.gaffer.db.Database.borrowing(pool).pendingMigrations())
+                        .isZero();
+            }
+            try (Connection c = pool.getConnection();
+                    Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT customer FROM orders")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("ada");
+                c.rollback();
+            }
+        }
+    }
+
     private static long countWorkers(HikariDataSource pool, String name) throws Exception {
         try (Connection c = pool.getConnection();
                 Statement st = c.createStatement();
