@@ -57,6 +57,8 @@ public final class NotificationListener implements AutoCloseable {
     private final AtomicLong hints = new AtomicLong();
     private final Thread thread;
     private volatile boolean listening;
+    private static final Duration POOLED_WAIT = Duration.ofMillis(250);
+
     private volatile boolean stopped;
     private volatile Connection connection;
 
@@ -160,8 +162,14 @@ public final class NotificationListener implements AutoCloseable {
     private void listen(Connection c) throws SQLException {
         PGConnection pg = c.unwrap(PGConnection.class);
         long lastTraffic = System.nanoTime();
+        // On a connection lent by an application's pool, waits are short so that close() can let
+        // the loop end by itself and hand the connection back clean (see close()).
+        int waitMillis = (int)
+                (database.isBorrowed()
+                        ? Math.min(pingInterval.toMillis(), POOLED_WAIT.toMillis())
+                        : pingInterval.toMillis());
         while (!stopped) {
-            PGNotification[] received = pg.getNotifications((int) pingInterval.toMillis());
+            PGNotification[] received = pg.getNotifications(waitMillis);
             if (received != null && received.length > 0) {
                 lastTraffic = System.nanoTime();
                 for (PGNotification n : received) {
@@ -174,6 +182,13 @@ public final class NotificationListener implements AutoCloseable {
                     st.execute("SELECT 1");
                 }
                 lastTraffic = System.nanoTime();
+            }
+        }
+        if (database.isBorrowed()) {
+            // Back to the application's pool: without this its next user would keep collecting
+            // Gaffer's notifications in the driver's queue.
+            try (Statement st = c.createStatement()) {
+                st.execute("UNLISTEN *");
             }
         }
     }
@@ -239,6 +254,17 @@ public final class NotificationListener implements AutoCloseable {
     @Override
     public void close() {
         stopped = true;
+        if (database.isBorrowed()) {
+            // The loop sees `stopped` within one short wait, UNLISTENs and returns the connection.
+            try {
+                thread.join(POOLED_WAIT.multipliedBy(4));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (!thread.isAlive()) {
+                return;
+            }
+        }
         Connection c = connection;
         if (c != null) {
             try {
