@@ -145,7 +145,8 @@ public final class OrdersApp {
         long orderId = ctx.parameters().path("order_id").asLong();
         try (Connection c = pool.getConnection();
                 PreparedStatement ps = c.prepareStatement(
-                        "INSERT INTO confirmations (order_id, job_id) VALUES (?, ?) ON CONFLICT (order_id) DO NOTHING")) {
+                        "INSERT INTO confirmations (order_id, job_id) VALUES (?, ?)"
+                                + " ON CONFLICT (order_id) DO NOTHING")) {
             ps.setLong(1, orderId);
             ps.setLong(2, ctx.jobId());
             ps.executeUpdate();

@@ -50,7 +50,8 @@ public final class WordCount implements JobHandlerProvider, JobTypeValidator, Jo
             throw new InvalidJobException("parameters.text", "must be at most " + MAX_TEXT + " characters");
         }
         JsonNode top = parameters.path("top");
-        if (!top.isMissingNode() && !(top.canConvertToInt() && top.isIntegralNumber() && top.asInt() >= 1 && top.asInt() <= 100)) {
+        boolean topOk = top.isIntegralNumber() && top.canConvertToInt() && top.asInt() >= 1 && top.asInt() <= 100;
+        if (!top.isMissingNode() && !topOk) {
             throw new InvalidJobException("parameters.top", "must be a whole number from 1 to 100");
         }
     }

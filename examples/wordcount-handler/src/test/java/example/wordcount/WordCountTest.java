@@ -39,10 +39,10 @@ class WordCountTest {
             long id;
             try (Connection c = db.dataSource().getConnection()) {
                 c.setAutoCommit(false);
-                id = new Jobs()
-                        .insert(c, JobRequest.of(WordCount.TYPE, json("{\"text\": \"the cat saw the other cat, the end\"}"))
-                                .approvedBy("test"))
-                        .id();
+                JobRequest request = JobRequest.of(
+                                WordCount.TYPE, json("{\"text\": \"the cat saw the other cat, the end\"}"))
+                        .approvedBy("test");
+                id = new Jobs().insert(c, request).id();
                 c.commit();
             }
             JsonNode result = awaitResult(id);
