@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 
 /**
  * Burn-down throughput: {@code jobs} no-op jobs inserted in one statement, then drained by real
- * {@code gaffer worker} processes (1 at concurrency 16, 1 at 64, 2 at 32 each), and the same
+ * {@code gaffer worker} processes (1 at concurrency 16, 1 at 64, 2 at 32 each, 4 at 16 each), and the same
  * number of no-op executions drained by db-scheduler with lock-and-fetch at several thread
  * counts, one after the other in the same run. Each variant gets a fresh database. Throughput is
  * measured by the database: jobs / (last finished_at − first started_at); for db-scheduler, which
@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  * get the same treatment.
  *
  * <p>Also recorded per Gaffer variant, to find the bottleneck: commits and WAL bytes per job, and
- * CPU seconds per 1 000 jobs of PostgreSQL (all its processes) and of the worker JVMs.
+ * CPU seconds per 1 000 jobs of PostgreSQL (all its processes) and of the worker JVMs; for every
+ * variant, also server and client CPU µs per job, the figures the external peers report too.
  */
 final class BurnDown implements Scenario {
 
@@ -38,10 +39,11 @@ final class BurnDown implements Scenario {
                     List.of(
                             new Variant("gaffer 1×16", 1, 16),
                             new Variant("gaffer 1×64", 1, 64),
-                            new Variant("gaffer 2×32", 2, 32)),
+                            new Variant("gaffer 2×32", 2, 32),
+                            new Variant("gaffer 4×16", 4, 16)),
                     // db-scheduler's threads are its concurrency: the best of these is the reference.
                     quick ? List.of(32) : List.of(16, 32, 64),
-                    Duration.ofMinutes(quick ? 8 : 25));
+                    Duration.ofMinutes(quick ? 10 : 30));
         }
 
         /** Another burn-down size (bench/run --jobs); the deadline grows with it. */
@@ -167,6 +169,8 @@ final class BurnDown implements Scenario {
             out.put(v.label() + " WAL/job", (after.get("wal") - before.get("wal")) / n, "bytes");
             out.put(v.label() + " PostgreSQL CPU/1k jobs", pgCpu * 1000 / n, "s");
             out.put(v.label() + " worker JVM CPU/1k jobs", jvmCpu * 1000 / n, "s");
+            out.put(v.label() + " server CPU/job", pgCpu * 1e6 / n, "µs");
+            out.put(v.label() + " client CPU/job", jvmCpu * 1e6 / n, "µs");
             out.put(v.label() + " worker peak RSS", rss, "MiB");
             out.put(v.label() + " duplicate completions", dup, "", Measurements.Target.atMost(0, "0"));
             return w.perSecond();
@@ -260,6 +264,8 @@ final class BurnDown implements Scenario {
             out.put(label + " WAL/job", (after.get("wal") - before.get("wal")) / n, "bytes");
             out.put(label + " PostgreSQL CPU/1k jobs", pgCpu * 1000 / n, "s");
             out.put(label + " JVM CPU/1k jobs", Double.parseDouble(m.group(3)) * 1000 / n, "s");
+            out.put(label + " server CPU/job", pgCpu * 1e6 / n, "µs");
+            out.put(label + " client CPU/job", Double.parseDouble(m.group(3)) * 1e6 / n, "µs");
             out.put(label + " peak RSS", Double.parseDouble(m.group(4)), "MiB");
             return rate;
         } finally {
