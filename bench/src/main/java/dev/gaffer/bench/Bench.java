@@ -44,6 +44,11 @@ public final class Bench {
         double quietLoad = Double.NaN;
         Integer burnDownJobs = null;
         boolean withPeer = true;
+        boolean peers = false;
+        String peersOnly = null;
+        Integer peersJobs = null;
+        Integer peersWarmUp = null;
+        Integer peersTimeout = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--scenario", "--scenarios" -> names = Arrays.asList(args[++i].split(","));
@@ -52,10 +57,22 @@ public final class Bench {
                 case "--wait-quiet" -> quietLoad = Double.parseDouble(args[++i]);
                 case "--jobs" -> burnDownJobs = Integer.parseInt(args[++i]);
                 case "--gaffer-only" -> withPeer = false;
+                case "--peers" -> peers = true;
+                case "--peers-only" -> {
+                    peers = true;
+                    peersOnly = args[++i];
+                }
+                case "--peers-jobs" -> peersJobs = Integer.parseInt(args[++i]);
+                case "--peers-warmup" -> peersWarmUp = Integer.parseInt(args[++i]);
+                case "--peers-timeout" -> peersTimeout = Integer.parseInt(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println("usage: bench/run [--scenario " + String.join(",", ALL)
                             + "] [--quick] [--runs N] [--wait-quiet LOAD1]"
-                            + " [--jobs N (burn-down size)] [--gaffer-only (burn-down without db-scheduler)]");
+                            + " [--jobs N (burn-down size)] [--gaffer-only (burn-down without db-scheduler)]"
+                            + " [--peers (burn-down: also the external peers, via PEERS_RUN, default"
+                            + " ../shared/peers/run)] [--peers-only graphile,pgboss,jobrunr,rawsql]"
+                            + " [--peers-jobs N (default: --jobs)] [--peers-warmup N (5000)]"
+                            + " [--peers-timeout S (per drain, 300)]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -67,6 +84,25 @@ public final class Bench {
             }
         }
         int runCount = runs != null ? runs : quick ? 1 : 3;
+        Peers.Config peersConfig = null;
+        if (peers) {
+            if (!names.contains("burndown")) {
+                Context.log("WARNING: --peers applies to the burndown scenario only, which is not selected");
+            }
+            peersConfig = Peers.Config.defaults(quick); // its jobs: those of the burn-down, see scenario()
+            if (peersOnly != null) {
+                peersConfig = peersConfig.withOnly(peersOnly);
+            }
+            if (peersWarmUp != null) {
+                peersConfig = peersConfig.withWarmUp(peersWarmUp);
+            }
+            if (peersTimeout != null) {
+                peersConfig = peersConfig.withTimeout(peersTimeout);
+            }
+            if (!Double.isNaN(quietLoad)) {
+                peersConfig = peersConfig.withQuietLoad(quietLoad);
+            }
+        }
         Path results = Path.of("bench", "results").toAbsolutePath();
         Files.createDirectories(results);
 
@@ -88,11 +124,13 @@ public final class Bench {
             db.prepareTemplate();
 
             Map<String, List<Measurements>> done = new LinkedHashMap<>();
+            Map<String, Scenario> scenarios = new LinkedHashMap<>();
             Map<String, List<String>> failures = new LinkedHashMap<>();
             List<String> loads = new ArrayList<>();
             for (int run = 1; run <= runCount; run++) {
                 for (String name : names) {
-                    Scenario s = scenario(name, quick, burnDownJobs, withPeer);
+                    Scenario s = scenario(name, quick, burnDownJobs, withPeer, peersConfig, peersJobs);
+                    scenarios.put(name, s);
                     if (!Double.isNaN(quietLoad)) {
                         waitQuiet(quietLoad);
                     }
@@ -102,7 +140,9 @@ public final class Bench {
                             "=== %s, run %d of %d (loadavg %s, deadline %d s)",
                             name, run, runCount, load, s.deadline().toSeconds());
                     Measurements m = new Measurements();
-                    String failure = runBounded(s, new Context(db, children, quick, run, results), m);
+                    Context ctx = new Context(db, children, quick, run, results);
+                    String failure = runBounded(s, ctx, m);
+                    s.afterRun(ctx, m);
                     m.put("load1 at start", Double.parseDouble(load.split(" ")[0]), "");
                     done.computeIfAbsent(name, k -> new ArrayList<>()).add(m);
                     if (failure != null) {
@@ -110,22 +150,47 @@ public final class Bench {
                         Context.log("%s run %d: %s", name, run, failure);
                     }
                     m.values.forEach((k, v) -> Context.log("  %s: %s", k, fmt(v)));
+                    m.failures.forEach(f -> Context.log("  FAILED %s", f));
                 }
             }
             String table = table(done, failures);
+            Map<String, String> summaries = new LinkedHashMap<>();
+            done.forEach((name, ms) -> {
+                String text = scenarios.get(name).summary(ms);
+                if (!text.isBlank()) {
+                    summaries.put(name, text);
+                }
+            });
             System.out.println();
             System.out.println(table);
-            write(results, machine, server, db.isEmbedded(), names, quick, runCount, loads, done, failures, table);
+            summaries.values().forEach(System.out::println);
+            write(
+                    results,
+                    machine,
+                    server,
+                    db.isEmbedded(),
+                    String.join(" ", args),
+                    quick,
+                    loads,
+                    done,
+                    failures,
+                    table,
+                    summaries);
         }
         System.exit(0);
     }
 
-    static Scenario scenario(String name, boolean quick, Integer burnDownJobs, boolean withPeer) {
+    static Scenario scenario(
+            String name, boolean quick, Integer burnDownJobs, boolean withPeer, Peers.Config peers, Integer peersJobs) {
         return switch (name) {
             case "burndown" -> {
                 BurnDown.Config c = BurnDown.Config.of(quick);
                 if (burnDownJobs != null) {
                     c = c.withJobs(burnDownJobs);
+                }
+                if (peers != null) {
+                    // As many jobs as Gaffer's drains unless --peers-jobs says otherwise.
+                    c = c.withPeers(peers.withJobs(peersJobs != null ? peersJobs : c.jobs()));
                 }
                 yield new BurnDown(withPeer ? c : c.withoutPeer());
             }
@@ -187,46 +252,67 @@ public final class Bench {
 
     // ---- the table -------------------------------------------------------------------------
 
+    /** Median, min and max of one metric over the runs that have a value for it. */
+    record Stats(Measurements.Metric metric, double median, double min, double max, int n) {}
+
+    /** Every metric of these runs (in the order they first appear) that has at least one value. */
+    static Map<String, Stats> stats(List<Measurements> runs) {
+        LinkedHashSet<String> metrics = new LinkedHashSet<>();
+        runs.forEach(m -> metrics.addAll(m.metrics.keySet()));
+        Map<String, Stats> out = new LinkedHashMap<>();
+        for (String metric : metrics) {
+            Measurements.Metric def = null;
+            List<Double> vs = new ArrayList<>();
+            for (Measurements m : runs) {
+                if (m.metrics.containsKey(metric)) {
+                    def = m.metrics.get(metric);
+                    Double v = m.values.get(metric);
+                    if (v != null && !Double.isNaN(v)) {
+                        vs.add(v);
+                    }
+                }
+            }
+            if (!vs.isEmpty()) {
+                vs.sort(Double::compare);
+                out.put(metric, new Stats(def, median(vs), vs.getFirst(), vs.getLast(), vs.size()));
+            }
+        }
+        return out;
+    }
+
     static String table(Map<String, List<Measurements>> done, Map<String, List<String>> failures) {
         StringBuilder sb = new StringBuilder();
         sb.append("| scenario | metric | median | min | max | runs | unit | target | met |\n");
         sb.append("| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |\n");
         done.forEach((scenario, runs) -> {
-            LinkedHashSet<String> metrics = new LinkedHashSet<>();
-            runs.forEach(m -> metrics.addAll(m.metrics.keySet()));
-            for (String metric : metrics) {
-                Measurements.Metric def = null;
-                List<Double> vs = new ArrayList<>();
-                for (Measurements m : runs) {
-                    if (m.metrics.containsKey(metric)) {
-                        def = m.metrics.get(metric);
-                        Double v = m.values.get(metric);
-                        if (v != null && !Double.isNaN(v)) {
-                            vs.add(v);
-                        }
-                    }
-                }
-                if (vs.isEmpty()) {
-                    continue;
-                }
-                vs.sort(Double::compare);
-                double median = median(vs);
-                Measurements.Target t = def.target();
+            stats(runs).forEach((metric, st) -> {
+                Measurements.Target t = st.metric().target();
                 sb.append(String.format(
                         Locale.ROOT,
                         "| %s | %s | %s | %s | %s | %d | %s | %s | %s |%n",
                         scenario,
                         metric,
-                        fmt(median),
-                        fmt(vs.getFirst()),
-                        fmt(vs.getLast()),
-                        vs.size(),
-                        def.unit(),
+                        fmt(st.median()),
+                        fmt(st.min()),
+                        fmt(st.max()),
+                        st.n(),
+                        st.metric().unit(),
                         t == null ? "" : t.text(),
-                        t == null ? "" : t.met(median) ? "yes" : "**no**"));
-            }
+                        t == null ? "" : t.met(st.median()) ? "yes" : "**no**"));
+            });
             for (String f : failures.getOrDefault(scenario, List.of())) {
                 sb.append("| ").append(scenario).append(" | ").append(f).append(" | | | | | | | |\n");
+            }
+            for (int i = 0; i < runs.size(); i++) {
+                for (String f : runs.get(i).failures) {
+                    sb.append("| ")
+                            .append(scenario)
+                            .append(" | run ")
+                            .append(i + 1)
+                            .append(": ")
+                            .append(f.replace("|", "\\|").replace('\n', ' '))
+                            .append(" | | | | | | | |\n");
+                }
             }
         });
         return sb.toString();
@@ -292,13 +378,13 @@ public final class Bench {
             Map<String, Object> machine,
             Map<String, String> server,
             boolean embedded,
-            List<String> names,
+            String args,
             boolean quick,
-            int runs,
             List<String> loads,
             Map<String, List<Measurements>> done,
             Map<String, List<String>> failures,
-            String table)
+            String table,
+            Map<String, String> summaries)
             throws IOException {
         String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
                 .withZone(ZoneOffset.UTC)
@@ -306,9 +392,7 @@ public final class Bench {
         String base = "bench-" + stamp + (quick ? "-quick" : "");
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("when", Instant.now().toString());
-        json.put(
-                "command",
-                "bench/run --scenario " + String.join(",", names) + (quick ? " --quick" : "") + " --runs " + runs);
+        json.put("command", ("bench/run " + args).strip());
         json.put("machine", machine);
         json.put("postgresql", server);
         json.put("postgresql_mode", embedded ? "embedded" : "DATABASE_URL");
@@ -317,12 +401,13 @@ public final class Bench {
         done.forEach((name, ms) -> {
             List<Object> rs = new ArrayList<>();
             for (Measurements m : ms) {
-                rs.add(Map.of("values", m.values, "notes", m.notes));
+                rs.add(Map.of("values", m.values, "notes", m.notes, "failures", m.failures));
             }
             sc.put(name, rs);
         });
         json.put("scenarios", sc);
         json.put("failures", failures);
+        json.put("summaries", summaries);
         new ObjectMapper()
                 .enable(SerializationFeature.INDENT_OUTPUT)
                 .writeValue(dir.resolve(base + ".json").toFile(), json);
@@ -336,6 +421,7 @@ public final class Bench {
                 .append(server)
                 .append("\n\n");
         md.append(table).append("\n");
+        summaries.values().forEach(text -> md.append(text).append("\n"));
         md.append("Load average before each run:\n\n");
         loads.forEach(l -> md.append("- ").append(l).append('\n'));
         md.append("\nNotes:\n\n");

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,12 +27,27 @@ import java.util.regex.Pattern;
  * <p>Also recorded per Gaffer variant, to find the bottleneck: commits and WAL bytes per job, and
  * CPU seconds per 1 000 jobs of PostgreSQL (all its processes) and of the worker JVMs; for every
  * variant, also server and client CPU µs per job, the figures the external peers report too.
+ *
+ * <p>With {@code --peers}, the peers harness runs after each run's own variants, outside the
+ * deadline and with bounds of its own ({@link Peers}): graphile-worker, pg-boss, JobRunr and the
+ * raw-SQL limit on the same server, as many jobs. {@link #summary} puts every variant side by side
+ * and gives the ratios of medians.
  */
 final class BurnDown implements Scenario {
 
     record Variant(String label, int processes, int concurrency) {}
 
-    record Config(int jobs, int warmUp, List<Variant> gaffer, List<Integer> dbSchedulerThreads, Duration deadline) {
+    /**
+     * {@code peers}: the external peers run by the peers harness after each run's own variants
+     * ({@code bench/run --peers}), or null.
+     */
+    record Config(
+            int jobs,
+            int warmUp,
+            List<Variant> gaffer,
+            List<Integer> dbSchedulerThreads,
+            Duration deadline,
+            Peers.Config peers) {
         static Config of(boolean quick) {
             return new Config(
                     quick ? 20_000 : 100_000,
@@ -43,7 +59,8 @@ final class BurnDown implements Scenario {
                             new Variant("gaffer 4×16", 4, 16)),
                     // db-scheduler's threads are its concurrency: the best of these is the reference.
                     quick ? List.of(32) : List.of(16, 32, 64),
-                    Duration.ofMinutes(quick ? 10 : 30));
+                    Duration.ofMinutes(quick ? 10 : 30),
+                    null);
         }
 
         /** Another burn-down size (bench/run --jobs); the deadline grows with it. */
@@ -52,12 +69,17 @@ final class BurnDown implements Scenario {
                 throw new IllegalArgumentException("--jobs must be positive, got " + n);
             }
             long minutes = Math.max(deadline.toMinutes(), deadline.toMinutes() * n / jobs);
-            return new Config(n, warmUp, gaffer, dbSchedulerThreads, Duration.ofMinutes(minutes));
+            return new Config(n, warmUp, gaffer, dbSchedulerThreads, Duration.ofMinutes(minutes), peers);
         }
 
         /** Gaffer only (bench/run --gaffer-only): for A/B runs of two Gaffer builds. */
         Config withoutPeer() {
-            return new Config(jobs, warmUp, gaffer, List.of(), deadline);
+            return new Config(jobs, warmUp, gaffer, List.of(), deadline, peers);
+        }
+
+        /** The external peers after each run (bench/run --peers). */
+        Config withPeers(Peers.Config p) {
+            return new Config(jobs, warmUp, gaffer, dbSchedulerThreads, deadline, p);
         }
     }
 
@@ -98,6 +120,147 @@ final class BurnDown implements Scenario {
             out.put("best db-scheduler jobs/s", dbs, "jobs/s");
             out.put("best gaffer / best db-scheduler", best / dbs, "×", Measurements.Target.atLeast(2, "≥ 2×"));
         }
+    }
+
+    @Override
+    public void afterRun(Context ctx, Measurements out) {
+        if (config.peers() != null) {
+            Peers.run(ctx, config.peers(), out);
+        }
+    }
+
+    static String dbSchedulerLabel(int threads) {
+        return "db-scheduler lock-and-fetch ×" + threads;
+    }
+
+    private static final Pattern PEER_RATE = Pattern.compile("^(" + String.join("|", Peers.NAMES) + ") (\\S+) jobs/s$");
+
+    /** One row of the side-by-side table: a system ("Gaffer", a peer's name) and a variant's label. */
+    private record Row(String system, String label, String variant) {}
+
+    /**
+     * Every variant side by side (medians over the runs of jobs/s and CPU per job), and the ratios
+     * of medians: Gaffer's best variant against the best peer queue and each peer's best variant
+     * (raw SQL is the limit, not a queue: it is compared on its own line), and the scaling of more
+     * processes at the same total concurrency (2×32 and 4×16 against 1×64).
+     */
+    @Override
+    public String summary(List<Measurements> runs) {
+        Map<String, Bench.Stats> st = Bench.stats(runs);
+        List<Row> rows = new ArrayList<>();
+        for (Variant v : config.gaffer()) {
+            rows.add(new Row("Gaffer", v.label(), v.label().substring("gaffer ".length())));
+        }
+        for (int t : config.dbSchedulerThreads()) {
+            rows.add(new Row("db-scheduler", dbSchedulerLabel(t), "lock-and-fetch ×" + t));
+        }
+        for (String k : st.keySet()) {
+            Matcher m = PEER_RATE.matcher(k);
+            if (m.matches()) {
+                rows.add(new Row(m.group(1), m.group(1) + " " + m.group(2), m.group(2)));
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append("Burn-down side by side (one server; medians over the runs):\n\n");
+        sb.append("| system | variant | median jobs/s | min | max | runs | server CPU µs/job | client CPU µs/job |\n");
+        sb.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for (Row r : rows) {
+            Bench.Stats rate = st.get(r.label() + " jobs/s");
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                    r.system(),
+                    r.variant(),
+                    rate == null ? "n/a" : Bench.fmt(rate.median()),
+                    rate == null ? "" : Bench.fmt(rate.min()),
+                    rate == null ? "" : Bench.fmt(rate.max()),
+                    rate == null ? "0" : Integer.toString(rate.n()),
+                    median(st, r.label() + " server CPU/job"),
+                    median(st, r.label() + " client CPU/job")));
+        }
+        Row gaffer = best(st, rows, List.of("Gaffer"));
+        sb.append("\nRatios of median jobs/s:\n\n");
+        List<String> queues = new ArrayList<>();
+        if (!config.dbSchedulerThreads().isEmpty()) {
+            queues.add("db-scheduler");
+        }
+        List<String> peers = config.peers() == null ? List.of() : config.peers().names();
+        peers.stream().filter(p -> !p.equals("raw SQL")).forEach(queues::add);
+        if (!queues.isEmpty()) {
+            sb.append(ratio(
+                    st,
+                    "Gaffer's best, ",
+                    gaffer,
+                    best(st, rows, queues),
+                    "the best peer queue (" + String.join(", ", queues) + ")"));
+        }
+        for (String q : queues) {
+            sb.append(ratio(st, "Gaffer's best, ", gaffer, best(st, rows, List.of(q)), "the best " + q));
+        }
+        if (peers.contains("raw SQL")) {
+            sb.append(ratio(
+                    st, "Gaffer's best, ", gaffer, best(st, rows, List.of("raw SQL")), "the raw-SQL limit's best"));
+        }
+        List<String> absent = new ArrayList<>(Peers.NAMES);
+        absent.removeAll(peers);
+        if (config.dbSchedulerThreads().isEmpty()) {
+            absent.add(0, "db-scheduler");
+        }
+        if (!absent.isEmpty()) {
+            sb.append("- not measured in this run: ")
+                    .append(String.join(", ", absent))
+                    .append(config.peers() == null ? " (bench/run --peers measures the others)" : "")
+                    .append('\n');
+        }
+        Row one = find(rows, "gaffer 1×64");
+        for (String more : List.of("gaffer 2×32", "gaffer 4×16")) {
+            Row r = find(rows, more);
+            if (r != null && one != null) {
+                sb.append(ratio(st, "scaling: ", r, one, ""));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String median(Map<String, Bench.Stats> st, String metric) {
+        Bench.Stats s = st.get(metric);
+        return s == null ? "n/a" : Bench.fmt(s.median());
+    }
+
+    private static Row find(List<Row> rows, String label) {
+        return rows.stream().filter(r -> r.label().equals(label)).findFirst().orElse(null);
+    }
+
+    /** The row of {@code systems} with the highest median jobs/s, or null if none has a median. */
+    private static Row best(Map<String, Bench.Stats> st, List<Row> rows, List<String> systems) {
+        Row best = null;
+        double rate = -1;
+        for (Row r : rows) {
+            Bench.Stats s = st.get(r.label() + " jobs/s");
+            if (systems.contains(r.system()) && s != null && s.median() > rate) {
+                best = r;
+                rate = s.median();
+            }
+        }
+        return best;
+    }
+
+    /** "- prefix a (x jobs/s) / what, b (y jobs/s): r×", with the server CPU per job of both. */
+    private static String ratio(Map<String, Bench.Stats> st, String prefix, Row a, Row b, String what) {
+        String left = a == null ? "n/a" : a.label() + " (" + median(st, a.label() + " jobs/s") + " jobs/s)";
+        String right = b == null
+                ? "n/a (no successful run)"
+                : b.label() + " (" + median(st, b.label() + " jobs/s") + " jobs/s)";
+        String value = "n/a";
+        String cpu = "";
+        Bench.Stats sa = a == null ? null : st.get(a.label() + " jobs/s");
+        Bench.Stats sb = b == null ? null : st.get(b.label() + " jobs/s");
+        if (sa != null && sb != null) {
+            value = String.format(Locale.ROOT, "**%.2f×**", sa.median() / sb.median());
+            cpu = "; server CPU/job " + median(st, a.label() + " server CPU/job") + " vs "
+                    + median(st, b.label() + " server CPU/job") + " µs";
+        }
+        return "- " + prefix + left + " / " + (what.isEmpty() ? "" : what + ", ") + right + ": " + value + cpu + "\n";
     }
 
     private double gaffer(Context ctx, Variant v, Measurements out) throws Exception {
@@ -202,7 +365,7 @@ final class BurnDown implements Scenario {
 
     private double dbScheduler(Context ctx, int threads, Measurements out) throws Exception {
         String dbName = ctx.database("burndown_dbs" + threads);
-        String label = "db-scheduler lock-and-fetch ×" + threads;
+        String label = dbSchedulerLabel(threads);
         ctx.db().create(dbName);
         Process p = null;
         try (Connection c = ctx.db().connect(dbName)) {

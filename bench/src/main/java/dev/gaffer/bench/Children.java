@@ -131,10 +131,28 @@ final class Children implements AutoCloseable {
         }
     }
 
+    /**
+     * SIGKILL to a process and everything below it (the peers harness: bash → timeout → node →
+     * pgbench), by pid; the descendants are listed before anything is killed, since an orphan is
+     * no longer a descendant.
+     */
+    static void killTree(Process p) {
+        List<ProcessHandle> below = p.descendants().toList();
+        p.destroyForcibly();
+        below.forEach(ProcessHandle::destroyForcibly);
+        try {
+            p.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     synchronized void killAll() {
         for (Process p : started) {
             if (p.isAlive()) {
+                List<ProcessHandle> below = p.descendants().toList();
                 p.destroyForcibly();
+                below.forEach(ProcessHandle::destroyForcibly);
             }
         }
         for (Process p : started) {

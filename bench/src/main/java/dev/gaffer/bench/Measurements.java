@@ -28,6 +28,8 @@ final class Measurements {
     final Map<String, Metric> metrics = new LinkedHashMap<>();
     final Map<String, Double> values = new LinkedHashMap<>();
     final List<String> notes = new ArrayList<>();
+    /** What went wrong in a part of the run that did not abort it (a peer that timed out, say). */
+    final List<String> failures = new ArrayList<>();
 
     void put(String name, double value, String unit) {
         put(name, value, unit, null);
@@ -40,5 +42,9 @@ final class Measurements {
 
     void note(String text) {
         notes.add(text);
+    }
+
+    void fail(String text) {
+        failures.add(text);
     }
 }

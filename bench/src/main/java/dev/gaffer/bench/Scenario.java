@@ -1,6 +1,7 @@
 package dev.gaffer.bench;
 
 import java.time.Duration;
+import java.util.List;
 
 /** One benchmark scenario: a config, a hard deadline per run, and {@link #runOnce} filling a result row. */
 interface Scenario {
@@ -12,4 +13,15 @@ interface Scenario {
 
     /** One run. Must stop its children and drop its databases before returning, also on failure. */
     void runOnce(Context ctx, Measurements out) throws Exception;
+
+    /**
+     * A step after {@link #runOnce}, outside its deadline, with bounds of its own (the burn-down's
+     * external peers). Must not throw: it records what went wrong with {@link Measurements#fail}.
+     */
+    default void afterRun(Context ctx, Measurements out) {}
+
+    /** Markdown to print below the table, computed from every run (ratios of medians); "" if none. */
+    default String summary(List<Measurements> runs) {
+        return "";
+    }
 }
