@@ -91,7 +91,8 @@ GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, re
               updated_at)
     ON jobs TO gaffer_api;
 -- Every transition appends its history.
-GRANT INSERT (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
+GRANT INSERT (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+              attempt_started_at)
     ON job_events TO gaffer_api;
 -- Authentication: look the key up by hash, note when it was last used. Keys are created and
 -- revoked by `gaffer keys`, run by an operator as the owner.
@@ -104,14 +105,15 @@ GRANT SELECT ON jobs, job_events, workers, job_artifacts, scheduled_tasks TO gaf
 GRANT INSERT (parent_id, type, queue, priority, parameters, max_attempts, status, approved_by, approved_at)
     ON jobs TO gaffer_worker;
 -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RECLAIM, RELEASE and the fan-in.
-GRANT UPDATE (status, attempt, locked_by, heartbeat_at, lease_expires_at, started_at, updated_at,
+GRANT UPDATE (status, attempt, locked_by, heartbeat_at, lease_expires_at, started_at, claimed_at, updated_at,
               progress_percentage, current_stage, result, finished_at, run_at, last_error, subjobs_total,
               subjobs_open, fanout_stage, resume_stage, on_subjob_failure)
     ON jobs TO gaffer_worker;
 -- PRUNE deletes finished top-level jobs; their sub-jobs, events and artifacts go by ON DELETE
 -- CASCADE, which PostgreSQL runs with the table owner's rights.
 GRANT DELETE ON jobs TO gaffer_worker;
-GRANT INSERT (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
+GRANT INSERT (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+              attempt_started_at)
     ON job_events TO gaffer_worker;
 -- WorkerStore: register, touch, deregister, expire.
 GRANT INSERT, UPDATE, DELETE ON workers TO gaffer_worker;

@@ -4,7 +4,7 @@ tree AS (
     UNION ALL
     SELECT c.id, t.depth + 1 FROM jobs c JOIN tree t ON c.parent_id = t.id WHERE c.status IN ('pending', 'approved', 'processing', 'waiting')),
 locked AS MATERIALIZED (
-    SELECT j.id FROM jobs j JOIN tree t ON t.id = j.id
+    SELECT j.id, j.locked_by AS holder, j.claimed_at AS holder_since FROM jobs j JOIN tree t ON t.id = j.id
      WHERE j.status IN ('pending', 'approved', 'processing', 'waiting')
      ORDER BY t.depth DESC, j.id
        FOR UPDATE OF j),
@@ -88,41 +88,43 @@ fanin2_siblings AS (
        AND s.id NOT IN (SELECT id FROM cancelled UNION ALL SELECT id FROM fanin UNION ALL SELECT id FROM fanin_siblings)
     RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage),
 changes AS (
-    SELECT c.id, c.queue, 'cancelled'::job_event_kind AS kind, c.status, c.attempt, NULL::text AS worker_id,
+    SELECT c.id, c.queue, 'cancelled'::job_event_kind AS kind, c.status, c.attempt, l.holder AS worker_id,
            args.actor, c.progress_percentage, c.current_stage AS stage,
-           CASE WHEN c.id = args.id THEN NULL ELSE 'cancelled with job ' || args.id END AS message
-      FROM cancelled c, args
+           CASE WHEN c.id = args.id THEN NULL ELSE 'cancelled with job ' || args.id END AS message,
+           CASE WHEN l.holder IS NOT NULL THEN l.holder_since END AS attempt_started_at
+      FROM cancelled c JOIN locked l ON l.id = c.id, args
     UNION ALL
     SELECT id, queue,
        CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
        status, attempt, NULL, NULL, progress_percentage, current_stage,
-       CASE WHEN status = 'failed' THEN last_error END
+       CASE WHEN status = 'failed' THEN last_error END, NULL
   FROM fanin
 UNION ALL
 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-       'cancelled: sub-job ' || parent_id || ' failed fast'
+       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
   FROM fanin_siblings
 UNION ALL
 SELECT id, queue,
        CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
        status, attempt, NULL, NULL, progress_percentage, current_stage,
-       CASE WHEN status = 'failed' THEN last_error END
+       CASE WHEN status = 'failed' THEN last_error END, NULL
   FROM fanin2
 UNION ALL
 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-       'cancelled: sub-job ' || parent_id || ' failed fast'
+       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
   FROM fanin2_siblings),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+                            attempt_started_at)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+      FROM changes
     RETURNING id),
 notified AS (
     SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
-                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
-                   queue
-              FROM changes) h)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+              FROM changes
+             WHERE kind NOT IN ('progress', 'completed')) h)
 SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,

@@ -40,27 +40,12 @@ candidates AS MATERIALIZED (
 claimed AS (
     UPDATE jobs j
        SET status = 'processing', attempt = j.attempt + 1, locked_by = (SELECT worker FROM claim),
-           heartbeat_at = now(),
+           heartbeat_at = now(), claimed_at = now(),
            lease_expires_at = (SELECT lease_until FROM claim),
            started_at = COALESCE(j.started_at, now()), updated_at = now()
      WHERE j.id = ANY (ARRAY(SELECT id FROM candidates))
-    RETURNING j.*),
-changes AS (
-    SELECT id, queue, 'claimed'::job_event_kind AS kind, status, attempt, locked_by AS worker_id,
-           NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
-      FROM claimed),
-events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
-    RETURNING id),
-notified AS (
-    SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
-                     json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
-                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
-                   queue
-              FROM changes) h)
+    RETURNING j.*)
 SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
-approved_by, created_at, approved_at, started_at, finished_at, updated_at, (SELECT count(*) FROM notified) AS notified FROM claimed ORDER BY priority DESC, run_at, id
+approved_by, created_at, approved_at, started_at, finished_at, updated_at FROM claimed ORDER BY priority DESC, run_at, id

@@ -12,17 +12,19 @@ held AS (
               (b.progress IS NOT NULL OR b.stage IS NOT NULL) AS reported),
 changes AS (
     SELECT id, queue, 'progress'::job_event_kind AS kind, status, attempt, locked_by AS worker_id,
-           NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
+           NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
+           NULL::timestamptz AS attempt_started_at
       FROM held WHERE reported),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+                            attempt_started_at)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+      FROM changes
     RETURNING id),
 notified AS (
     SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
-                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
-                   queue
-              FROM changes) h)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+              FROM changes
+             WHERE kind NOT IN ('progress', 'completed')) h)
 SELECT id, (SELECT count(*) FROM notified) AS notified FROM held

@@ -12,17 +12,18 @@ released AS (
 changes AS (
     SELECT r.id, r.queue, 'released'::job_event_kind AS kind, r.status, r.attempt, args.worker AS worker_id,
            NULL::text AS actor, r.progress_percentage, r.current_stage AS stage,
-           'worker shut down before the job finished' AS message
+           'worker shut down before the job finished' AS message, r.claimed_at AS attempt_started_at
       FROM released r, args),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+                            attempt_started_at)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+      FROM changes
     RETURNING id),
 notified AS (
     SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
-                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
-                   queue
-              FROM changes) h)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+              FROM changes
+             WHERE kind NOT IN ('progress', 'completed')) h)
 SELECT id, (SELECT count(*) FROM notified) AS notified FROM released

@@ -91,37 +91,38 @@ fanin2_siblings AS (
 changes AS (
     SELECT f.id, f.queue, CASE WHEN f.status = 'approved' THEN 'retried' ELSE 'failed' END::job_event_kind AS kind,
            f.status, f.attempt, args.worker AS worker_id, NULL::text AS actor, f.progress_percentage,
-           f.current_stage AS stage, f.last_error AS message
+           f.current_stage AS stage, f.last_error AS message, f.claimed_at AS attempt_started_at
       FROM failed f, args
     UNION ALL
     SELECT id, queue,
        CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
        status, attempt, NULL, NULL, progress_percentage, current_stage,
-       CASE WHEN status = 'failed' THEN last_error END
+       CASE WHEN status = 'failed' THEN last_error END, NULL
   FROM fanin
 UNION ALL
 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-       'cancelled: sub-job ' || parent_id || ' failed fast'
+       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
   FROM fanin_siblings
 UNION ALL
 SELECT id, queue,
        CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
        status, attempt, NULL, NULL, progress_percentage, current_stage,
-       CASE WHEN status = 'failed' THEN last_error END
+       CASE WHEN status = 'failed' THEN last_error END, NULL
   FROM fanin2
 UNION ALL
 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-       'cancelled: sub-job ' || parent_id || ' failed fast'
+       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
   FROM fanin2_siblings),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+                            attempt_started_at)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+      FROM changes
     RETURNING id),
 notified AS (
     SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
-                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
-                   queue
-              FROM changes) h)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+              FROM changes
+             WHERE kind NOT IN ('progress', 'completed')) h)
 SELECT id, status, run_at, (SELECT count(*) FROM notified) AS notified FROM failed

@@ -26,21 +26,23 @@ children AS (
     RETURNING *),
 changes AS (
     SELECT p.id, p.queue, 'waiting'::job_event_kind AS kind, p.status, p.attempt, args.worker AS worker_id,
-           NULL::text AS actor, p.progress_percentage, p.current_stage AS stage, NULL::text AS message
+           NULL::text AS actor, p.progress_percentage, p.current_stage AS stage, NULL::text AS message,
+           p.claimed_at AS attempt_started_at
       FROM parent p, args
     UNION ALL
     SELECT id, queue, 'created', status, attempt, NULL, NULL, progress_percentage, current_stage,
-           'sub-job of ' || parent_id
+           'sub-job of ' || parent_id, NULL
       FROM children),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+                            attempt_started_at)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+      FROM changes
     RETURNING id),
 notified AS (
     SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
-                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
-                   queue
-              FROM changes) h)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+              FROM changes
+             WHERE kind NOT IN ('progress', 'completed')) h)
 SELECT c.id, (SELECT count(*) FROM notified) AS notified FROM children c ORDER BY c.id

@@ -88,38 +88,39 @@ fanin2_siblings AS (
 changes AS (
     SELECT id, queue, CASE WHEN status = 'approved' THEN 'reclaimed' ELSE 'failed' END::job_event_kind AS kind,
            status, attempt, previous_worker AS worker_id, NULL::text AS actor, progress_percentage,
-           current_stage AS stage, last_error AS message
+           current_stage AS stage, last_error AS message, claimed_at AS attempt_started_at
       FROM reclaimed
     UNION ALL
     SELECT id, queue,
        CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
        status, attempt, NULL, NULL, progress_percentage, current_stage,
-       CASE WHEN status = 'failed' THEN last_error END
+       CASE WHEN status = 'failed' THEN last_error END, NULL
   FROM fanin
 UNION ALL
 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-       'cancelled: sub-job ' || parent_id || ' failed fast'
+       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
   FROM fanin_siblings
 UNION ALL
 SELECT id, queue,
        CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
        status, attempt, NULL, NULL, progress_percentage, current_stage,
-       CASE WHEN status = 'failed' THEN last_error END
+       CASE WHEN status = 'failed' THEN last_error END, NULL
   FROM fanin2
 UNION ALL
 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-       'cancelled: sub-job ' || parent_id || ' failed fast'
+       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
   FROM fanin2_siblings),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+                            attempt_started_at)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+      FROM changes
     RETURNING id),
 notified AS (
     SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-      FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
-                   CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
-                   queue
-              FROM changes) h)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+              FROM changes
+             WHERE kind NOT IN ('progress', 'completed')) h)
     SELECT status::text AS status, count(*) AS n, (SELECT count(*) FROM notified) AS notified
       FROM reclaimed GROUP BY status

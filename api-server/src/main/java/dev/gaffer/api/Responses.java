@@ -117,7 +117,8 @@ public final class Responses {
             Integer progressPercentage,
             String stage,
             String message,
-            Instant createdAt) {
+            Instant createdAt,
+            Instant attemptStartedAt) {
 
         static EventResponse of(JobEvent e) {
             return new EventResponse(
@@ -131,7 +132,8 @@ public final class Responses {
                     e.progressPercentage(),
                     e.stage(),
                     e.message(),
-                    e.createdAt());
+                    e.createdAt(),
+                    e.attemptStartedAt());
         }
     }
 

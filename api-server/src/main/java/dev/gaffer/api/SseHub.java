@@ -17,10 +17,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Fans job_events out to the SSE clients of this process. One reader for all clients: on a
- * NOTIFY hint (coalesced over {@link #COALESCE}) and at least every {@link #FALLBACK} (so it works
- * without LISTEN, e.g. behind a transaction-mode pooler), {@link #runOnce()} reads the events after
- * its cursor and offers each to the clients that want it. No client ever holds a database
- * connection while it waits.
+ * NOTIFY hint (coalesced over {@link #COALESCE}) and, while a client is connected, every {@link
+ * #FALLBACK}, {@link #runOnce()} reads the events after its cursor and offers each to the clients
+ * that want it. No client ever holds a database connection while it waits. The timer is what
+ * delivers the events that are recorded without a hint (completions and progress: {@code
+ * JobHistory.UNANNOUNCED}, since a NOTIFY serializes the commits of the workers' hot statements)
+ * and what makes the hub work without LISTEN, e.g. behind a transaction-mode pooler; with no client
+ * it reads nothing.
  *
  * <p><b>Ids that commit out of order.</b> job_events ids come from a sequence, taken when a
  * statement runs, not when it commits: id 11 can become visible before id 10. If the hub moved
@@ -38,7 +41,7 @@ import org.slf4j.LoggerFactory;
 final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
 
     static final Duration COALESCE = Duration.ofMillis(50);
-    static final Duration FALLBACK = Duration.ofSeconds(1);
+    static final Duration FALLBACK = Duration.ofMillis(100);
     static final Duration GAP_RECHECK = Duration.ofMillis(200);
     static final Duration GAP_WAIT = Duration.ofSeconds(2);
     static final int BATCH = 500;
@@ -53,7 +56,7 @@ final class SseHub implements NotificationListener.Subscriber, AutoCloseable {
     static final class Client {
         /** Put into a buffer to wake its reader when the stream is ended from outside. */
         private static final JobEvent END =
-                new JobEvent(0, 0, "end", JobStatus.CANCELLED, 0, null, null, null, null, null, null);
+                new JobEvent(0, 0, "end", JobStatus.CANCELLED, 0, null, null, null, null, null, null, null);
 
         final Long jobId;
         final Long keyId;

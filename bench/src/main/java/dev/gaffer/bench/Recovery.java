@@ -114,9 +114,9 @@ final class Recovery implements Scenario {
             if (!held.isEmpty()) {
                 try (PreparedStatement ps = c.prepareStatement("""
                         SELECT count(t), min(t), max(t) FROM (
-                            SELECT extract(epoch FROM (SELECT min(e.created_at) FROM job_events e
-                                                        WHERE e.job_id = h.id AND e.kind = 'claimed'
-                                                          AND e.created_at > to_timestamp(?))) - ? AS t
+                            SELECT extract(epoch FROM (SELECT min(e.attempt_started_at) FROM job_events e
+                                                        WHERE e.job_id = h.id
+                                                          AND e.attempt_started_at > to_timestamp(?))) - ? AS t
                               FROM unnest(?::bigint[]) AS h(id)) x
                         """)) {
                     Array ids = c.createArrayOf("bigint", held.toArray());

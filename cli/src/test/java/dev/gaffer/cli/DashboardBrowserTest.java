@@ -214,9 +214,9 @@ class DashboardBrowserTest {
         List<String> kinds = driver.findElements(By.cssSelector("#job-timeline li")).stream()
                 .map(e -> e.getAttribute("data-kind"))
                 .toList();
-        assertThat(kinds).contains("created", "approved", "claimed", "progress", "completed");
+        assertThat(kinds).contains("created", "approved", "progress", "completed");
         assertThat(kinds.indexOf("created")).isLessThan(kinds.indexOf("approved"));
-        assertThat(kinds.indexOf("approved")).isLessThan(kinds.indexOf("claimed"));
+        assertThat(kinds.indexOf("approved")).isLessThan(kinds.indexOf("progress"));
         assertThat(kinds.getLast()).isEqualTo("completed");
         assertThat(driver.findElement(By.id("job-status")).getText()).isEqualTo("completed");
         assertThat(driver.findElement(By.id("job-result")).getText()).contains("\"slept_ms\": 3000");
@@ -370,7 +370,7 @@ class DashboardBrowserTest {
         List<String> kinds = driver.findElements(By.cssSelector("#job-timeline li")).stream()
                 .map(e -> e.getAttribute("data-kind"))
                 .toList();
-        assertThat(kinds).containsSubsequence("created", "approved", "claimed", "waiting", "resumed", "completed");
+        assertThat(kinds).containsSubsequence("created", "approved", "waiting", "resumed", "completed");
         screenshot("video-detail-desktop");
     }
 

@@ -171,7 +171,7 @@ class GafferDevIT {
             assertThat(dev.exitValue()).isZero();
             // Each job was claimed once and given back once: none was claimed again by the other
             // worker while the first one drained.
-            assertThat(fx.count("SELECT count(*) FROM job_events WHERE kind = 'claimed'"))
+            assertThat(fx.count("SELECT count(*) FROM job_events WHERE attempt_started_at IS NOT NULL"))
                     .isEqualTo(4);
             assertThat(fx.count("SELECT count(*) FROM job_events WHERE kind = 'released'"))
                     .isEqualTo(4);

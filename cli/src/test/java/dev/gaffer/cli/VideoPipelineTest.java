@@ -104,8 +104,13 @@ class VideoPipelineTest {
                 List<JsonNode> seen = events.get(120, TimeUnit.SECONDS);
                 List<String> kinds =
                         seen.stream().map(e -> e.path("kind").asText()).toList();
-                assertThat(kinds)
-                        .containsSubsequence("approved", "claimed", "waiting", "resumed", "claimed", "completed");
+                assertThat(kinds).containsSubsequence("approved", "waiting", "resumed", "completed");
+                // The two attempts (fan-out, then stitch) each say when they started.
+                assertThat(seen)
+                        .filteredOn(e -> List.of("waiting", "completed")
+                                .contains(e.path("kind").asText()))
+                        .allSatisfy(e -> assertThat(e.path("attempt_started_at").asText())
+                                .isNotBlank());
                 List<Long> ids = seen.stream().map(e -> e.path("id").asLong()).toList();
                 assertThat(ids).isSorted().doesNotHaveDuplicates();
                 assertThat(seen)
@@ -125,7 +130,7 @@ class VideoPipelineTest {
                 }
                 try (var c = db.connection();
                         var st = c.createStatement();
-                        var rs = st.executeQuery("SELECT DISTINCT worker_id FROM job_events WHERE kind = 'claimed'"
+                        var rs = st.executeQuery("SELECT DISTINCT worker_id FROM job_events WHERE kind = 'completed'"
                                 + " AND job_id IN (SELECT id FROM jobs WHERE parent_id = " + id + ")")) {
                     while (rs.next()) {
                         renderedBy.add(rs.getString(1));

@@ -210,9 +210,8 @@ class DatabaseFaultsIT {
 
             Map<String, Long> maxLatency = new TreeMap<>();
             for (var row : c.rows("""
-                    SELECT p.phase, max((extract(epoch FROM e.created_at - j.created_at) * 1000))::bigint AS ms
+                    SELECT p.phase, max((extract(epoch FROM j.started_at - j.created_at) * 1000))::bigint AS ms
                       FROM pickups p JOIN jobs j ON j.id = p.job_id
-                      JOIN job_events e ON e.job_id = j.id AND e.kind = 'claimed'
                      GROUP BY p.phase""")) {
                 maxLatency.put((String) row.get("phase"), ((Number) row.get("ms")).longValue());
             }

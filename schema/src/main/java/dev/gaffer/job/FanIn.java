@@ -93,11 +93,11 @@ public final class FanIn {
                 SELECT id, queue,
                        CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
                        status, attempt, NULL, NULL, progress_percentage, current_stage,
-                       CASE WHEN status = 'failed' THEN last_error END
+                       CASE WHEN status = 'failed' THEN last_error END, NULL
                   FROM %1$s
                 UNION ALL
                 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-                       'cancelled: sub-job ' || parent_id || ' failed fast'
+                       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
                   FROM %1$s_siblings""".formatted(name);
     }
 }

@@ -2,7 +2,11 @@ package dev.gaffer.job;
 
 import java.time.Instant;
 
-/** One row of {@code job_events}. */
+/**
+ * One row of {@code job_events}. {@code attemptStartedAt} is set on an event that ends an attempt
+ * (completed, failed, retried, waiting, reclaimed, released, cancelled while running): when that
+ * attempt was claimed.
+ */
 public record JobEvent(
         long id,
         long jobId,
@@ -14,4 +18,5 @@ public record JobEvent(
         Integer progressPercentage,
         String stage,
         String message,
-        Instant createdAt) {}
+        Instant createdAt,
+        Instant attemptStartedAt) {}

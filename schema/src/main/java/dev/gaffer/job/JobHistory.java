@@ -16,37 +16,48 @@ public final class JobHistory {
     public static final String CHANNEL = "gaffer_jobs";
 
     /**
-     * The channel of every other hint (created pending, claimed, progress, waiting, completed,
-     * failed, cancelled): for live views such as the API's event streams. Same payload. Kept apart
-     * so that the claims, progress and completions of a busy cluster do not wake every worker's
-     * LISTEN connection for hints it would only parse and drop.
+     * The channel of every other hint (created pending, waiting, failed, cancelled; not the
+     * {@link #UNANNOUNCED} kinds): for live views such as the API's event streams. Same payload.
+     * Kept apart so that the events of a busy cluster do not wake every worker's LISTEN
+     * connection for hints it would only parse and drop.
      */
     public static final String EVENTS_CHANNEL = "gaffer_events";
 
     /**
-     * Appends one job_events row per row of the statement's {@code changes} CTE and sends one
-     * NOTIFY per distinct hint. Claims, heartbeats and batched completions touch many jobs at once:
-     * their hints leave the id out, so that a batch of them is one hint (made distinct here, before
-     * any JSON is built). No receiver needs the id of a completion: workers wake only for claimable
-     * events and the API's live streams re-read job_events after their cursor. Measured in
-     * docs/benchmarks.md: one distinct notification per completed job cost the listeners a JSON
-     * hint each at thousands per second. Hints of jobs that are approved after the change go to
-     * {@link #CHANNEL}, the others to {@link #EVENTS_CHANNEL}.
-     * {@code notified} is a plain SELECT, which PostgreSQL runs only when referenced: every
-     * statement's final SELECT reads {@code (SELECT count(*) FROM notified)}.
+     * The kinds that are recorded but not announced: the worker's own high-volume transitions of a
+     * top-level job (a batch of completions, progress with a heartbeat). A NOTIFY makes its
+     * transaction take a cluster-wide lock from before its commit until after it (PostgreSQL's
+     * async.c serializes the commits of all notifying transactions so that the notification queue
+     * is in commit order), so the completion batches of every worker and the claims queued behind
+     * one another's WAL flushes. Found with the burn-down benchmark (docs/benchmarks.md, issue 16).
+     * Nothing waits for these hints: workers wake only for jobs that became claimable, and the
+     * API's live streams read job_events on a short timer while a client is connected. A sub-job's
+     * completion still announces what it does to its parent (resumed, failed, cancelled).
+     */
+    static final String UNANNOUNCED = "('progress', 'completed')";
+
+    /**
+     * Appends one job_events row per row of the statement's {@code changes} CTE (its columns:
+     * id, queue, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+     * attempt_started_at) and sends one NOTIFY per distinct hint, except for the {@link
+     * #UNANNOUNCED} kinds. Hints of jobs that are approved after the change go to {@link
+     * #CHANNEL}, the others to {@link #EVENTS_CHANNEL}. {@code notified} is a plain SELECT, which
+     * PostgreSQL runs only when referenced: every statement's final SELECT reads {@code (SELECT
+     * count(*) FROM notified)}.
      */
     static final String RECORD = """
             events AS (
-                INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message)
-                SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message FROM changes
+                INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+                                        attempt_started_at)
+                SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+                  FROM changes
                 RETURNING id),
             notified AS (
                 SELECT pg_notify(CASE WHEN h.approved THEN '%s' ELSE '%s' END,
                                  json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-                  FROM (SELECT DISTINCT kind, status = 'approved' AS approved,
-                               CASE WHEN kind IN ('claimed', 'progress', 'completed') THEN NULL ELSE id END AS id,
-                               queue
-                          FROM changes) h)""".formatted(CHANNEL, EVENTS_CHANNEL);
+                  FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+                          FROM changes
+                         WHERE kind NOT IN %s) h)""".formatted(CHANNEL, EVENTS_CHANNEL, UNANNOUNCED);
 
     private JobHistory() {}
 }

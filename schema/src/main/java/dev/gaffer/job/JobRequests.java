@@ -44,7 +44,8 @@ public final class JobRequests {
                 RETURNING *),
             changes AS (
                 SELECT id, queue, 'approved'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
-                       approved_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
+                       approved_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
+                       NULL::timestamptz AS attempt_started_at
                   FROM approved),
             %s
             SELECT %s, (SELECT count(*) FROM notified) AS notified FROM approved
@@ -68,7 +69,7 @@ public final class JobRequests {
                 UNION ALL
                 SELECT c.id, t.depth + 1 FROM jobs c JOIN tree t ON c.parent_id = t.id WHERE c.status IN %1$s),
             locked AS MATERIALIZED (
-                SELECT j.id FROM jobs j JOIN tree t ON t.id = j.id
+                SELECT j.id, j.locked_by AS holder, j.claimed_at AS holder_since FROM jobs j JOIN tree t ON t.id = j.id
                  WHERE j.status IN %1$s
                  ORDER BY t.depth DESC, j.id
                    FOR UPDATE OF j),
@@ -82,10 +83,11 @@ public final class JobRequests {
             finished AS (SELECT id, parent_id, status, last_error FROM cancelled),
             %2$s,
             changes AS (
-                SELECT c.id, c.queue, 'cancelled'::job_event_kind AS kind, c.status, c.attempt, NULL::text AS worker_id,
+                SELECT c.id, c.queue, 'cancelled'::job_event_kind AS kind, c.status, c.attempt, l.holder AS worker_id,
                        args.actor, c.progress_percentage, c.current_stage AS stage,
-                       CASE WHEN c.id = args.id THEN NULL ELSE 'cancelled with job ' || args.id END AS message
-                  FROM cancelled c, args
+                       CASE WHEN c.id = args.id THEN NULL ELSE 'cancelled with job ' || args.id END AS message,
+                       CASE WHEN l.holder IS NOT NULL THEN l.holder_since END AS attempt_started_at
+                  FROM cancelled c JOIN locked l ON l.id = c.id, args
                 UNION ALL
                 %3$s),
             %4$s
@@ -139,11 +141,12 @@ public final class JobRequests {
                 RETURNING p.id),
             changes AS (
                 SELECT r.id, r.queue, 'retried'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
-                       args.actor, r.progress_percentage, r.current_stage AS stage, 'retried by a person' AS message
+                       args.actor, r.progress_percentage, r.current_stage AS stage, 'retried by a person' AS message,
+                       NULL::timestamptz AS attempt_started_at
                   FROM retried r, args
                 UNION ALL
                 SELECT id, queue, 'retried', status, attempt, NULL, NULL, progress_percentage, current_stage,
-                       'rerun with job ' || parent_id
+                       'rerun with job ' || parent_id, NULL
                   FROM rerun),
             %1$s
             SELECT %2$s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened

@@ -63,6 +63,7 @@ final class JobRows {
                 Sql.nullableInt(rs, "progress_percentage"),
                 rs.getString("stage"),
                 rs.getString("message"),
-                Sql.instant(rs, "created_at"));
+                Sql.instant(rs, "created_at"),
+                Sql.instant(rs, "attempt_started_at"));
     }
 }

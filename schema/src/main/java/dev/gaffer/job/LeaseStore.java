@@ -8,13 +8,18 @@ import dev.gaffer.job.Results.Fenced;
 import dev.gaffer.job.Results.HeartbeatResult;
 import dev.gaffer.job.Results.LeaseLost;
 import dev.gaffer.job.Results.Written;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
 import javax.sql.DataSource;
 
 /**
@@ -60,9 +65,12 @@ public final class LeaseStore {
      * the worker's claim connection can skip planning on every call ({@code plan_cache_mode =
      * force_generic_plan}; a join to the CTE made the generic plan a hash join over the whole
      * table). Measured in docs/benchmarks.md.
+     *
+     * <p>These are the claim's CTEs, up to {@code claimed} (the claimed rows), shared by {@link
+     * #CLAIM} and {@link #CLAIM_AND_COMPLETE}.
      */
-    static final String CLAIM = """
-            WITH claim AS (SELECT ?::text AS worker, ?::bigint[] AS exclude, ?::text[] AS types, ?::int AS slots,
+    private static final String CLAIM_CTES = """
+            claim AS (SELECT ?::text AS worker, ?::bigint[] AS exclude, ?::text[] AS types, ?::int AS slots,
                                   now() + make_interval(secs => ?::double precision) AS lease_until),
             candidates AS MATERIALIZED (
                 SELECT c.id, c.priority, c.run_at
@@ -104,18 +112,59 @@ public final class LeaseStore {
             claimed AS (
                 UPDATE jobs j
                    SET status = 'processing', attempt = j.attempt + 1, locked_by = (SELECT worker FROM claim),
-                       heartbeat_at = now(),
+                       heartbeat_at = now(), claimed_at = now(),
                        lease_expires_at = (SELECT lease_until FROM claim),
                        started_at = COALESCE(j.started_at, now()), updated_at = now()
                  WHERE j.id = ANY (ARRAY(SELECT id FROM candidates))
+                RETURNING j.*)""";
+
+    /**
+     * The claim on its own. It writes no event: since V010 the event that ends an attempt carries
+     * when it started ({@code attempt_started_at}, from {@code jobs.claimed_at}), and it sends no
+     * hint, since nothing waits for one.
+     */
+    static final String CLAIM = """
+            WITH %s
+            SELECT %s FROM claimed ORDER BY priority DESC, run_at, id
+            """.formatted(CLAIM_CTES, COLUMNS);
+
+    /**
+     * One round of a worker: completes the top-level jobs whose handlers finished (as {@link
+     * OutcomeStore#COMPLETE_TOP_LEVEL}: fenced, no parent) and claims the next jobs (as {@link
+     * #CLAIM}) in one statement and one commit, instead of a completion statement and a claim
+     * statement. The completed rows are processing rows of this worker, the claimed ones approved
+     * rows: no row is in both. The one row without a claimed job (all its job columns NULL) is
+     * there so that the completed ids come back even when nothing was claimed.
+     *
+     * <p>The fence compares the status with a sub-select rather than the literal: with the literal
+     * the generic plan (the claim connection forces one) read every processing row of the
+     * partial index jobs_processing_idx and joined the completions to them in a nested loop, 20 ms
+     * for 128 completions with 256 rows held; with the sub-select the index's predicate is not
+     * implied, and each completion is one primary-key lookup (1.9 ms). Found with EXPLAIN ANALYZE
+     * of the statement during the burn-down (docs/benchmarks.md, issue 16).
+     */
+    static final String CLAIM_AND_COMPLETE = """
+            WITH %s,
+            outcomes AS (
+                SELECT * FROM unnest(?::bigint[], ?::int[], ?::text[]) AS o(id, attempt, result)),
+            done AS (
+                UPDATE jobs j
+                   SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, finished_at = now(),
+                       updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
+                  FROM outcomes o
+                 WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM claim)
+                   AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
                 RETURNING j.*),
             changes AS (
-                SELECT id, queue, 'claimed'::job_event_kind AS kind, status, attempt, locked_by AS worker_id,
-                       NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
-                  FROM claimed),
+                SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, claim.worker AS worker_id,
+                       NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
+                       d.claimed_at AS attempt_started_at
+                  FROM done d, claim),
             %s
-            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM claimed ORDER BY priority DESC, run_at, id
-            """.formatted(RECORD, COLUMNS);
+            SELECT (SELECT array_agg(id) FROM done) AS completed_ids, (SELECT count(*) FROM notified) AS notified, c.*
+              FROM (SELECT 1) one
+              LEFT JOIN LATERAL (SELECT %s FROM claimed ORDER BY priority DESC, run_at, id) c ON true
+            """.formatted(CLAIM_CTES, RECORD, COLUMNS);
 
     /**
      * One statement for all running jobs of a worker: extends each lease that is still held by the
@@ -138,7 +187,8 @@ public final class LeaseStore {
                           (b.progress IS NOT NULL OR b.stage IS NOT NULL) AS reported),
             changes AS (
                 SELECT id, queue, 'progress'::job_event_kind AS kind, status, attempt, locked_by AS worker_id,
-                       NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message
+                       NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
+                       NULL::timestamptz AS attempt_started_at
                   FROM held WHERE reported),
             %s
             SELECT id, (SELECT count(*) FROM notified) AS notified FROM held
@@ -160,7 +210,7 @@ public final class LeaseStore {
             changes AS (
                 SELECT r.id, r.queue, 'released'::job_event_kind AS kind, r.status, r.attempt, args.worker AS worker_id,
                        NULL::text AS actor, r.progress_percentage, r.current_stage AS stage,
-                       'worker shut down before the job finished' AS message
+                       'worker shut down before the job finished' AS message, r.claimed_at AS attempt_started_at
                   FROM released r, args),
             %s
             SELECT id, (SELECT count(*) FROM notified) AS notified FROM released
@@ -213,49 +263,165 @@ public final class LeaseStore {
             int limit,
             Collection<Long> exclude,
             Duration lease) {
-        Objects.requireNonNull(workerId, "workerId");
-        double leaseSeconds = seconds("lease", lease);
-        if (queues.size() != after.size()) {
-            throw new IllegalArgumentException(
-                    queues.size() + " queues but " + after.size() + " positions; give one per queue (null: the head)");
-        }
         if (limit <= 0 || queues.isEmpty()) {
+            checkClaim(workerId, queues, after, lease);
             return List.of();
         }
-        int n = queues.size();
-        Integer[] priorities = new Integer[n];
-        // As text: Instant.toString() keeps every digit the database gave (microseconds), where a
-        // round trip through the JVM's time zone might not.
-        String[] runAts = new String[n];
-        Long[] ids = new Long[n];
-        for (int i = 0; i < n; i++) {
-            ClaimPosition p = after.get(i);
-            if (p != null) {
-                priorities[i] = p.priority();
-                runAts[i] = p.runAt().toString();
-                ids[i] = p.id();
-            }
-        }
-        List<Job> claimed = Sql.query(
-                dataSource,
-                "claim jobs for " + workerId,
-                CLAIM,
-                ps -> {
-                    ps.setString(1, workerId);
-                    Sql.setArray(ps, 2, "bigint", exclude);
-                    Sql.setArray(ps, 3, "text", types);
-                    ps.setInt(4, limit);
-                    ps.setDouble(5, leaseSeconds);
-                    Sql.setArray(ps, 6, "text", queues);
-                    Sql.setArray(ps, 7, "int2", priorities);
-                    Sql.setArray(ps, 8, "text", runAts);
-                    Sql.setArray(ps, 9, "bigint", ids);
-                },
-                JobRows::job);
+        ClaimBinding claim = new ClaimBinding(workerId, queues, after, types, limit, exclude, lease);
+        List<Job> claimed = Sql.query(dataSource, "claim jobs for " + workerId, CLAIM, claim::bind, JobRows::job);
         if (claimed.size() > limit) {
             throw new IllegalStateException("claimed " + claimed.size() + " jobs for " + limit + " slots");
         }
         return claimed;
+    }
+
+    /** What one {@link #claimAndComplete} did: the jobs it completed and the jobs it claimed, in claim order. */
+    public record Round(Set<Long> completed, List<Job> claimed) {}
+
+    /**
+     * One round of a worker in one statement and one commit: completes {@code completions} (top-level
+     * jobs of this worker, each fenced as in {@link OutcomeStore#completeMany}; the ones that do not
+     * qualify, a lease lost or a sub-job, are left alone and not among {@link Round#completed()})
+     * and claims up to {@code limit} jobs as {@link #claim(String, List, List, Collection, int,
+     * Collection, Duration)} does. {@code limit} may be 0 (complete only); {@code completions} may
+     * be empty (claim only).
+     */
+    public Round claimAndComplete(
+            String workerId,
+            List<String> queues,
+            List<ClaimPosition> after,
+            Collection<String> types,
+            int limit,
+            Collection<Long> exclude,
+            Duration lease,
+            List<OutcomeStore.Completion> completions) {
+        checkClaim(workerId, queues, after, lease);
+        if (limit < 0) {
+            throw new IllegalArgumentException("limit must not be negative, got " + limit);
+        }
+        // Ascending ids: the UPDATE's nested loop then locks the rows in id order.
+        Map<Long, OutcomeStore.Completion> byId = new TreeMap<>();
+        for (OutcomeStore.Completion c : completions) {
+            c.lease().requireHeldBy(workerId);
+            if (byId.put(c.lease().jobId(), c) != null) {
+                throw new IllegalArgumentException("job " + c.lease().jobId() + " is listed twice");
+            }
+        }
+        int n = byId.size();
+        Long[] ids = new Long[n];
+        Integer[] attempts = new Integer[n];
+        String[] results = new String[n];
+        int i = 0;
+        for (OutcomeStore.Completion c : byId.values()) {
+            ids[i] = c.lease().jobId();
+            attempts[i] = c.lease().attempt();
+            results[i] = Json.write(c.result());
+            i++;
+        }
+        ClaimBinding claim = new ClaimBinding(workerId, queues, after, types, limit, exclude, lease);
+        Set<Long> done = new HashSet<>();
+        List<Job> claimed = new ArrayList<>();
+        Sql.query(
+                dataSource,
+                "claim and complete for " + workerId,
+                CLAIM_AND_COMPLETE,
+                ps -> {
+                    // Bound again if the statement is retried: start the answer afresh.
+                    done.clear();
+                    claimed.clear();
+                    claim.bind(ps);
+                    Sql.setArray(ps, 10, "bigint", ids);
+                    Sql.setArray(ps, 11, "int4", attempts);
+                    Sql.setArray(ps, 12, "text", results);
+                },
+                rs -> {
+                    if (done.isEmpty()) {
+                        java.sql.Array a = rs.getArray("completed_ids");
+                        if (a != null) {
+                            for (Object id : (Object[]) a.getArray()) {
+                                if (!done.add(((Number) id).longValue())) {
+                                    throw new IllegalStateException("completed job " + id + " twice in one round");
+                                }
+                            }
+                        }
+                    }
+                    if (rs.getObject("id") != null) {
+                        claimed.add(JobRows.job(rs));
+                    }
+                    return null;
+                });
+        if (claimed.size() > limit) {
+            throw new IllegalStateException("claimed " + claimed.size() + " jobs for " + limit + " slots");
+        }
+        if (!byId.keySet().containsAll(done)) {
+            throw new IllegalStateException("completing " + byId.keySet() + " changed jobs " + done);
+        }
+        return new Round(Set.copyOf(done), List.copyOf(claimed));
+    }
+
+    private static void checkClaim(String workerId, List<String> queues, List<ClaimPosition> after, Duration lease) {
+        Objects.requireNonNull(workerId, "workerId");
+        seconds("lease", lease);
+        if (queues.size() != after.size()) {
+            throw new IllegalArgumentException(
+                    queues.size() + " queues but " + after.size() + " positions; give one per queue (null: the head)");
+        }
+    }
+
+    /** The claim's nine parameters, bound in the order of {@link #CLAIM_CTES}. */
+    private static final class ClaimBinding {
+        private final String workerId;
+        private final Collection<String> types;
+        private final int limit;
+        private final Collection<Long> exclude;
+        private final double leaseSeconds;
+        private final List<String> queues;
+        private final Integer[] priorities;
+        private final String[] runAts;
+        private final Long[] ids;
+
+        ClaimBinding(
+                String workerId,
+                List<String> queues,
+                List<ClaimPosition> after,
+                Collection<String> types,
+                int limit,
+                Collection<Long> exclude,
+                Duration lease) {
+            checkClaim(workerId, queues, after, lease);
+            this.workerId = workerId;
+            this.types = types;
+            this.limit = limit;
+            this.exclude = exclude;
+            this.leaseSeconds = seconds("lease", lease);
+            this.queues = queues;
+            int n = queues.size();
+            priorities = new Integer[n];
+            // As text: Instant.toString() keeps every digit the database gave (microseconds), where a
+            // round trip through the JVM's time zone might not.
+            runAts = new String[n];
+            ids = new Long[n];
+            for (int i = 0; i < n; i++) {
+                ClaimPosition p = after.get(i);
+                if (p != null) {
+                    priorities[i] = p.priority();
+                    runAts[i] = p.runAt().toString();
+                    ids[i] = p.id();
+                }
+            }
+        }
+
+        void bind(PreparedStatement ps) throws SQLException {
+            ps.setString(1, workerId);
+            Sql.setArray(ps, 2, "bigint", exclude);
+            Sql.setArray(ps, 3, "text", types);
+            ps.setInt(4, limit);
+            ps.setDouble(5, leaseSeconds);
+            Sql.setArray(ps, 6, "text", queues);
+            Sql.setArray(ps, 7, "int2", priorities);
+            Sql.setArray(ps, 8, "text", runAts);
+            Sql.setArray(ps, 9, "bigint", ids);
+        }
     }
 
     /** Progress and stage to report with a heartbeat; null fields are unchanged since the last beat. */

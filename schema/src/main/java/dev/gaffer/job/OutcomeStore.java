@@ -46,6 +46,10 @@ public final class OutcomeStore {
      * <p>No separate {@code FOR UPDATE} pass: the UPDATE locks each row itself and re-checks the
      * fence on its newest version if another transaction changed it meanwhile. Found with the
      * burn-down benchmark: locking first wrote a lock record per row before the update's own.
+     * The status is compared with a sub-select so that the planner cannot drive the update from
+     * the partial index jobs_processing_idx (every processing row, joined to the completions in
+     * a nested loop) instead of one primary-key lookup per completion: see {@link
+     * LeaseStore#CLAIM_AND_COMPLETE}.
      */
     static final String COMPLETE_TOP_LEVEL = """
             WITH args AS (SELECT ?::text AS worker),
@@ -57,11 +61,12 @@ public final class OutcomeStore {
                        updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
                   FROM outcomes o
                  WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM args)
-                   AND j.status = 'processing' AND j.parent_id IS NULL
+                   AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
                 RETURNING j.*),
             changes AS (
                 SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, args.worker AS worker_id,
-                       NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message
+                       NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
+                       d.claimed_at AS attempt_started_at
                   FROM done d, args),
             %s
             SELECT id, (SELECT count(*) FROM notified) AS notified FROM done
@@ -93,7 +98,8 @@ public final class OutcomeStore {
             %s,
             changes AS (
                 SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, args.worker AS worker_id,
-                       NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message
+                       NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
+                       d.claimed_at AS attempt_started_at
                   FROM done d, args
                 UNION ALL
                 %s),
@@ -129,7 +135,7 @@ public final class OutcomeStore {
             changes AS (
                 SELECT f.id, f.queue, CASE WHEN f.status = 'approved' THEN 'retried' ELSE 'failed' END::job_event_kind AS kind,
                        f.status, f.attempt, args.worker AS worker_id, NULL::text AS actor, f.progress_percentage,
-                       f.current_stage AS stage, f.last_error AS message
+                       f.current_stage AS stage, f.last_error AS message, f.claimed_at AS attempt_started_at
                   FROM failed f, args
                 UNION ALL
                 %s),
@@ -171,11 +177,12 @@ public final class OutcomeStore {
                 RETURNING *),
             changes AS (
                 SELECT p.id, p.queue, 'waiting'::job_event_kind AS kind, p.status, p.attempt, args.worker AS worker_id,
-                       NULL::text AS actor, p.progress_percentage, p.current_stage AS stage, NULL::text AS message
+                       NULL::text AS actor, p.progress_percentage, p.current_stage AS stage, NULL::text AS message,
+                       p.claimed_at AS attempt_started_at
                   FROM parent p, args
                 UNION ALL
                 SELECT id, queue, 'created', status, attempt, NULL, NULL, progress_percentage, current_stage,
-                       'sub-job of ' || parent_id
+                       'sub-job of ' || parent_id, NULL
                   FROM children),
             %1$s
             SELECT c.id, (SELECT count(*) FROM notified) AS notified FROM children c ORDER BY c.id

@@ -51,7 +51,7 @@ public final class ReclaimStore {
             changes AS (
                 SELECT id, queue, CASE WHEN status = 'approved' THEN 'reclaimed' ELSE 'failed' END::job_event_kind AS kind,
                        status, attempt, previous_worker AS worker_id, NULL::text AS actor, progress_percentage,
-                       current_stage AS stage, last_error AS message
+                       current_stage AS stage, last_error AS message, claimed_at AS attempt_started_at
                   FROM reclaimed
                 UNION ALL
                 %4$s),

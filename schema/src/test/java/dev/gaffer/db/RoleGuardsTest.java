@@ -283,7 +283,7 @@ class RoleGuardsTest {
             refused(
                     api,
                     "UPDATE jobs SET status = 'processing', locked_by = 'mallory/1', heartbeat_at = now(),"
-                            + " lease_expires_at = now() + interval '1 hour', attempt = 1 WHERE id = "
+                            + " lease_expires_at = now() + interval '1 hour', claimed_at = now(), attempt = 1 WHERE id = "
                             + approvedOne.id());
             refused(
                     api,

@@ -95,14 +95,18 @@ class SchemaTest {
     @Test
     void leaseColumnsAreSetExactlyWhileProcessing() {
         assertRejected(
-                "INSERT INTO jobs (type, status, approved_at, approved_by, heartbeat_at, lease_expires_at)"
-                        + " VALUES ('noop', 'processing', now(), 'a', now(), now())",
+                "INSERT INTO jobs (type, status, approved_at, approved_by, heartbeat_at, lease_expires_at, claimed_at)"
+                        + " VALUES ('noop', 'processing', now(), 'a', now(), now(), now())",
                 "jobs_locked_iff_processing");
         assertRejected("INSERT INTO jobs (type, locked_by) VALUES ('noop', 'w/1')", "jobs_locked_iff_processing");
         assertRejected(
-                "INSERT INTO jobs (type, status, approved_at, approved_by, locked_by, heartbeat_at)"
-                        + " VALUES ('noop', 'processing', now(), 'a', 'w/1', now())",
+                "INSERT INTO jobs (type, status, approved_at, approved_by, locked_by, heartbeat_at, claimed_at)"
+                        + " VALUES ('noop', 'processing', now(), 'a', 'w/1', now(), now())",
                 "jobs_lease_expiry_iff_processing");
+        assertRejected(
+                "INSERT INTO jobs (type, status, approved_at, approved_by, locked_by, heartbeat_at, lease_expires_at)"
+                        + " VALUES ('noop', 'processing', now(), 'a', 'w/1', now(), now())",
+                "jobs_claimed_while_processing");
         assertRejected(
                 "INSERT INTO jobs (type, lease_expires_at) VALUES ('noop', now())", "jobs_lease_expiry_iff_processing");
     }

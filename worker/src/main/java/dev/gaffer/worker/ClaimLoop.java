@@ -3,22 +3,34 @@ package dev.gaffer.worker;
 import dev.gaffer.job.ClaimPosition;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.LeaseStore;
+import dev.gaffer.job.OutcomeStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Claims as many jobs as there are free slots, in one statement, hands them to the runner, and
- * sleeps until a wake-up or the poll interval. With per-queue limits, the limited queues are
- * claimed one statement each (bounded by their own free slots) and the others together.
+ * The worker's rounds. Each round is one statement and one commit: it writes the completions that
+ * queued since the previous round ({@link Completer}) and claims jobs for the free slots plus a
+ * bounded prefetch (jobs claimed ahead, which wait in the runner for a slot while their leases are
+ * beaten for, so that a finished handler's slot is filled at once instead of after a round trip).
+ * The loop then sleeps until a wake-up (a hint, a finished handler) or the poll interval. With
+ * per-queue limits, the limited queues are claimed one statement each (bounded by their own free
+ * slots, no prefetch) and the others together with the completions.
+ *
+ * <p>Found with the burn-down benchmark (docs/benchmarks.md, issue 16): a claim statement and a
+ * completion statement per round, each with its commit, and claims no larger than the slots that
+ * had just come free, were where a no-op job's time went.
  *
  * <p>Each queue's claim resumes after the last job this loop claimed there (a {@link
  * ClaimPosition}) instead of scanning from the head of the queue, past the dead index entries of
@@ -55,8 +67,14 @@ final class ClaimLoop {
     private final Supplier<Collection<String>> types;
     private final Consumer<Job> runner;
     private final WorkerStats stats;
+    private final Completer completer;
+    private final IntSupplier prefetch;
+    private final IntSupplier queued;
+    private final Runnable releaseQueued;
     private final Thread thread;
     private final Map<String, Cursor> cursors = new LinkedHashMap<>();
+    private final CountDownLatch claimsStopped = new CountDownLatch(1);
+    private volatile boolean claiming = true;
     private volatile boolean stopped;
 
     ClaimLoop(
@@ -71,6 +89,50 @@ final class ClaimLoop {
             Supplier<Collection<String>> types,
             Consumer<Job> runner,
             WorkerStats stats) {
+        this(
+                workerId,
+                queues,
+                leases,
+                capacity,
+                wakeup,
+                pollInterval,
+                lease,
+                exclude,
+                types,
+                runner,
+                stats,
+                null,
+                () -> 0,
+                () -> 0,
+                () -> {});
+    }
+
+    /**
+     * The loop of a worker: {@code completer}'s queue is written with each round's claim (null:
+     * claims only); {@code prefetch} is how many jobs may be claimed beyond the free slots now,
+     * {@code queued} how many claimed jobs wait for a slot, and {@code releaseQueued} gives those
+     * back once claiming stops.
+     */
+    ClaimLoop(
+            String workerId,
+            List<String> queues,
+            LeaseStore leases,
+            Capacity capacity,
+            Wakeup wakeup,
+            Duration pollInterval,
+            Duration lease,
+            Supplier<Collection<Long>> exclude,
+            Supplier<Collection<String>> types,
+            Consumer<Job> runner,
+            WorkerStats stats,
+            Completer completer,
+            IntSupplier prefetch,
+            IntSupplier queued,
+            Runnable releaseQueued) {
+        this.completer = completer;
+        this.prefetch = prefetch;
+        this.queued = queued;
+        this.releaseQueued = releaseQueued;
         this.workerId = workerId;
         this.queues = List.copyOf(queues);
         this.leases = leases;
@@ -104,11 +166,21 @@ final class ClaimLoop {
     }
 
     void start() {
+        if (completer != null) {
+            completer.writtenByRounds(wakeup::signal);
+        }
         thread.start();
     }
 
-    /** Claims for the free slots and starts the claimed jobs. */
+    /**
+     * One round: the sub-jobs' completions (each with its fan-in), the limited queues' claims,
+     * then the other queues' claim for the free slots and the prefetch together with the
+     * top-level completions, and starts the claimed jobs.
+     */
     Claimed runOnce() {
+        if (completer != null) {
+            completer.writeSubJobs();
+        }
         int requested = 0;
         int claimed = 0;
         List<String> unlimited = new ArrayList<>();
@@ -117,20 +189,29 @@ final class ClaimLoop {
                 unlimited.add(q);
                 continue;
             }
-            int free = capacity.free(q);
+            int free = claiming ? capacity.free(q) : 0;
             requested += free;
-            claimed += claim(List.of(q), free);
+            claimed += claim(List.of(q), free, List.of());
         }
-        if (!unlimited.isEmpty()) {
-            int free = capacity.free();
-            requested += free;
-            claimed += claim(unlimited, free);
-        }
+        int want = claiming && !unlimited.isEmpty()
+                ? Math.max(0, capacity.free() + prefetch.getAsInt() - queued.getAsInt())
+                : 0;
+        List<Completer.Request> completions = completer == null ? List.of() : completer.takeTopLevel();
+        requested += want;
+        claimed += claim(unlimited, want, completions);
         return new Claimed(requested, claimed);
     }
 
-    private int claim(List<String> fromQueues, int limit) {
-        if (limit <= 0 || stopped) {
+    private int claim(List<String> fromQueues, int limit, List<Completer.Request> completions) {
+        if (completions.isEmpty() && (limit <= 0 || !claiming)) {
+            return 0;
+        }
+        if (!claiming) {
+            limit = 0;
+        }
+        if (limit == 0) {
+            // Completions only: the claim positions stay as they are.
+            write(List.of(), List.of(), 0, completions);
             return 0;
         }
         long now = System.nanoTime();
@@ -145,9 +226,7 @@ final class ClaimLoop {
             }
             after.add(c.position);
         }
-        stats.claimStatements.incrementAndGet();
-        List<Job> jobs = leases.claim(workerId, fromQueues, after, types.get(), limit, exclude.get(), lease);
-        stats.claimed.addAndGet(jobs.size());
+        List<Job> jobs = write(fromQueues, after, limit, completions);
         if (jobs.size() < limit) {
             // Short: what is left may lie before the positions. Look from the head next time.
             fromQueues.forEach(q -> cursors.get(q).position = null);
@@ -161,6 +240,33 @@ final class ClaimLoop {
             start(job);
         }
         return jobs.size();
+    }
+
+    /** One statement: the claim alone, or the claim with the completions; the completions are answered. */
+    private List<Job> write(
+            List<String> fromQueues, List<ClaimPosition> after, int limit, List<Completer.Request> completions) {
+        stats.claimStatements.incrementAndGet();
+        List<Job> jobs;
+        if (completions.isEmpty()) {
+            jobs = leases.claim(workerId, fromQueues, after, types.get(), limit, exclude.get(), lease);
+        } else {
+            List<OutcomeStore.Completion> written = new ArrayList<>(completions.size());
+            for (Completer.Request r : completions) {
+                written.add(r.completion());
+            }
+            LeaseStore.Round round;
+            try {
+                round = completer.inRound(() -> leases.claimAndComplete(
+                        workerId, fromQueues, after, types.get(), limit, exclude.get(), lease, written));
+            } catch (RuntimeException e) {
+                completer.failed(completions, e);
+                throw e;
+            }
+            completer.answer(completions, round.completed());
+            jobs = round.claimed();
+        }
+        stats.claimed.addAndGet(jobs.size());
+        return jobs;
     }
 
     /**
@@ -184,10 +290,14 @@ final class ClaimLoop {
     private void run() {
         while (!stopped) {
             try {
+                if (!claiming && claimsStopped.getCount() > 0) {
+                    releaseQueued.run();
+                    claimsStopped.countDown();
+                }
                 Claimed c = runOnce();
-                if (c.claimed() > 0 && c.claimed() == c.requested()) {
-                    // Every free slot got a job: more may be waiting. Claim again as soon as a
-                    // slot frees (the finished handler signals), without waiting for a hint.
+                if ((c.claimed() > 0 && c.claimed() == c.requested()) || (completer != null && completer.pending())) {
+                    // Every slot asked for got a job (more may be waiting), or completions queued
+                    // meanwhile: go round again at once.
                     continue;
                 }
                 wakeup.await(pollInterval);
@@ -211,15 +321,42 @@ final class ClaimLoop {
         }
     }
 
-    /** Stops claiming; returns once no claim is in flight. */
+    /**
+     * No claims from now on; the jobs claimed ahead that wait for a slot are given back. Returns
+     * once that is done; completions are still written in rounds until {@link #stop()}.
+     */
+    void stopClaiming() {
+        claiming = false;
+        if (!thread.isAlive()) {
+            if (claimsStopped.getCount() > 0) {
+                releaseQueued.run();
+                claimsStopped.countDown();
+            }
+            return;
+        }
+        wakeup.signal();
+        try {
+            if (!claimsStopped.await(30, TimeUnit.SECONDS)) {
+                log.warn("claim loop of {} did not stop claiming within 30 s", workerId);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops claiming, writes the completions still queued and ends the loop. */
     void stop() {
+        stopClaiming();
         stopped = true;
         wakeup.signal();
-        thread.interrupt();
         try {
             thread.join(Duration.ofSeconds(30));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (completer != null) {
+            completer.writtenByCallers();
+            completer.writeRest();
         }
     }
 }

@@ -10,154 +10,202 @@ import dev.gaffer.job.Results.LeaseLost;
 import dev.gaffer.job.Results.Written;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Lock;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.function.Supplier;
 
 /**
- * Writes the completions of this worker's top-level jobs in batches: one statement and one
- * commit for all the handlers that finished while the previous batch was being written. There is
- * no waiting to fill a batch; under load batches form by themselves, and an idle worker writes a
- * lone completion at once. Each handler's thread still blocks until its own row is written, so a
- * slot is given back only once its outcome is durable, exactly as with a single write.
+ * The completions of this worker's handlers, waiting to be written. A handler that returns hands
+ * its result here and its thread ends; the claim loop writes every completion that queued since
+ * its previous round in its next round's statement, together with the round's claim ({@link
+ * ClaimLoop}: one statement and one commit for both). There is no waiting to fill a batch: under
+ * load batches form by themselves, and an idle worker writes a lone completion at once. A job
+ * counts as completed only once its row is committed: until then it stays among the worker's
+ * held jobs, its lease beaten for, and the answer of {@link #submit} is not complete.
  *
- * <p>Measured in docs/benchmarks.md: a no-op job cost about one commit and ~1 ms of PostgreSQL
- * CPU when every completion was its own statement; batching is what lets the burn-down reach
- * thousands of jobs per second on two cores.
+ * <p>Sub-jobs are written one statement each, with their parent's fan-in ({@link
+ * OutcomeStore#completeMany}): a batch across parents would lock them in no fixed order.
  *
- * <p>A batch and a heartbeat of this worker both update many of its rows; they take {@code
- * leaseWrites} so that they never wait on each other's row locks in opposite orders.
+ * <p>Measured in docs/benchmarks.md: a no-op job cost about one commit and ~1 ms of PostgreSQL CPU
+ * when every completion was its own statement; the rounds halve the statements again.
  */
 final class Completer {
 
     /** Most completions in one statement; a bound on its size. */
     static final int MAX_BATCH = 256;
 
-    private static final Logger log = LoggerFactory.getLogger(Completer.class);
-    private static final Duration IDLE_CHECK = Duration.ofMillis(200);
-
-    private record Request(Completion completion, CompletableFuture<Fenced> answer) {}
+    /** One completion to write, and who waits for its answer. */
+    record Request(Completion completion, boolean subJob, long deadlineNanos, CompletableFuture<Fenced> answer) {
+        Lease lease() {
+            return completion.lease();
+        }
+    }
 
     private final String workerId;
     private final OutcomeStore outcomes;
     private final Lock leaseWrites;
-    private final BlockingQueue<Request> queue = new LinkedBlockingQueue<>();
-    private final Thread thread;
-    private volatile boolean stopped;
+    private final Duration writeDeadline;
+    private final ConcurrentLinkedDeque<Request> topLevel = new ConcurrentLinkedDeque<>();
+    private final ConcurrentLinkedDeque<Request> subJobs = new ConcurrentLinkedDeque<>();
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile Runnable wake;
 
-    Completer(String workerId, OutcomeStore outcomes, Lock leaseWrites) {
+    Completer(String workerId, OutcomeStore outcomes, Lock leaseWrites, Duration writeDeadline) {
         this.workerId = workerId;
         this.outcomes = outcomes;
         this.leaseWrites = leaseWrites;
-        this.thread = Thread.ofPlatform().name("gaffer-complete-" + workerId).unstarted(this::run);
+        this.writeDeadline = writeDeadline;
     }
 
-    void start() {
-        thread.start();
+    /** From now on the claim loop writes the queue; {@code wake} tells it that something queued. */
+    void writtenByRounds(Runnable wakeRounds) {
+        this.wake = wakeRounds;
+    }
+
+    /** Nobody writes in rounds any more: each later completion is written on its caller's thread. */
+    void writtenByCallers() {
+        this.wake = null;
     }
 
     /**
-     * Completes one job and blocks until its batch is written. Throws what the batch threw (a
-     * DatabaseException is retried by the caller). An interrupt does not cut the wait short: the
-     * request is queued and will be written; it is kept for the caller to see.
+     * Queues one completion for the next round; the answer completes once it is written (or the
+     * lease turned out lost, or writing failed past the write deadline). Without a round loop
+     * (not started, or stopped), it is written at once on this thread.
      */
-    Fenced complete(Lease lease, JsonNode result) {
-        Request r = new Request(new Completion(lease, result), new CompletableFuture<>());
-        if (stopped || !thread.isAlive()) {
-            // Not running (stopped, or not started yet): write it alone, on this thread.
-            write(List.of(r));
-        } else {
-            queue.add(r);
+    CompletableFuture<Fenced> submit(Lease lease, JsonNode result, boolean subJob) {
+        Request r = new Request(
+                new Completion(lease, result),
+                subJob,
+                System.nanoTime() + writeDeadline.toNanos(),
+                new CompletableFuture<>());
+        Runnable w = wake;
+        if (w == null) {
+            writeAlone(r);
+            return r.answer();
         }
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return r.answer().get();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (ExecutionException e) {
-                    if (e.getCause() instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IllegalStateException(e.getCause());
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        pending.incrementAndGet();
+        (subJob ? subJobs : topLevel).add(r);
+        w.run();
+        return r.answer();
     }
 
-    /** Writes what is queued, up to one batch; returns how many completions it wrote (tests). */
-    int runOnce() {
+    /** Whether completions wait to be written. */
+    boolean pending() {
+        return pending.get() > 0;
+    }
+
+    /** Up to {@link #MAX_BATCH} queued completions of top-level jobs, oldest first, for one round. */
+    List<Request> takeTopLevel() {
+        return take(topLevel);
+    }
+
+    private List<Request> take(ConcurrentLinkedDeque<Request> from) {
         List<Request> batch = new ArrayList<>();
-        queue.drainTo(batch, MAX_BATCH);
-        return batch.isEmpty() ? 0 : write(batch);
+        Request r;
+        while (batch.size() < MAX_BATCH && (r = from.poll()) != null) {
+            batch.add(r);
+        }
+        pending.addAndGet(-batch.size());
+        return batch;
     }
 
-    private int write(List<Request> batch) {
-        List<Completion> completions = new ArrayList<>(batch.size());
+    /** The completions of a round's statement: those in {@code done} are written, the others had lost their lease. */
+    void answer(List<Request> batch, Set<Long> done) {
         for (Request r : batch) {
-            completions.add(r.completion());
-        }
-        Set<Long> done;
-        leaseWrites.lock();
-        try {
-            done = outcomes.completeMany(workerId, completions);
-        } catch (RuntimeException e) {
-            for (Request r : batch) {
-                r.answer().completeExceptionally(e);
-            }
-            return 0;
-        } finally {
-            leaseWrites.unlock();
-        }
-        for (Request r : batch) {
-            Lease l = r.completion().lease();
+            Lease l = r.lease();
             r.answer()
                     .complete(
                             done.contains(l.jobId())
                                     ? new Written(l.jobId(), JobStatus.COMPLETED, null)
                                     : new LeaseLost(l));
         }
-        return batch.size();
     }
 
-    private void run() {
-        while (!stopped || !queue.isEmpty()) {
-            try {
-                Request first = queue.poll(IDLE_CHECK.toMillis(), TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                List<Request> batch = new ArrayList<>();
-                batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
-                write(batch);
-            } catch (InterruptedException e) {
-                // only stop() decides when to end; go round again
-            } catch (RuntimeException e) {
-                log.error("completion writer of {} failed; continuing", workerId, e);
+    /**
+     * A round's statement failed: completions still inside their write deadline go back to the
+     * front of the queue for the next round; the others get the error (their jobs will be
+     * reclaimed once their leases run out).
+     */
+    void failed(List<Request> batch, RuntimeException e) {
+        long now = System.nanoTime();
+        for (int i = batch.size() - 1; i >= 0; i--) {
+            Request r = batch.get(i);
+            if (now - r.deadlineNanos() < 0) {
+                pending.incrementAndGet();
+                (r.subJob() ? subJobs : topLevel).addFirst(r);
+            } else {
+                r.answer().completeExceptionally(e);
             }
         }
     }
 
-    /** Writes what is still queued, then ends. */
-    void stop() {
-        stopped = true;
+    /**
+     * Runs a round's statement that completes jobs: it updates many of this worker's rows, as a
+     * heartbeat does, so the two take {@code leaseWrites} and never wait on each other's row locks
+     * in opposite orders.
+     */
+    <T> T inRound(Supplier<T> statement) {
+        leaseWrites.lock();
         try {
-            thread.join(Duration.ofSeconds(30));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            return statement.get();
+        } finally {
+            leaseWrites.unlock();
+        }
+    }
+
+    /** Writes the queued completions of sub-jobs (each with its fan-in); returns how many. */
+    int writeSubJobs() {
+        List<Request> batch = take(subJobs);
+        if (batch.isEmpty()) {
+            return 0;
+        }
+        try {
+            answer(batch, write(batch));
+        } catch (RuntimeException e) {
+            failed(batch, e);
+            throw e;
+        }
+        return batch.size();
+    }
+
+    /** Everything still queued, written without a claim: at the end of the round loop. */
+    void writeRest() {
+        while (pending()) {
+            List<Request> batch = takeTopLevel();
+            batch.addAll(take(subJobs));
+            try {
+                answer(batch, write(batch));
+            } catch (RuntimeException e) {
+                for (Request r : batch) {
+                    r.answer().completeExceptionally(e);
+                }
+            }
+        }
+    }
+
+    private void writeAlone(Request r) {
+        try {
+            answer(List.of(r), write(List.of(r)));
+        } catch (RuntimeException e) {
+            r.answer().completeExceptionally(e);
+        }
+    }
+
+    private Set<Long> write(Collection<Request> batch) {
+        List<Completion> completions = new ArrayList<>(batch.size());
+        for (Request r : batch) {
+            completions.add(r.completion());
+        }
+        leaseWrites.lock();
+        try {
+            return outcomes.completeMany(workerId, completions);
+        } finally {
+            leaseWrites.unlock();
         }
     }
 }

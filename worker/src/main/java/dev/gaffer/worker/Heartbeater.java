@@ -89,7 +89,10 @@ final class Heartbeater {
                 }
                 continue;
             }
-            if (s == RunningJob.State.RUNNING || s == RunningJob.State.TIMED_OUT || s == RunningJob.State.FINISHING) {
+            if (s == RunningJob.State.QUEUED
+                    || s == RunningJob.State.RUNNING
+                    || s == RunningJob.State.TIMED_OUT
+                    || s == RunningJob.State.FINISHING) {
                 holding.add(rj);
             }
         }

@@ -17,6 +17,9 @@ import dev.gaffer.job.Results.SpawnResult;
 import dev.gaffer.job.Results.Spawned;
 import dev.gaffer.job.Results.Written;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
@@ -27,11 +30,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs each claimed job on a virtual thread of its own and writes the handler's outcome with a
- * fenced statement. The slot and the job's entry in {@code running} are given back only when
- * the thread ends, so an interrupted handler that ignores its interruption still occupies a slot
- * and its job id stays excluded from this worker's claims.
+ * fenced statement. A claimed job waits in a local queue until a slot is free (the claim loop
+ * claims a bounded number ahead of the free slots, see {@link #prefetch()}); a handler that
+ * returns gives its slot back and starts the next queued job itself, without a round trip. A
+ * completion is written in the claim loop's next round ({@link Completer}); every other outcome
+ * on the handler's thread before its slot is given back. A job stays in {@code running} (held:
+ * beaten for, excluded from this worker's claims) until its outcome is written, and an
+ * interrupted handler that ignores its interruption keeps its slot.
  */
 final class JobRunner {
+
+    /**
+     * Jobs are claimed ahead only while handlers return faster than this on average: a job claimed
+     * ahead waits for a slot here, and a long one would wait while another worker had a free slot.
+     */
+    static final Duration PREFETCH_WHEN_RUNS_UNDER = Duration.ofMillis(50);
 
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
     private static final Duration FIRST_WRITE_RETRY = Duration.ofMillis(100);
@@ -51,6 +64,11 @@ final class JobRunner {
     private final Duration writeDeadline;
     private final WorkerStats stats;
     private final ScheduledExecutorService timeouts;
+    private final int prefetchLimit;
+    // Claimed jobs waiting for a slot, in claim order; guarded by itself.
+    private final ArrayDeque<RunningJob> queued = new ArrayDeque<>();
+    // Moving average of recent handlers' run time in nanoseconds; -1 until one returned.
+    private volatile long averageRunNanos = -1;
 
     JobRunner(
             String workerId,
@@ -66,7 +84,9 @@ final class JobRunner {
             Duration defaultTimeout,
             Duration writeDeadline,
             WorkerStats stats,
-            ScheduledExecutorService timeouts) {
+            ScheduledExecutorService timeouts,
+            int prefetchLimit) {
+        this.prefetchLimit = prefetchLimit;
         this.workerId = workerId;
         this.outcomes = outcomes;
         this.leases = leases;
@@ -84,9 +104,10 @@ final class JobRunner {
     }
 
     /**
-     * Called by the claim loop for each job it claimed. A job whose control fields are unusable
-     * (a {@code timeout_ms} out of range, written past the API) fails at once, alone, with a
-     * message naming the field; nothing here can stop the rest of the batch from starting.
+     * Called by the claim loop for each job it claimed: queued, and started at once when a slot is
+     * free. A job whose control fields are unusable (a {@code timeout_ms} out of range, written
+     * past the API) fails at once, alone, with a message naming the field; nothing here can stop
+     * the rest of the batch from starting.
      */
     void start(Job job) {
         Duration timeout;
@@ -97,9 +118,92 @@ final class JobRunner {
             refuse(job, e.getMessage());
             return;
         }
-        RunningJob rj = new RunningJob(job, timeout);
-        capacity.take(job.queue());
+        RunningJob rj = new RunningJob(job, timeout, RunningJob.State.QUEUED);
         running.put(job.id(), rj);
+        synchronized (queued) {
+            queued.add(rj);
+        }
+        startQueued();
+    }
+
+    /** How many more jobs the claim loop may claim than there are free slots. */
+    int prefetch() {
+        long avg = averageRunNanos;
+        return avg >= 0 && avg < PREFETCH_WHEN_RUNS_UNDER.toNanos() ? prefetchLimit : 0;
+    }
+
+    /** Claimed jobs waiting for a slot. */
+    int queuedCount() {
+        synchronized (queued) {
+            return queued.size();
+        }
+    }
+
+    /** Starts queued jobs, in claim order, while their queues have free slots. */
+    void startQueued() {
+        List<RunningJob> starting = new ArrayList<>();
+        synchronized (queued) {
+            Iterator<RunningJob> it = queued.iterator();
+            while (it.hasNext() && capacity.free() > 0) {
+                RunningJob rj = it.next();
+                if (rj.state() != RunningJob.State.QUEUED) {
+                    // Its lease went while it waited (cancelled, reclaimed, released).
+                    it.remove();
+                    running.remove(rj.id(), rj);
+                } else if (capacity.free(rj.job.queue()) > 0) {
+                    it.remove();
+                    capacity.take(rj.job.queue());
+                    starting.add(rj);
+                }
+            }
+        }
+        for (RunningJob rj : starting) {
+            launch(rj);
+        }
+    }
+
+    /**
+     * Shutdown: the jobs that wait for a slot go back to approved at once, without using an
+     * attempt, so that other workers take them. Returns how many were given back.
+     */
+    int releaseQueued() {
+        List<RunningJob> back = new ArrayList<>();
+        synchronized (queued) {
+            for (RunningJob rj : queued) {
+                if (rj.stop(RunningJob.State.RELEASED)) {
+                    back.add(rj);
+                }
+            }
+            queued.clear();
+        }
+        if (back.isEmpty()) {
+            return 0;
+        }
+        try {
+            int n = leases.release(workerId, back.stream().map(rj -> rj.lease).toList())
+                    .size();
+            log.info("worker {} gave back {} job(s) it had claimed ahead", workerId, n);
+            return n;
+        } catch (RuntimeException e) {
+            log.error(
+                    "worker {} could not give back {} job(s) claimed ahead; they will be reclaimed",
+                    workerId,
+                    back.size(),
+                    e);
+            return 0;
+        } finally {
+            back.forEach(rj -> running.remove(rj.id(), rj));
+        }
+    }
+
+    /** Starts one job whose slot was taken; whatever goes wrong stays with that job. */
+    private void launch(RunningJob rj) {
+        Job job = rj.job;
+        if (!rj.start()) {
+            capacity.give(job.queue());
+            running.remove(job.id(), rj);
+            return;
+        }
         try {
             Thread t = Thread.ofVirtual().name("gaffer-job-" + job.id()).unstarted(() -> run(rj));
             rj.attach(t);
@@ -107,12 +211,18 @@ final class JobRunner {
         } catch (RuntimeException e) {
             running.remove(job.id(), rj);
             capacity.give(job.queue());
-            throw e;
+            log.error("job {} was claimed but could not be started; giving it back", job.id(), e);
+            try {
+                leases.release(workerId, List.of(job.lease()));
+            } catch (RuntimeException releaseFailed) {
+                log.error("job {} could not be given back either; it will be reclaimed", job.id(), releaseFailed);
+            }
+            return;
         }
         // After the start, so that the interruption always reaches a running thread. A run that
         // ended before this is not RUNNING any more, and its timer does nothing when it fires.
         try {
-            rj.timeoutTimer(timeouts.schedule(() -> timedOut(rj), timeout.toNanos(), TimeUnit.NANOSECONDS));
+            rj.timeoutTimer(timeouts.schedule(() -> timedOut(rj), rj.timeout.toNanos(), TimeUnit.NANOSECONDS));
         } catch (RejectedExecutionException e) {
             log.debug("job {}: no timeout timer, the worker is stopping", job.id());
         }
@@ -136,6 +246,7 @@ final class JobRunner {
     }
 
     private void run(RunningJob rj) {
+        boolean queuedForRound = false;
         try {
             Outcome outcome = null;
             Throwable error = null;
@@ -156,23 +267,44 @@ final class JobRunner {
             }
             // The interrupt (if any) was meant for the handler, not for the writes below.
             Thread.interrupted();
-            finish(rj, outcome, error);
+            long ran = System.nanoTime() - rj.startedNanos;
+            long avg = averageRunNanos;
+            averageRunNanos = avg < 0 ? ran : avg + (ran - avg) / 8;
+            queuedForRound = finish(rj, outcome, error);
         } catch (RuntimeException e) {
             log.error("job {}: could not write its outcome; it will be reclaimed", rj.id(), e);
         } finally {
             rj.cancelTimeoutTimer();
-            running.remove(rj.id(), rj);
+            if (!queuedForRound) {
+                running.remove(rj.id(), rj);
+            }
             capacity.give(rj.job.queue());
+            startQueued();
             wakeup.signal();
         }
     }
 
-    private void finish(RunningJob rj, Outcome outcome, Throwable error) {
+    /** Writes the outcome; true when it was queued for the claim loop's next round instead (a completion). */
+    private boolean finish(RunningJob rj, Outcome outcome, Throwable error) {
         if (rj.move(RunningJob.State.RUNNING, RunningJob.State.FINISHING)) {
             if (error != null) {
                 String summary = ErrorSummary.of(error);
                 log.info("job {} attempt {} failed: {}", rj.id(), rj.lease.attempt(), firstLine(summary));
                 record(rj, write(rj, () -> outcomes.fail(rj.lease, summary, true, backoff.delay(rj.lease.attempt()))));
+            } else if (outcome instanceof Outcome.Complete c) {
+                JsonNode checked;
+                try {
+                    checked = JsonLimits.checked("result", c.result());
+                } catch (InvalidJobException e) {
+                    // Stored, it would break every reader of the job: the handler's bug fails the job.
+                    String why = "the handler's result cannot be stored: " + e.getMessage();
+                    record(rj, write(rj, () -> outcomes.fail(rj.lease, why, false, Duration.ZERO)));
+                    return false;
+                }
+                completer
+                        .submit(rj.lease, checked, rj.job.parentId() != null)
+                        .whenComplete((written, failure) -> completed(rj, written, failure));
+                return true;
             } else {
                 record(rj, write(rj, () -> apply(rj, outcome)));
             }
@@ -183,13 +315,33 @@ final class JobRunner {
             stats.discarded.incrementAndGet();
             log.info("job {} attempt {}: outcome discarded ({})", rj.id(), rj.lease.attempt(), rj.state());
         }
+        return false;
+    }
+
+    /** The answer of a completion written in a round (on the claim loop's thread: kept short). */
+    private void completed(RunningJob rj, Fenced written, Throwable failure) {
+        if (failure != null) {
+            running.remove(rj.id(), rj);
+            log.error("job {}: could not write its outcome; it will be reclaimed", rj.id(), failure);
+        } else if (written instanceof Written) {
+            running.remove(rj.id(), rj);
+            stats.completed.incrementAndGet();
+        } else {
+            // A lost lease: finding out whether it was a cancel reads the database, off this thread.
+            Thread.ofVirtual().name("gaffer-lost-" + rj.id()).start(() -> {
+                try {
+                    record(rj, written);
+                } finally {
+                    running.remove(rj.id(), rj);
+                }
+            });
+        }
     }
 
     private Fenced apply(RunningJob rj, Outcome outcome) {
         return switch (outcome) {
-            // Every completion goes through the batch writer; the store decides how each is written
-            // (OutcomeStore.completeMany: top-level jobs together, each sub-job with its fan-in).
-            case Outcome.Complete c -> complete(rj, c.result());
+            // Completions are queued for the claim loop's rounds (finish), not written here.
+            case Outcome.Complete c -> throw new IllegalStateException("a completion is written in a round");
             case Outcome.RetryLater r -> outcomes.fail(rj.lease, ErrorSummary.cap(r.reason()), true, r.delay());
             case Outcome.Fail f -> outcomes.fail(rj.lease, ErrorSummary.cap(f.error()), false, Duration.ZERO);
             case Outcome.WaitForSubJobs w -> {
@@ -201,18 +353,6 @@ final class JobRunner {
                 };
             }
         };
-    }
-
-    private Fenced complete(RunningJob rj, JsonNode result) {
-        JsonNode checked;
-        try {
-            checked = JsonLimits.checked("result", result);
-        } catch (InvalidJobException e) {
-            // Stored, it would break every reader of the job: the handler's bug fails the job.
-            return outcomes.fail(
-                    rj.lease, "the handler's result cannot be stored: " + e.getMessage(), false, Duration.ZERO);
-        }
-        return completer.complete(rj.lease, checked);
     }
 
     private void record(RunningJob rj, Fenced result) {

@@ -16,11 +16,13 @@ import java.util.concurrent.atomic.AtomicReference;
 final class RunningJob {
 
     enum State {
+        /** Claimed ahead (prefetched): the lease is held and beaten for, the handler not started yet. */
+        QUEUED,
         /** The handler runs and the lease is held. */
         RUNNING,
         /** The handler ran past its timeout and was interrupted; its thread writes a retryable failure. */
         TIMED_OUT,
-        /** The handler returned; its thread is writing the outcome (fenced). */
+        /** The handler returned; its outcome is being written (fenced), by its thread or in the next round. */
         FINISHING,
         /** The lease is gone (reclaimed, cancelled): the handler was interrupted, its outcome is discarded. */
         LOST,
@@ -30,10 +32,11 @@ final class RunningJob {
 
     final Job job;
     final Lease lease;
-    final long startedNanos;
-    final long deadlineNanos;
     final Duration timeout;
-    private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
+    // Set when the handler starts (begin), read by the heartbeat.
+    volatile long startedNanos;
+    volatile long deadlineNanos;
+    private final AtomicReference<State> state;
     private volatile Thread thread;
     private volatile Future<?> timeoutTimer;
 
@@ -41,12 +44,32 @@ final class RunningJob {
     private Integer unflushedProgress;
     private String unflushedStage;
 
+    /** A job whose handler starts now. */
     RunningJob(Job job, Duration timeout) {
+        this(job, timeout, State.RUNNING);
+        begin();
+    }
+
+    /** A job in {@code initial} state: {@link State#QUEUED} until {@link #start()}. */
+    RunningJob(Job job, Duration timeout, State initial) {
         this.job = job;
         this.lease = job.lease();
         this.timeout = timeout;
-        this.startedNanos = System.nanoTime();
-        this.deadlineNanos = startedNanos + timeout.toNanos();
+        this.state = new AtomicReference<>(initial);
+    }
+
+    /** QUEUED → RUNNING, with the timeout counted from now; false when the lease went meanwhile. */
+    boolean start() {
+        if (!state.compareAndSet(State.QUEUED, State.RUNNING)) {
+            return false;
+        }
+        begin();
+        return true;
+    }
+
+    private void begin() {
+        startedNanos = System.nanoTime();
+        deadlineNanos = startedNanos + timeout.toNanos();
     }
 
     long id() {
@@ -83,10 +106,22 @@ final class RunningJob {
         }
     }
 
-    /** Moves to {@code to} from any state in which the handler is still running, and interrupts it. */
+    /**
+     * Moves to {@code to} from any state in which the handler is still running, and interrupts it;
+     * a queued job (no handler yet) moves to LOST or RELEASED and never starts.
+     */
     boolean stop(State to) {
         while (true) {
             State s = state.get();
+            if (s == State.QUEUED) {
+                if (to != State.TIMED_OUT && state.compareAndSet(s, to)) {
+                    return true;
+                }
+                if (to == State.TIMED_OUT) {
+                    return false;
+                }
+                continue;
+            }
             if (s != State.RUNNING && s != State.TIMED_OUT) {
                 return false;
             }

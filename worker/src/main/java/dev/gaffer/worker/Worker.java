@@ -111,7 +111,7 @@ public final class Worker implements AutoCloseable {
                 1, Thread.ofPlatform().daemon().name("gaffer-timeouts-" + id).factory());
         timer.setRemoveOnCancelPolicy(true);
         this.timeouts = timer;
-        this.completer = new Completer(id, outcomes, leaseWrites);
+        this.completer = new Completer(id, outcomes, leaseWrites, config.heartbeatTimeout());
         this.runner = new JobRunner(
                 id,
                 outcomes,
@@ -126,7 +126,8 @@ public final class Worker implements AutoCloseable {
                 config.jobTimeout(),
                 config.heartbeatTimeout(),
                 stats,
-                timeouts);
+                timeouts,
+                config.prefetch());
         this.claimLoop = new ClaimLoop(
                 id,
                 config.queues(),
@@ -138,7 +139,11 @@ public final class Worker implements AutoCloseable {
                 this::excludedFromClaims,
                 registry::types,
                 runner::start,
-                stats);
+                stats,
+                completer,
+                runner::prefetch,
+                runner::queuedCount,
+                runner::releaseQueued);
         this.heartbeater = new Heartbeater(
                 id,
                 leases,
@@ -206,7 +211,6 @@ public final class Worker implements AutoCloseable {
                     })
                     .start();
         }
-        completer.start();
         heartbeater.start();
         claimLoop.start();
         if (maintenance != null) {
@@ -235,7 +239,7 @@ public final class Worker implements AutoCloseable {
                 return;
             }
         }
-        claimLoop.stop();
+        claimLoop.stopClaiming();
     }
 
     /**
@@ -259,13 +263,14 @@ public final class Worker implements AutoCloseable {
         log.info("worker {} shutting down: {} job(s) running, grace {} ms", id, running.size(), grace.toMillis());
         int released = 0;
         try {
-            claimLoop.stop();
+            // Jobs claimed ahead go back at once; completions are still written in rounds.
+            claimLoop.stopClaiming();
             awaitIdle(grace);
             released = releaseRemaining();
             awaitIdle(INTERRUPTED_HANDLERS_WAIT);
         } finally {
             timeouts.shutdownNow();
-            completer.stop();
+            claimLoop.stop();
             heartbeater.stop();
             closeQuietly("maintenance", maintenance);
             closeQuietly("listener", listener);

@@ -32,7 +32,8 @@ public record WorkerConfig(
         Duration workerExpiry,
         Duration retryBase,
         Duration retryCap,
-        boolean maintenance) {
+        boolean maintenance,
+        int prefetch) {
 
     public static final List<String> DEFAULT_QUEUES = List.of("default");
     public static final int DEFAULT_CONCURRENCY = 16;
@@ -47,6 +48,7 @@ public record WorkerConfig(
     public static final Duration DEFAULT_WORKER_EXPIRY = Duration.ofMinutes(1);
     public static final Duration DEFAULT_RETRY_BASE = Duration.ofSeconds(1);
     public static final Duration DEFAULT_RETRY_CAP = Duration.ofMinutes(10);
+    public static final int MAX_PREFETCH = 1000;
 
     private static final Pattern QUEUE = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
     private static final Pattern DURATION = Pattern.compile("^(\\d+)(ms|s|m|h|d)$");
@@ -108,6 +110,11 @@ public record WorkerConfig(
                 "GAFFER_RETRY_CAP",
                 "must be at least GAFFER_RETRY_BASE",
                 String.valueOf(retryCap));
+        require(
+                prefetch >= 0 && prefetch <= MAX_PREFETCH,
+                "GAFFER_PREFETCH",
+                "must be a whole number between 0 and " + MAX_PREFETCH,
+                String.valueOf(prefetch));
     }
 
     /** Defaults for everything; the name is {@link #defaultName()}. */
@@ -119,16 +126,18 @@ public record WorkerConfig(
      * Reads GAFFER_WORKER_NAME, GAFFER_QUEUES, GAFFER_CONCURRENCY, GAFFER_QUEUE_LIMITS,
      * GAFFER_POLL_INTERVAL, GAFFER_LISTEN, GAFFER_HEARTBEAT_INTERVAL, GAFFER_HEARTBEAT_TIMEOUT,
      * GAFFER_RECLAIM_INTERVAL, GAFFER_SHUTDOWN_GRACE, GAFFER_RETENTION, GAFFER_JOB_TIMEOUT,
-     * GAFFER_WORKER_EXPIRY, GAFFER_RETRY_BASE, GAFFER_RETRY_CAP and GAFFER_MAINTENANCE. Unset or
-     * blank variables take the defaults. DATABASE_URL is read by the database's own config.
+     * GAFFER_WORKER_EXPIRY, GAFFER_RETRY_BASE, GAFFER_RETRY_CAP, GAFFER_MAINTENANCE and
+     * GAFFER_PREFETCH (default: GAFFER_CONCURRENCY). Unset or blank variables take the defaults.
+     * DATABASE_URL is read by the database's own config.
      */
     public static WorkerConfig fromEnvironment(Map<String, String> env) {
         String name = text(env, "GAFFER_WORKER_NAME");
         List<String> queues = queues(env);
+        int concurrency = integer(env, "GAFFER_CONCURRENCY", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
         return new WorkerConfig(
                 name == null ? defaultName() : name,
                 queues,
-                integer(env, "GAFFER_CONCURRENCY", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
+                concurrency,
                 queueLimits(env),
                 duration(env, "GAFFER_POLL_INTERVAL", DEFAULT_POLL_INTERVAL),
                 bool(env, "GAFFER_LISTEN", true),
@@ -141,7 +150,8 @@ public record WorkerConfig(
                 duration(env, "GAFFER_WORKER_EXPIRY", DEFAULT_WORKER_EXPIRY),
                 duration(env, "GAFFER_RETRY_BASE", DEFAULT_RETRY_BASE),
                 duration(env, "GAFFER_RETRY_CAP", DEFAULT_RETRY_CAP),
-                bool(env, "GAFFER_MAINTENANCE", true));
+                bool(env, "GAFFER_MAINTENANCE", true),
+                integer(env, "GAFFER_PREFETCH", Math.min(concurrency, MAX_PREFETCH), 0, MAX_PREFETCH));
     }
 
     // ---- copies with one field changed (tests, embedding) -----------------------------------
@@ -157,8 +167,14 @@ public record WorkerConfig(
         });
     }
 
+    /** Another concurrency; a prefetch that was the default (the concurrency) follows it. */
     public WorkerConfig withConcurrency(int n) {
-        return with(c -> c.concurrency = n);
+        return with(c -> {
+            if (c.prefetch == Math.min(c.concurrency, MAX_PREFETCH)) {
+                c.prefetch = Math.min(Math.max(n, 0), MAX_PREFETCH);
+            }
+            c.concurrency = n;
+        });
     }
 
     public WorkerConfig withPolling(Duration interval, boolean useListen) {
@@ -197,6 +213,11 @@ public record WorkerConfig(
         return with(c -> c.shutdownGrace = grace);
     }
 
+    /** How many claimed jobs may wait for a free slot in this process (0: claim only for free slots). */
+    public WorkerConfig withPrefetch(int n) {
+        return with(c -> c.prefetch = n);
+    }
+
     /** A copy with some fields changed, validated again by the canonical constructor. */
     private WorkerConfig with(java.util.function.Consumer<Copy> change) {
         Copy c = new Copy(this);
@@ -222,6 +243,7 @@ public record WorkerConfig(
         Duration retryBase;
         Duration retryCap;
         boolean maintenance;
+        int prefetch;
 
         Copy(WorkerConfig w) {
             name = w.name;
@@ -240,6 +262,7 @@ public record WorkerConfig(
             retryBase = w.retryBase;
             retryCap = w.retryCap;
             maintenance = w.maintenance;
+            prefetch = w.prefetch;
         }
 
         WorkerConfig build() {
@@ -259,7 +282,8 @@ public record WorkerConfig(
                     workerExpiry,
                     retryBase,
                     retryCap,
-                    maintenance);
+                    maintenance,
+                    prefetch);
         }
     }
 

@@ -64,8 +64,13 @@ class ReclaimTest {
                 Job done = db.queries().find(job.id()).orElseThrow();
                 assertThat(done.result().get("by").asText()).isEqualTo("second");
                 assertThat(done.attempt()).isEqualTo(2);
-                assertThat(db.fixtures().eventKinds(job.id()))
-                        .containsSubsequence("claimed", "reclaimed", "claimed", "completed");
+                assertThat(db.fixtures().eventKinds(job.id())).containsSubsequence("reclaimed", "completed");
+                // One row per attempt, each with its holder.
+                assertThat(db.fixtures()
+                                .strings("SELECT kind || ' ' || worker_id || ' ' || (attempt_started_at IS NOT NULL)"
+                                        + " FROM job_events WHERE job_id = " + job.id()
+                                        + " AND kind IN ('reclaimed', 'completed') ORDER BY id"))
+                        .containsExactly("reclaimed " + first.id() + " true", "completed " + other.id() + " true");
                 assertThat(other.stats().completed()).isEqualTo(1);
             }
 

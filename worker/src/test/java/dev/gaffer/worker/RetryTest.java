@@ -66,15 +66,14 @@ class RetryTest {
         assertThat(failures)
                 .extracting(JobEvent::message)
                 .allSatisfy(m -> assertThat(m).contains("IllegalStateException: disk full"));
-        // The retries waited for their backoff: each next claim came no earlier than the base delay / 2.
-        List<JobEvent> claims =
-                events.stream().filter(e -> e.kind().equals("claimed")).toList();
-        assertThat(claims).hasSize(3);
-        for (int i = 0; i < 2; i++) {
-            Duration gap = Duration.between(
-                    failures.get(i).createdAt(), claims.get(i + 1).createdAt());
-            assertThat(gap).isGreaterThanOrEqualTo(Duration.ofMillis(25));
-        }
+        // The retries waited for their backoff: each next attempt started (its row's
+        // attempt_started_at) no earlier than the base delay / 2 after the failure before it.
+        List<String> gaps = db.fixtures().strings("""
+                        SELECT (extract(epoch FROM attempt_started_at - lag(created_at) OVER (ORDER BY id)) * 1000)::bigint
+                          FROM job_events WHERE job_id = %d AND kind IN ('retried', 'failed') ORDER BY id""".formatted(job.id()));
+        assertThat(gaps).hasSize(3);
+        assertThat(gaps.subList(1, 3))
+                .allSatisfy(ms -> assertThat(Long.parseLong(ms)).isGreaterThanOrEqualTo(25));
     }
 
     @Test

@@ -54,7 +54,7 @@ class ShutdownTest {
             assertThat(after.status()).isEqualTo(JobStatus.APPROVED);
             assertThat(after.attempt()).isZero();
             assertThat(after.lockedBy()).isNull();
-            assertThat(db.fixtures().eventKinds(job.id())).endsWith("claimed", "released");
+            assertThat(db.fixtures().eventKinds(job.id())).endsWith("approved", "released");
         }
         assertThat(w.stats().discarded()).isEqualTo(3);
         assertThat(new WorkerStore(db.dataSource()).find(w.id())).isEmpty();

@@ -1,0 +1,80 @@
+WITH claim AS (SELECT ?::text AS worker, ?::bigint[] AS exclude, ?::text[] AS types, ?::int AS slots,
+                      now() + make_interval(secs => ?::double precision) AS lease_until),
+candidates AS MATERIALIZED (
+    SELECT c.id, c.priority, c.run_at
+      FROM claim,
+           unnest(?::text[], ?::smallint[], ?::timestamptz[], ?::bigint[])
+               AS q(name, after_priority, after_run_at, after_id)
+     CROSS JOIN LATERAL (
+           SELECT * FROM (
+               SELECT id, priority, run_at FROM jobs
+                WHERE q.after_id IS NULL
+                  AND status = 'approved' AND queue = q.name AND run_at <= now()
+                  AND id <> ALL (claim.exclude) AND (claim.types IS NULL OR type = ANY (claim.types))
+                ORDER BY priority DESC, run_at, id
+                LIMIT claim.slots
+                  FOR UPDATE SKIP LOCKED) from_head
+           UNION ALL
+           SELECT * FROM (
+               SELECT id, priority, run_at FROM jobs
+                WHERE q.after_id IS NOT NULL
+                  AND priority = q.after_priority AND (run_at, id) > (q.after_run_at, q.after_id)
+                  AND status = 'approved' AND queue = q.name AND run_at <= now()
+                  AND id <> ALL (claim.exclude) AND (claim.types IS NULL OR type = ANY (claim.types))
+                ORDER BY run_at, id
+                LIMIT claim.slots
+                  FOR UPDATE SKIP LOCKED) same_priority
+           UNION ALL
+           SELECT * FROM (
+               SELECT id, priority, run_at FROM jobs
+                WHERE q.after_id IS NOT NULL
+                  AND priority < q.after_priority
+                  AND status = 'approved' AND queue = q.name AND run_at <= now()
+                  AND id <> ALL (claim.exclude) AND (claim.types IS NULL OR type = ANY (claim.types))
+                ORDER BY priority DESC, run_at, id
+                LIMIT claim.slots
+                  FOR UPDATE SKIP LOCKED) lower_priorities
+           LIMIT claim.slots) c
+     ORDER BY c.priority DESC, c.run_at, c.id
+     LIMIT (SELECT slots FROM claim)),
+claimed AS (
+    UPDATE jobs j
+       SET status = 'processing', attempt = j.attempt + 1, locked_by = (SELECT worker FROM claim),
+           heartbeat_at = now(), claimed_at = now(),
+           lease_expires_at = (SELECT lease_until FROM claim),
+           started_at = COALESCE(j.started_at, now()), updated_at = now()
+     WHERE j.id = ANY (ARRAY(SELECT id FROM candidates))
+    RETURNING j.*),
+outcomes AS (
+    SELECT * FROM unnest(?::bigint[], ?::int[], ?::text[]) AS o(id, attempt, result)),
+done AS (
+    UPDATE jobs j
+       SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, finished_at = now(),
+           updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
+      FROM outcomes o
+     WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM claim)
+       AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
+    RETURNING j.*),
+changes AS (
+    SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, claim.worker AS worker_id,
+           NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
+           d.claimed_at AS attempt_started_at
+      FROM done d, claim),
+events AS (
+    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+                            attempt_started_at)
+    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+      FROM changes
+    RETURNING id),
+notified AS (
+    SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
+                     json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
+      FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+              FROM changes
+             WHERE kind NOT IN ('progress', 'completed')) h)
+SELECT (SELECT array_agg(id) FROM done) AS completed_ids, (SELECT count(*) FROM notified) AS notified, c.*
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
+progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
+subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
+approved_by, created_at, approved_at, started_at, finished_at, updated_at FROM claimed ORDER BY priority DESC, run_at, id) c ON true
