@@ -54,7 +54,7 @@ done AS (
       FROM outcomes o
      WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM claim)
        AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
-    RETURNING j.*),
+    RETURNING j.id, j.queue, j.status, j.attempt, j.progress_percentage, j.current_stage, j.claimed_at),
 changes AS (
     SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, claim.worker AS worker_id,
            NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
