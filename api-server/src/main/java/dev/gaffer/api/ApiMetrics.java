@@ -78,14 +78,25 @@ final class ApiMetrics implements AutoCloseable {
     }
 
     void httpRequest(String method, String route, int status, Duration took) {
-        Timer.builder("http.server.requests")
-                .description("HTTP requests handled, by route template")
-                .tag("method", method)
-                .tag("uri", route)
-                .tag("status", Integer.toString(status))
-                .register(registry)
+        requestTimers
+                .computeIfAbsent(
+                        new RequestKey(method, route, status),
+                        k -> Timer.builder("http.server.requests")
+                                .description("HTTP requests handled, by route template")
+                                .tag("method", k.method())
+                                .tag("uri", k.route())
+                                .tag("status", Integer.toString(k.status()))
+                                .register(registry))
                 .record(took);
     }
+
+    /*
+     * The timer of each (method, route, status), found again by a record's hash rather than by
+     * building and registering its id (tags sorted, names formatted) on every request.
+     */
+    private record RequestKey(String method, String route, int status) {}
+
+    private final Map<RequestKey, Timer> requestTimers = new ConcurrentHashMap<>();
 
     /**
      * The Prometheus text exposition. The per-status job gauges are read from the database at most
