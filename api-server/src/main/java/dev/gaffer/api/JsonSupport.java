@@ -1,6 +1,8 @@
 package dev.gaffer.api;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,15 +12,26 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.javalin.http.Context;
+import java.io.IOException;
 
 /** The API's one ObjectMapper: snake_case names, ISO-8601 UTC timestamps, and body helpers. */
 public final class JsonSupport {
 
-    public static final ObjectMapper MAPPER = JsonMapper.builder()
-            .addModule(new JavaTimeModule())
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .build();
+    public static final ObjectMapper MAPPER = configured().build();
+
+    /** The settings of {@link #MAPPER}. */
+    static JsonMapper.Builder configured() {
+        // Jackson lends each parser and generator its buffers (tens of KB) from a pool, by default
+        // one per thread. Every request here runs on a virtual thread of its own, so that pool
+        // would hand each request fresh buffers to allocate and drop; a pool shared by all
+        // threads reuses them.
+        return JsonMapper.builder(JsonFactory.builder()
+                        .recyclerPool(JsonRecyclerPools.sharedConcurrentDequePool())
+                        .build())
+                .addModule(new JavaTimeModule())
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+    }
 
     /**
      * Request bodies: decimals are read exactly, so that JsonLimits can refuse a number a double
@@ -33,12 +46,31 @@ public final class JsonSupport {
         write(ctx, status, body, "application/json");
     }
 
+    /**
+     * Writes the whole body at once to the response's stream (Javalin's, which gzips what is large
+     * enough when the client accepts it). Through {@code ctx.result(bytes)} Javalin would copy the
+     * bytes over with a new buffer of the response's buffer size (32 KiB) for every response.
+     */
     static void write(Context ctx, int status, Object body, String contentType) {
+        byte[] bytes;
         try {
-            ctx.status(status).contentType(contentType).result(MAPPER.writeValueAsBytes(body));
+            bytes = MAPPER.writeValueAsBytes(body);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a response record did not serialize", e);
         }
+        ctx.status(status).contentType(contentType);
+        try {
+            ctx.outputStream().write(bytes);
+        } catch (IOException e) {
+            // The client went away (Jetty's EofException): thrown as it is, so that Javalin treats
+            // it as it treats a failed write of a result, as an aborted request.
+            throw sneaky(e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Throwable> RuntimeException sneaky(Throwable e) throws E {
+        throw (E) e;
     }
 
     /**
