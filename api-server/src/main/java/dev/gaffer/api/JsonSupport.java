@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -17,9 +18,15 @@ import java.io.IOException;
 /** The API's one ObjectMapper: snake_case names, ISO-8601 UTC timestamps, and body helpers. */
 public final class JsonSupport {
 
-    public static final ObjectMapper MAPPER = configured().build();
+    public static final ObjectMapper MAPPER = configured()
+            .addModule(new SimpleModule("gaffer-api-responses")
+                    .addSerializer(Responses.JobResponse.class, new JobResponseSerializer()))
+            .build();
 
-    /** The settings of {@link #MAPPER}. */
+    /**
+     * The settings of {@link #MAPPER} without its hand-written serializers: what those must write
+     * the same bytes as (JobResponseSerializerTest).
+     */
     static JsonMapper.Builder configured() {
         // Jackson lends each parser and generator its buffers (tens of KB) from a pool, by default
         // one per thread. Every request here runs on a virtual thread of its own, so that pool
