@@ -350,8 +350,48 @@ final class Cluster implements AutoCloseable {
         }
         throw new AssertionError(
                 scenario + ": not true within " + limit + ": " + what
-                        + (last == null ? "" : " (last error: " + last + ")") + "\n" + tails(),
+                        + (last == null ? "" : " (last error: " + last + ")") + "\n" + tails()
+                        + databaseState(),
                 last);
+    }
+
+    /**
+     * What the database looked like when a wait timed out: the jobs that are not finished, the
+     * maintenance tasks' rows, and every other session on this scenario's database with its
+     * transaction and the locks it holds, so that a stall seen once in CI can be explained.
+     */
+    String databaseState() {
+        StringBuilder sb = new StringBuilder("---- database ").append(database).append(" ----\n");
+        String[][] queries = {
+            {"clock", "SELECT clock_timestamp() AS now"},
+            {"unfinished jobs", """
+                    SELECT id, status, attempt, locked_by, heartbeat_at, lease_expires_at, run_at FROM jobs
+                     WHERE finished_at IS NULL ORDER BY id LIMIT 50"""},
+            {
+                "scheduled_tasks",
+                "SELECT task_name, picked, picked_by, last_heartbeat, execution_time FROM scheduled_tasks"
+            },
+            {"workers", "SELECT * FROM workers"},
+            {"sessions", """
+                    SELECT pid, application_name, state, xact_start, wait_event_type, wait_event, left(query, 120) AS query
+                      FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"""},
+            {"row and relation locks", """
+                    SELECT l.pid, l.locktype, l.relation::regclass AS relation, l.mode, l.granted
+                      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                     WHERE a.datname = current_database() AND l.pid <> pg_backend_pid()
+                       AND l.locktype IN ('relation', 'tuple', 'transactionid') LIMIT 50"""}
+        };
+        for (String[] q : queries) {
+            sb.append("-- ").append(q[0]).append('\n');
+            try {
+                for (Map<String, Object> row : rows(q[1])) {
+                    sb.append(row).append('\n');
+                }
+            } catch (RuntimeException e) {
+                sb.append("(could not read: ").append(e.getMessage()).append(")\n");
+            }
+        }
+        return sb.toString();
     }
 
     String tails() {
