@@ -49,6 +49,7 @@ public final class Bench {
         Integer peersJobs = null;
         Integer peersWarmUp = null;
         Integer peersTimeout = null;
+        List<String> variants = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--scenario", "--scenarios" -> names = Arrays.asList(args[++i].split(","));
@@ -57,6 +58,7 @@ public final class Bench {
                 case "--wait-quiet" -> quietLoad = Double.parseDouble(args[++i]);
                 case "--jobs" -> burnDownJobs = Integer.parseInt(args[++i]);
                 case "--gaffer-only" -> withPeer = false;
+                case "--variants" -> variants = Arrays.asList(args[++i].split(","));
                 case "--peers" -> peers = true;
                 case "--peers-only" -> {
                     peers = true;
@@ -69,6 +71,7 @@ public final class Bench {
                     System.out.println("usage: bench/run [--scenario " + String.join(",", ALL)
                             + "] [--quick] [--runs N] [--wait-quiet LOAD1]"
                             + " [--jobs N (burn-down size)] [--gaffer-only (burn-down without db-scheduler)]"
+                            + " [--variants 1x64,2x32 (burn-down: only these Gaffer variants)]"
                             + " [--peers (burn-down: also the external peers, via PEERS_RUN, default"
                             + " ../shared/peers/run)] [--peers-only graphile,pgboss,jobrunr,rawsql]"
                             + " [--peers-jobs N (default: --jobs)] [--peers-warmup N (5000)]"
@@ -129,7 +132,7 @@ public final class Bench {
             List<String> loads = new ArrayList<>();
             for (int run = 1; run <= runCount; run++) {
                 for (String name : names) {
-                    Scenario s = scenario(name, quick, burnDownJobs, withPeer, peersConfig, peersJobs);
+                    Scenario s = scenario(name, quick, burnDownJobs, variants, withPeer, peersConfig, peersJobs);
                     scenarios.put(name, s);
                     if (!Double.isNaN(quietLoad)) {
                         waitQuiet(quietLoad);
@@ -181,12 +184,21 @@ public final class Bench {
     }
 
     static Scenario scenario(
-            String name, boolean quick, Integer burnDownJobs, boolean withPeer, Peers.Config peers, Integer peersJobs) {
+            String name,
+            boolean quick,
+            Integer burnDownJobs,
+            List<String> variants,
+            boolean withPeer,
+            Peers.Config peers,
+            Integer peersJobs) {
         return switch (name) {
             case "burndown" -> {
                 BurnDown.Config c = BurnDown.Config.of(quick);
                 if (burnDownJobs != null) {
                     c = c.withJobs(burnDownJobs);
+                }
+                if (variants != null) {
+                    c = c.withVariants(variants);
                 }
                 if (peers != null) {
                     // As many jobs as Gaffer's drains unless --peers-jobs says otherwise.

@@ -72,6 +72,28 @@ final class BurnDown implements Scenario {
             return new Config(n, warmUp, gaffer, dbSchedulerThreads, Duration.ofMinutes(minutes), peers);
         }
 
+        /**
+         * Only the Gaffer variants named like {@code 1x64} or {@code 2x32} (bench/run --variants):
+         * processes × concurrency, any of the standard ones or another.
+         */
+        Config withVariants(List<String> names) {
+            List<Variant> chosen = new ArrayList<>();
+            for (String n : names) {
+                Matcher m = Pattern.compile("(\\d+)[x×](\\d+)").matcher(n.trim());
+                if (!m.matches()) {
+                    throw new IllegalArgumentException(
+                            "--variants takes processes x concurrency, like 1x64,2x32; got " + n);
+                }
+                int processes = Integer.parseInt(m.group(1));
+                int concurrency = Integer.parseInt(m.group(2));
+                if (processes < 1 || concurrency < 1) {
+                    throw new IllegalArgumentException("--variants needs positive numbers, got " + n);
+                }
+                chosen.add(new Variant("gaffer " + processes + "×" + concurrency, processes, concurrency));
+            }
+            return new Config(jobs, warmUp, List.copyOf(chosen), dbSchedulerThreads, deadline, peers);
+        }
+
         /** Gaffer only (bench/run --gaffer-only): for A/B runs of two Gaffer builds. */
         Config withoutPeer() {
             return new Config(jobs, warmUp, gaffer, List.of(), deadline, peers);
