@@ -154,7 +154,23 @@ public final class Sql {
      * that one prepared statement serves any number of rows.
      */
     public static void setArray(PreparedStatement ps, int index, String type, Object[] values) throws SQLException {
-        ps.setArray(index, values == null ? null : ps.getConnection().createArrayOf(type, values));
+        if (values instanceof Long[] || values instanceof Integer[] || values instanceof String[]) {
+            // The driver encodes a typed array itself (binary where it can); createArrayOf builds
+            // and escapes an array literal, which the worker did for every id of every round.
+            ps.setObject(index, values);
+        } else {
+            ps.setArray(index, values == null ? null : ps.getConnection().createArrayOf(type, values));
+        }
+    }
+
+    /** Binds a bigint[]; the driver sends it in binary. */
+    public static void setLongs(PreparedStatement ps, int index, long[] values) throws SQLException {
+        ps.setObject(index, values);
+    }
+
+    /** Binds an int4[]; the driver sends it in binary. */
+    public static void setInts(PreparedStatement ps, int index, int[] values) throws SQLException {
+        ps.setObject(index, values);
     }
 
     /** As {@link #setArray(PreparedStatement, int, String, Object[])}, for a collection. */

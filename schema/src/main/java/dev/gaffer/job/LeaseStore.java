@@ -12,14 +12,13 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
 import javax.sql.DataSource;
 
 /**
@@ -134,7 +133,10 @@ public final class LeaseStore {
      * #CLAIM}) in one statement and one commit, instead of a completion statement and a claim
      * statement. The completed rows are processing rows of this worker, the claimed ones approved
      * rows: no row is in both. The one row without a claimed job (all its job columns NULL) is
-     * there so that the completed ids come back even when nothing was claimed.
+     * there so that the completed ids come back even when nothing was claimed. They come on the
+     * first row only: on every row, a round of n completions and n claims sent n² ids, which at 512
+     * of each was 3 MB per round and most of the worker's CPU (found with a profile of the
+     * burn-down at a prefetch of 512, docs/benchmarks.md).
      *
      * <p>The fence compares the status with a sub-select rather than the literal: with the literal
      * the generic plan (the claim connection forces one) read every processing row of the
@@ -161,9 +163,13 @@ public final class LeaseStore {
                        d.claimed_at AS attempt_started_at
                   FROM done d, claim),
             %s
-            SELECT (SELECT array_agg(id) FROM done) AS completed_ids, (SELECT count(*) FROM notified) AS notified, c.*
+            SELECT CASE WHEN c.claim_order IS NULL OR c.claim_order = 1 THEN (SELECT array_agg(id) FROM done) END
+                       AS completed_ids,
+                   (SELECT count(*) FROM notified) AS notified, c.id IS NULL AS nothing_claimed, c.*
               FROM (SELECT 1) one
-              LEFT JOIN LATERAL (SELECT %s FROM claimed ORDER BY priority DESC, run_at, id) c ON true
+              LEFT JOIN LATERAL (
+                  SELECT %s, row_number() OVER (ORDER BY priority DESC, run_at, id) AS claim_order
+                    FROM claimed ORDER BY priority DESC, run_at, id) c ON true
             """.formatted(CLAIM_CTES, RECORD, COLUMNS);
 
     /**
@@ -299,24 +305,22 @@ public final class LeaseStore {
         if (limit < 0) {
             throw new IllegalArgumentException("limit must not be negative, got " + limit);
         }
+        int n = completions.size();
+        OutcomeStore.Completion[] byId = completions.toArray(new OutcomeStore.Completion[0]);
         // Ascending ids: the UPDATE's nested loop then locks the rows in id order.
-        Map<Long, OutcomeStore.Completion> byId = new TreeMap<>();
-        for (OutcomeStore.Completion c : completions) {
-            c.lease().requireHeldBy(workerId);
-            if (byId.put(c.lease().jobId(), c) != null) {
-                throw new IllegalArgumentException("job " + c.lease().jobId() + " is listed twice");
-            }
-        }
-        int n = byId.size();
-        Long[] ids = new Long[n];
-        Integer[] attempts = new Integer[n];
+        Arrays.sort(byId, BY_JOB_ID);
+        long[] ids = new long[n];
+        int[] attempts = new int[n];
         String[] results = new String[n];
-        int i = 0;
-        for (OutcomeStore.Completion c : byId.values()) {
+        for (int i = 0; i < n; i++) {
+            OutcomeStore.Completion c = byId[i];
+            c.lease().requireHeldBy(workerId);
             ids[i] = c.lease().jobId();
+            if (i > 0 && ids[i] == ids[i - 1]) {
+                throw new IllegalArgumentException("job " + ids[i] + " is listed twice");
+            }
             attempts[i] = c.lease().attempt();
-            results[i] = Json.write(c.result());
-            i++;
+            results[i] = c.result() == null ? null : Json.write(c.result());
         }
         ClaimBinding claim = new ClaimBinding(workerId, queues, after, types, limit, exclude, lease);
         Set<Long> done = new HashSet<>();
@@ -330,13 +334,13 @@ public final class LeaseStore {
                     done.clear();
                     claimed.clear();
                     claim.bind(ps);
-                    Sql.setArray(ps, 10, "bigint", ids);
-                    Sql.setArray(ps, 11, "int4", attempts);
+                    Sql.setLongs(ps, 10, ids);
+                    Sql.setInts(ps, 11, attempts);
                     Sql.setArray(ps, 12, "text", results);
                 },
                 rs -> {
-                    if (done.isEmpty()) {
-                        java.sql.Array a = rs.getArray("completed_ids");
+                    if (rs.getRow() == 1) {
+                        java.sql.Array a = rs.getArray(1);
                         if (a != null) {
                             for (Object id : (Object[]) a.getArray()) {
                                 if (!done.add(((Number) id).longValue())) {
@@ -345,19 +349,24 @@ public final class LeaseStore {
                             }
                         }
                     }
-                    if (rs.getObject("id") != null) {
-                        claimed.add(JobRows.job(rs));
+                    if (!rs.getBoolean(3)) {
+                        claimed.add(JobRows.job(rs, 4));
                     }
                     return null;
                 });
         if (claimed.size() > limit) {
             throw new IllegalStateException("claimed " + claimed.size() + " jobs for " + limit + " slots");
         }
-        if (!byId.keySet().containsAll(done)) {
-            throw new IllegalStateException("completing " + byId.keySet() + " changed jobs " + done);
+        for (long id : done) {
+            if (Arrays.binarySearch(ids, id) < 0) {
+                throw new IllegalStateException("completing " + Arrays.toString(ids) + " changed job " + id);
+            }
         }
-        return new Round(Set.copyOf(done), List.copyOf(claimed));
+        return new Round(done, claimed);
     }
+
+    private static final java.util.Comparator<OutcomeStore.Completion> BY_JOB_ID =
+            java.util.Comparator.comparingLong(c -> c.lease().jobId());
 
     private static void checkClaim(String workerId, List<String> queues, List<ClaimPosition> after, Duration lease) {
         Objects.requireNonNull(workerId, "workerId");
@@ -373,7 +382,7 @@ public final class LeaseStore {
         private final String workerId;
         private final Collection<String> types;
         private final int limit;
-        private final Collection<Long> exclude;
+        private final long[] exclude;
         private final double leaseSeconds;
         private final List<String> queues;
         private final Integer[] priorities;
@@ -392,7 +401,9 @@ public final class LeaseStore {
             this.workerId = workerId;
             this.types = types;
             this.limit = limit;
-            this.exclude = exclude;
+            this.exclude = exclude == null
+                    ? new long[0]
+                    : exclude.stream().mapToLong(Long::longValue).toArray();
             this.leaseSeconds = seconds("lease", lease);
             this.queues = queues;
             int n = queues.size();
@@ -413,7 +424,7 @@ public final class LeaseStore {
 
         void bind(PreparedStatement ps) throws SQLException {
             ps.setString(1, workerId);
-            Sql.setArray(ps, 2, "bigint", exclude);
+            Sql.setLongs(ps, 2, exclude);
             Sql.setArray(ps, 3, "text", types);
             ps.setInt(4, limit);
             ps.setDouble(5, leaseSeconds);

@@ -61,6 +61,40 @@ class ClaimAndCompleteTest {
     }
 
     @Test
+    void theCompletedIdsComeOnceNotWithEveryClaimedRow() throws Exception {
+        List<Job> finished = List.of(
+                db.fixtures().processing("noop", "w/1"),
+                db.fixtures().processing("noop", "w/1"),
+                db.fixtures().processing("noop", "w/1"));
+        db.fixtures().approvedBulk("noop", 4);
+        Long[] ids = finished.stream().map(Job::id).sorted().toArray(Long[]::new);
+        Integer[] attempts = java.util.Collections.nCopies(3, 1).toArray(Integer[]::new);
+        List<Boolean> idsOnRow = new java.util.ArrayList<>();
+        try (java.sql.Connection c = db.dataSource().getConnection();
+                java.sql.PreparedStatement ps = c.prepareStatement(LeaseStore.CLAIM_AND_COMPLETE)) {
+            ps.setString(1, "w/1");
+            ps.setObject(2, new long[0]);
+            ps.setObject(3, new String[] {"noop"});
+            ps.setInt(4, 4);
+            ps.setDouble(5, 15);
+            ps.setObject(6, new String[] {"default"});
+            ps.setObject(7, new Integer[] {null});
+            ps.setObject(8, new String[] {null});
+            ps.setObject(9, new Long[] {null});
+            ps.setObject(10, ids);
+            ps.setObject(11, attempts);
+            ps.setObject(12, new String[] {null, null, null});
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    idsOnRow.add(rs.getArray("completed_ids") != null);
+                }
+            }
+        }
+        // Four claimed rows; the three completed ids on the first of them only (n × n otherwise).
+        assertThat(idsOnRow).containsExactly(true, false, false, false);
+    }
+
+    @Test
     void aLostLeaseIsNotCompletedAndTheClaimStillHappens() {
         Job kept = db.fixtures().processing("noop", "w/1");
         Job cancelled = db.fixtures().processing("noop", "w/1");
