@@ -40,19 +40,24 @@ public enum JobStatus {
 
     public static final Set<JobStatus> TERMINAL = EnumSet.of(COMPLETED, FAILED, CANCELLED);
 
+    // Spelled once: every job row read and every response written asks for it.
+    private final String dbName = name().toLowerCase(Locale.ROOT);
+
     /** The spelling used by PostgreSQL and by the API. */
     public String dbName() {
-        return name().toLowerCase(Locale.ROOT);
+        return dbName;
     }
 
     public boolean isTerminal() {
         return TERMINAL.contains(this);
     }
 
+    private static final JobStatus[] VALUES = values();
+
     /** Parses the database/API spelling; throws IllegalArgumentException naming the valid ones. */
     public static JobStatus fromDb(String value) {
-        for (JobStatus s : values()) {
-            if (s.dbName().equals(value)) {
+        for (JobStatus s : VALUES) {
+            if (s.dbName.equals(value)) {
                 return s;
             }
         }

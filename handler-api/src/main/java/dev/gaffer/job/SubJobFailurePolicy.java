@@ -9,13 +9,18 @@ public enum SubJobFailurePolicy {
     /** The first failed sub-job fails the parent at once and cancels its unfinished siblings. */
     FAIL_FAST;
 
+    // Spelled once: every job row read asks for it.
+    private final String dbName = name().toLowerCase(Locale.ROOT);
+
+    private static final SubJobFailurePolicy[] VALUES = values();
+
     public String dbName() {
-        return name().toLowerCase(Locale.ROOT);
+        return dbName;
     }
 
     public static SubJobFailurePolicy fromDb(String value) {
-        for (SubJobFailurePolicy p : values()) {
-            if (p.dbName().equals(value)) {
+        for (SubJobFailurePolicy p : VALUES) {
+            if (p.dbName.equals(value)) {
                 return p;
             }
         }
