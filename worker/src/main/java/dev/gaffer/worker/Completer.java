@@ -36,8 +36,13 @@ import java.util.function.Supplier;
  */
 final class Completer {
 
-    /** Most completions in one statement; a bound on its size. */
-    static final int MAX_BATCH = 256;
+    /**
+     * Most completions in one statement; a bound on its size. Above what one round can claim
+     * (concurrency plus prefetch, each at most 1 000): with a smaller bound, rounds that claim more
+     * than they may complete let the unwritten completions pile up (found with the burn-down at a
+     * prefetch of 512, where thousands waited, beaten for by every heartbeat).
+     */
+    static final int MAX_BATCH = 4096;
 
     /** One completion to write, and who waits for its answer. */
     record Request(Completion completion, boolean subJob, long deadlineNanos, CompletableFuture<Fenced> answer) {

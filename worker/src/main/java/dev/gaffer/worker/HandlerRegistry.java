@@ -4,7 +4,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
@@ -14,6 +13,8 @@ public final class HandlerRegistry {
     private static final Pattern TYPE = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
 
     private final Map<String, JobHandler> handlers = new ConcurrentHashMap<>();
+    // The sorted types, computed again only after a change: the claim loop asks every round.
+    private volatile Set<String> types;
 
     /** An empty registry. */
     public HandlerRegistry() {}
@@ -31,12 +32,13 @@ public final class HandlerRegistry {
     }
 
     /** Registers {@code handler} for {@code type}; a type can have one handler only. */
-    public HandlerRegistry register(String type, JobHandler handler) {
+    public synchronized HandlerRegistry register(String type, JobHandler handler) {
         if (type == null || !TYPE.matcher(type).matches()) {
             throw new IllegalArgumentException("job type must look like a job's type column, got '" + type + "'");
         }
         Objects.requireNonNull(handler, "handler");
         JobHandler before = handlers.putIfAbsent(type, handler);
+        types = null;
         if (before != null && before != handler) {
             throw new IllegalArgumentException("two handlers for job type '" + type + "': "
                     + before.getClass().getName() + " and " + handler.getClass().getName());
@@ -45,8 +47,9 @@ public final class HandlerRegistry {
     }
 
     /** Replaces whatever handles {@code type} (tests, overriding a built-in). */
-    public HandlerRegistry replace(String type, JobHandler handler) {
+    public synchronized HandlerRegistry replace(String type, JobHandler handler) {
         handlers.remove(type);
+        types = null;
         return register(type, handler);
     }
 
@@ -54,7 +57,17 @@ public final class HandlerRegistry {
         return handlers.get(type);
     }
 
+    /** The registered types, sorted. */
     public Set<String> types() {
-        return new TreeMap<>(handlers).keySet();
+        Set<String> t = types;
+        if (t != null) {
+            return t;
+        }
+        synchronized (this) {
+            if (types == null) {
+                types = java.util.Collections.unmodifiableSet(new java.util.TreeSet<>(handlers.keySet()));
+            }
+            return types;
+        }
     }
 }

@@ -22,9 +22,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +60,7 @@ final class JobRunner {
     private final Duration defaultTimeout;
     private final Duration writeDeadline;
     private final WorkerStats stats;
-    private final ScheduledExecutorService timeouts;
+    private Deadlines deadlines;
     private final int prefetchLimit;
     // Claimed jobs waiting for a slot, in claim order; guarded by itself.
     private final ArrayDeque<RunningJob> queued = new ArrayDeque<>();
@@ -84,7 +81,6 @@ final class JobRunner {
             Duration defaultTimeout,
             Duration writeDeadline,
             WorkerStats stats,
-            ScheduledExecutorService timeouts,
             int prefetchLimit) {
         this.prefetchLimit = prefetchLimit;
         this.workerId = workerId;
@@ -100,7 +96,6 @@ final class JobRunner {
         this.defaultTimeout = defaultTimeout;
         this.writeDeadline = writeDeadline;
         this.stats = stats;
-        this.timeouts = timeouts;
     }
 
     /**
@@ -119,12 +114,62 @@ final class JobRunner {
             return;
         }
         RunningJob rj = new RunningJob(job, timeout, RunningJob.State.QUEUED);
-        running.put(job.id(), rj);
+        RunningJob earlier = running.putIfAbsent(job.id(), rj);
+        if (earlier != null) {
+            // An earlier run of this job still holds its place here: its lease was lost (the job
+            // reclaimed and approved again) before this worker learnt of it. Two runs of one job
+            // in one process would mix up their leases: the new one goes back at once, without
+            // using its attempt, and the old one learns of its loss at the next heartbeat.
+            log.warn(
+                    "job {} was claimed again (attempt {}) while attempt {} still runs here; giving it back",
+                    job.id(),
+                    job.attempt(),
+                    earlier.lease.attempt());
+            earlier.claimedAgain = true;
+            excluded = null;
+            try {
+                leases.release(workerId, List.of(job.lease()));
+            } catch (RuntimeException e) {
+                log.error("job {} could not be given back; it will be reclaimed", job.id(), e);
+            }
+            return;
+        }
         synchronized (queued) {
             queued.add(rj);
         }
         startQueued();
     }
+
+    /**
+     * The jobs whose lease this worker knows it lost while their handlers still run: each may be
+     * approved again already, and claiming it here would run it twice in this process. Usually
+     * none. A lease lost without this worker knowing yet (its next heartbeat tells it) is caught
+     * after the claim instead ({@link #start}), which gives such a job back at once. Looked for at
+     * most every {@link #EXCLUDED_FRESH_NANOS}, and at once after such a catch: a walk over every
+     * job held was a round's largest cost after its statement at a prefetch of 512. Claim loop
+     * thread only.
+     */
+    List<Long> excludedFromClaims() {
+        long now = System.nanoTime();
+        List<Long> cached = excluded;
+        if (cached != null && now - excludedAt < EXCLUDED_FRESH_NANOS) {
+            return cached;
+        }
+        List<Long> lost = new ArrayList<>();
+        for (RunningJob rj : running.values()) {
+            RunningJob.State s = rj.state();
+            if (s == RunningJob.State.LOST || s == RunningJob.State.RELEASED || rj.claimedAgain) {
+                lost.add(rj.id());
+            }
+        }
+        excluded = List.copyOf(lost);
+        excludedAt = now;
+        return excluded;
+    }
+
+    private static final long EXCLUDED_FRESH_NANOS = Duration.ofMillis(50).toNanos();
+    private List<Long> excluded;
+    private long excludedAt;
 
     /** How many more jobs the claim loop may claim than there are free slots. */
     int prefetch() {
@@ -220,12 +265,16 @@ final class JobRunner {
             return;
         }
         // After the start, so that the interruption always reaches a running thread. A run that
-        // ended before this is not RUNNING any more, and its timer does nothing when it fires.
-        try {
-            rj.timeoutTimer(timeouts.schedule(() -> timedOut(rj), rj.timeout.toNanos(), TimeUnit.NANOSECONDS));
-        } catch (RejectedExecutionException e) {
-            log.debug("job {}: no timeout timer, the worker is stopping", job.id());
+        // ended before this is not RUNNING any more, and its deadline is not looked at.
+        Deadlines d = deadlines;
+        if (d != null) {
+            d.started(rj);
         }
+    }
+
+    /** The thread that interrupts runs at their timeout; set once by the worker before any job starts. */
+    void deadlines(Deadlines d) {
+        this.deadlines = d;
     }
 
     /** Fails a job that cannot run as it is, without using a slot; retrying would not change it. */
@@ -237,8 +286,8 @@ final class JobRunner {
         }
     }
 
-    /** The job's own timer: interrupts the handler at its timeout, however short. */
-    private void timedOut(RunningJob rj) {
+    /** A run past its deadline ({@link Deadlines}): interrupts the handler, however short its timeout. */
+    void timedOut(RunningJob rj) {
         if (rj.stop(RunningJob.State.TIMED_OUT)) {
             stats.timedOut.incrementAndGet();
             log.warn("job {} ran past its timeout of {} ms; interrupting it", rj.id(), rj.timeout.toMillis());
@@ -274,7 +323,6 @@ final class JobRunner {
         } catch (RuntimeException e) {
             log.error("job {}: could not write its outcome; it will be reclaimed", rj.id(), e);
         } finally {
-            rj.cancelTimeoutTimer();
             if (!queuedForRound) {
                 running.remove(rj.id(), rj);
             }

@@ -4,7 +4,6 @@ import dev.gaffer.job.Job;
 import dev.gaffer.job.Lease;
 import dev.gaffer.job.LeaseStore.Beat;
 import java.time.Duration;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -33,12 +32,14 @@ final class RunningJob {
     final Job job;
     final Lease lease;
     final Duration timeout;
+    // The job was claimed again while this run held its place: its lease is gone, whether the
+    // heartbeat knows it yet or not. Kept out of this worker's claims until the run ends.
+    volatile boolean claimedAgain;
     // Set when the handler starts (begin), read by the heartbeat.
     volatile long startedNanos;
     volatile long deadlineNanos;
     private final AtomicReference<State> state;
     private volatile Thread thread;
-    private volatile Future<?> timeoutTimer;
 
     // Progress reported since the last beat; guarded by this.
     private Integer unflushedProgress;
@@ -92,18 +93,6 @@ final class RunningJob {
 
     void attach(Thread t) {
         this.thread = t;
-    }
-
-    /** The timer that interrupts the handler at its timeout; cancelled when the run ends. */
-    void timeoutTimer(Future<?> timer) {
-        this.timeoutTimer = timer;
-    }
-
-    void cancelTimeoutTimer() {
-        Future<?> t = timeoutTimer;
-        if (t != null) {
-            t.cancel(false);
-        }
     }
 
     /**

@@ -20,10 +20,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -66,7 +64,7 @@ public final class Worker implements AutoCloseable {
     private final Reclaimer reclaimer;
     private final Pruner pruner;
     private final WorkerExpiry workerExpiry;
-    private final ScheduledThreadPoolExecutor timeouts;
+    private final Deadlines deadlines;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private Phase phase = Phase.NEW;
 
@@ -105,12 +103,6 @@ public final class Worker implements AutoCloseable {
                 config.heartbeatTimeout());
         this.capacity = new Capacity(config.concurrency(), config.queueLimits());
         Lock leaseWrites = new ReentrantLock();
-        // One timer thread for every run's timeout, however short: a heartbeat interval is far
-        // too coarse for a timeout_ms of a few milliseconds.
-        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(
-                1, Thread.ofPlatform().daemon().name("gaffer-timeouts-" + id).factory());
-        timer.setRemoveOnCancelPolicy(true);
-        this.timeouts = timer;
         this.completer = new Completer(id, outcomes, leaseWrites, config.heartbeatTimeout());
         this.runner = new JobRunner(
                 id,
@@ -126,8 +118,9 @@ public final class Worker implements AutoCloseable {
                 config.jobTimeout(),
                 config.heartbeatTimeout(),
                 stats,
-                timeouts,
                 config.prefetch());
+        this.deadlines = new Deadlines(id, running.values(), runner::timedOut);
+        runner.deadlines(deadlines);
         this.claimLoop = new ClaimLoop(
                 id,
                 config.queues(),
@@ -136,7 +129,7 @@ public final class Worker implements AutoCloseable {
                 wakeup,
                 config.pollInterval(),
                 config.heartbeatTimeout(),
-                this::excludedFromClaims,
+                runner::excludedFromClaims,
                 registry::types,
                 runner::start,
                 stats,
@@ -211,6 +204,7 @@ public final class Worker implements AutoCloseable {
                     })
                     .start();
         }
+        deadlines.start();
         heartbeater.start();
         claimLoop.start();
         if (maintenance != null) {
@@ -253,7 +247,7 @@ public final class Worker implements AutoCloseable {
                 if (phase == Phase.NEW) {
                     phase = Phase.STOPPED;
                     closeQuietly("claim pool", claimPool);
-                    timeouts.shutdownNow();
+                    deadlines.close();
                     terminated.countDown();
                 }
                 return 0;
@@ -269,7 +263,7 @@ public final class Worker implements AutoCloseable {
             released = releaseRemaining();
             awaitIdle(INTERRUPTED_HANDLERS_WAIT);
         } finally {
-            timeouts.shutdownNow();
+            deadlines.close();
             claimLoop.stop();
             heartbeater.stop();
             closeQuietly("maintenance", maintenance);
@@ -329,15 +323,6 @@ public final class Worker implements AutoCloseable {
     @Override
     public void close() {
         shutdown(config.shutdownGrace());
-    }
-
-    /**
-     * Every job this worker has a handler for, lease held or not. A job whose lease was lost
-     * without this worker knowing yet (its heartbeat has not told it) may already be approved
-     * again: claiming it here would run it twice in this process and mix up the two leases.
-     */
-    private Set<Long> excludedFromClaims() {
-        return Set.copyOf(running.keySet());
     }
 
     public String id() {

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -91,6 +92,75 @@ class ReclaimTest {
                     .toList();
             assertThat(completions).hasSize(1);
             assertThat(completions.getFirst().workerId()).startsWith("second/");
+        }
+    }
+
+    @Test
+    void aJobClaimedAgainWhileItsEarlierRunStillHoldsItsPlaceIsGivenBackAndNotRunTwiceInOneWorker() throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        AtomicInteger runningNow = new AtomicInteger();
+        AtomicInteger mostAtOnce = new AtomicInteger();
+        CountDownLatch firstStarted = new CountDownLatch(1);
+        CountDownLatch letFirstFinish = new CountDownLatch(1);
+        HandlerRegistry registry = new HandlerRegistry().register("work", ctx -> {
+            int n = runs.incrementAndGet();
+            mostAtOnce.accumulateAndGet(runningNow.incrementAndGet(), Math::max);
+            try {
+                if (n == 1) {
+                    firstStarted.countDown();
+                    // A run that does not notice its lease went: it ignores the interrupt too.
+                    while (true) {
+                        try {
+                            letFirstFinish.await();
+                            break;
+                        } catch (InterruptedException ignored) {
+                            // keeps going
+                        }
+                    }
+                }
+                return Outcome.complete(JobFixtures.params("run", n));
+            } finally {
+                runningNow.decrementAndGet();
+            }
+        });
+        // It beats rarely: the worker does not learn of the lost lease before its next claim.
+        WorkerConfig config = TestSupport.config("twice").withHeartbeat(Duration.ofSeconds(20), Duration.ofSeconds(60));
+        try (Worker w = new Worker(config, db.database(), registry).start()) {
+            Job job = approve(db.requests(), NewJob.of("work", null));
+            assertThat(firstStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+            // The lease runs out and the reclaimer approves the job again; its hint wakes the worker.
+            db.fixtures().exec("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = " + job.id());
+            assertThat(db.reclaims().reclaimExpired(10).requeued()).isEqualTo(1);
+
+            await(
+                    "the second claim given back",
+                    () -> db.fixtures()
+                                    .count("SELECT count(*) FROM job_events WHERE kind = 'released' AND job_id = "
+                                            + job.id())
+                            == 1);
+            // Not claimed and given back over and over while the first run lingers.
+            Thread.sleep(1000);
+            assertThat(db.fixtures()
+                            .count("SELECT count(*) FROM job_events WHERE kind = 'released' AND job_id = " + job.id()))
+                    .isEqualTo(1);
+            assertThat(runs.get()).isEqualTo(1);
+            Job waiting = db.queries().find(job.id()).orElseThrow();
+            assertThat(waiting.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(waiting.attempt())
+                    .as("the given-back claim used no attempt")
+                    .isEqualTo(1);
+
+            // The first run ends; its outcome is fenced off, and the job runs again, once.
+            letFirstFinish.countDown();
+            await("completed by a second run", () -> statusOf(job.id()) == JobStatus.COMPLETED);
+            Job done = db.queries().find(job.id()).orElseThrow();
+            assertThat(done.result().get("run").asInt()).isEqualTo(2);
+            assertThat(done.attempt()).isEqualTo(2);
+            assertThat(mostAtOnce.get())
+                    .as("runs of the job at once in this worker")
+                    .isEqualTo(1);
+            assertThat(w.stats().discarded()).isEqualTo(1);
         }
     }
 

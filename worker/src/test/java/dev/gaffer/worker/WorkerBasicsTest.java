@@ -168,6 +168,31 @@ class WorkerBasicsTest {
     }
 
     @Test
+    void aShortTimeoutThatStartsAfterALongOneIsEnforcedOnTimeNotAtTheLongOnesDeadline() {
+        // The timeout thread sleeps until the earliest deadline it knows: the 60 s run's. The
+        // 50 ms run that starts later must wake it, or it would run its whole 2 s.
+        WorkerConfig config =
+                TestSupport.config("earlier-deadline").withHeartbeat(Duration.ofSeconds(5), Duration.ofSeconds(15));
+        try (Worker w = new Worker(config, db.database(), HandlerRegistry.discover()).start()) {
+            Job longOne = approve(
+                    db.requests(),
+                    NewJob.of("sleep", JobFixtures.json("{\"ms\": 60000, \"timeout_ms\": 60000}"))
+                            .withMaxAttempts(1));
+            await("the long one runs", () -> status(longOne.id()) == JobStatus.PROCESSING);
+            Job shortOne = approve(
+                    db.requests(),
+                    NewJob.of("sleep", JobFixtures.json("{\"ms\": 2000, \"timeout_ms\": 50}"))
+                            .withMaxAttempts(1));
+            await("the short one failed", Duration.ofSeconds(4), () -> status(shortOne.id()) == JobStatus.FAILED);
+            assertThat(db.queries().find(shortOne.id()).orElseThrow().lastError())
+                    .startsWith("timed out after 50 ms");
+            assertThat(status(longOne.id())).isEqualTo(JobStatus.PROCESSING);
+            assertThat(w.stats().timedOut()).isEqualTo(1);
+            w.shutdown(Duration.ofMillis(100));
+        }
+    }
+
+    @Test
     void aPoisonJobInAClaimBatchFailsAloneAndTheOthersRunOnce() {
         // Written past the API (which refuses it): a timeout that overflows a long of nanoseconds.
         List<Long> ids = db.fixtures().approvedBulk("noop", 8);
