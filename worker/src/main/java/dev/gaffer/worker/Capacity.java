@@ -21,6 +21,10 @@ final class Capacity {
         this.queueLimits = Map.copyOf(queueLimits);
     }
 
+    int concurrency() {
+        return concurrency;
+    }
+
     int free() {
         return Math.max(0, concurrency - busy.get());
     }

@@ -71,6 +71,7 @@ final class ClaimLoop {
     private final IntSupplier prefetch;
     private final IntSupplier queued;
     private final Runnable releaseQueued;
+    private final IntSupplier releaseStalled;
     private final Thread thread;
     private final Map<String, Cursor> cursors = new LinkedHashMap<>();
     private final CountDownLatch claimsStopped = new CountDownLatch(1);
@@ -104,7 +105,8 @@ final class ClaimLoop {
                 null,
                 () -> 0,
                 () -> 0,
-                () -> {});
+                () -> {},
+                null);
     }
 
     /**
@@ -128,7 +130,9 @@ final class ClaimLoop {
             Completer completer,
             IntSupplier prefetch,
             IntSupplier queued,
-            Runnable releaseQueued) {
+            Runnable releaseQueued,
+            IntSupplier releaseStalled) {
+        this.releaseStalled = releaseStalled;
         this.completer = completer;
         this.prefetch = prefetch;
         this.queued = queued;
@@ -193,10 +197,20 @@ final class ClaimLoop {
             requested += free;
             claimed += claim(List.of(q), free, List.of());
         }
-        int want = claiming && !unlimited.isEmpty()
-                ? Math.max(0, capacity.free() + prefetch.getAsInt() - queued.getAsInt())
-                : 0;
-        List<Completer.Request> completions = completer == null ? List.of() : completer.takeTopLevel();
+        if (claiming && releaseStalled != null) {
+            releaseStalled.getAsInt();
+        }
+        int ahead = prefetch.getAsInt();
+        int waiting = queued.getAsInt();
+        int want = claiming && !unlimited.isEmpty() ? Math.max(0, capacity.free() + ahead - waiting) : 0;
+        if (ahead > 0 && waiting > ahead / 2) {
+            // Jobs claimed ahead are refilled once half of them have started, so that each claim
+            // is a batch (a round's statement costs about the same for 50 jobs as for 250).
+            want = 0;
+        }
+        List<Completer.Request> completions = completer == null || (want == 0 && !completer.due(idle(waiting)))
+                ? List.of()
+                : completer.takeTopLevel();
         requested += want;
         claimed += claim(unlimited, want, completions);
         return new Claimed(requested, claimed);
@@ -295,12 +309,21 @@ final class ClaimLoop {
                     claimsStopped.countDown();
                 }
                 Claimed c = runOnce();
-                if ((c.claimed() > 0 && c.claimed() == c.requested()) || (completer != null && completer.pending())) {
-                    // Every slot asked for got a job (more may be waiting), or completions queued
-                    // meanwhile: go round again at once.
+                if ((c.claimed() > 0 && c.claimed() == c.requested())
+                        || (completer != null && completer.due(idle(queued.getAsInt())))) {
+                    // Every slot asked for got a job (more may be waiting), or completions are due:
+                    // go round again at once.
                     continue;
                 }
-                wakeup.await(pollInterval);
+                Duration sleep = pollInterval;
+                if (completer != null && completer.pending()) {
+                    // Completions wait for a claim to ride with, but not longer than they are due.
+                    long due = Math.max(completer.nanosUntilDue(), 100_000L);
+                    if (due < sleep.toNanos()) {
+                        sleep = Duration.ofNanos(due);
+                    }
+                }
+                wakeup.await(sleep);
             } catch (InterruptedException e) {
                 if (!stopped) {
                     log.warn("claim loop of {} interrupted; continuing", workerId);
@@ -311,6 +334,11 @@ final class ClaimLoop {
                 pause();
             }
         }
+    }
+
+    /** Nothing runs or waits to run here: a completion will not get a claim to share a statement with. */
+    private boolean idle(int waiting) {
+        return waiting == 0 && capacity.busy() == 0;
     }
 
     private void pause() {

@@ -44,6 +44,16 @@ final class Completer {
      */
     static final int MAX_BATCH = 4096;
 
+    /**
+     * Completions are written with the next claim; without one, once this many queued, once the
+     * oldest waited {@link #FLUSH_DELAY}, or at once when the worker has nothing else running.
+     * Under load they ride with the claims (a statement for both); an idle worker writes a lone
+     * completion at once.
+     */
+    static final int FLUSH_BATCH = 256;
+
+    static final java.time.Duration FLUSH_DELAY = java.time.Duration.ofMillis(2);
+
     /** One completion to write, and who waits for its answer. */
     record Request(Completion completion, boolean subJob, long deadlineNanos, CompletableFuture<Fenced> answer) {
         Lease lease() {
@@ -58,6 +68,8 @@ final class Completer {
     private final ConcurrentLinkedDeque<Request> topLevel = new ConcurrentLinkedDeque<>();
     private final ConcurrentLinkedDeque<Request> subJobs = new ConcurrentLinkedDeque<>();
     private final AtomicInteger pending = new AtomicInteger();
+    // When the oldest completion still queued arrived (System.nanoTime()); 0: none or not known.
+    private volatile long oldestNanos;
     private volatile Runnable wake;
 
     Completer(String workerId, OutcomeStore outcomes, Lock leaseWrites, Duration writeDeadline) {
@@ -93,15 +105,47 @@ final class Completer {
             writeAlone(r);
             return r.answer();
         }
-        pending.incrementAndGet();
         (subJob ? subJobs : topLevel).add(r);
-        w.run();
+        int n = pending.incrementAndGet();
+        if (n == 1) {
+            oldestNanos = System.nanoTime();
+        }
+        // The loop waits for a batch, or for the oldest to be due: it needs waking only for the
+        // first of a batch (to time it), a full batch, and a sub-job (whose parent waits).
+        if (n == 1 || n == FLUSH_BATCH || subJob) {
+            w.run();
+        }
         return r.answer();
     }
 
     /** Whether completions wait to be written. */
     boolean pending() {
         return pending.get() > 0;
+    }
+
+    /**
+     * Whether the queued completions should be written now rather than with a later claim: a sub-job
+     * waits (its parent's fan-in), a batch is full, the oldest has waited {@link #FLUSH_DELAY}, or
+     * the worker is {@code idle} (nothing else will come to share the statement with).
+     */
+    boolean due(boolean idle) {
+        if (!subJobs.isEmpty()) {
+            return true;
+        }
+        int n = pending.get();
+        if (n <= 0) {
+            return false;
+        }
+        return idle || n >= FLUSH_BATCH || nanosUntilDue() <= 0;
+    }
+
+    /** Nanoseconds until the oldest queued completion is due (it may be past). */
+    long nanosUntilDue() {
+        long oldest = oldestNanos;
+        if (oldest == 0) {
+            oldestNanos = oldest = System.nanoTime();
+        }
+        return FLUSH_DELAY.toNanos() - (System.nanoTime() - oldest);
     }
 
     /** Up to {@link #MAX_BATCH} queued completions of top-level jobs, oldest first, for one round. */
@@ -115,7 +159,10 @@ final class Completer {
         while (batch.size() < MAX_BATCH && (r = from.poll()) != null) {
             batch.add(r);
         }
-        pending.addAndGet(-batch.size());
+        if (!batch.isEmpty() && pending.addAndGet(-batch.size()) > 0) {
+            // Those left behind arrived meanwhile; their age is not known more precisely.
+            oldestNanos = System.nanoTime();
+        }
         return batch;
     }
 

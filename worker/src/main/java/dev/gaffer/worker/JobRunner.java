@@ -64,6 +64,8 @@ final class JobRunner {
     private final int prefetchLimit;
     // Claimed jobs waiting for a slot, in claim order; guarded by itself.
     private final ArrayDeque<RunningJob> queued = new ArrayDeque<>();
+    // When the job at the head of the queue was claimed (System.nanoTime()); 0 when none waits.
+    private volatile long headClaimedNanos;
     // Moving average of recent handlers' run time in nanoseconds; -1 until one returned.
     private volatile long averageRunNanos = -1;
 
@@ -136,6 +138,9 @@ final class JobRunner {
         }
         synchronized (queued) {
             queued.add(rj);
+            if (queued.size() == 1) {
+                headClaimedNanos = rj.claimedNanos;
+            }
         }
         startQueued();
     }
@@ -171,11 +176,52 @@ final class JobRunner {
     private List<Long> excluded;
     private long excludedAt;
 
-    /** How many more jobs the claim loop may claim than there are free slots. */
+    /**
+     * How many more jobs the claim loop may claim than there are free slots: none until a handler
+     * has returned, none while handlers average {@link #PREFETCH_WHEN_RUNS_UNDER} or more, and
+     * otherwise as many as the slots get through in about {@link #PREFETCH_QUEUE_WAIT} at the
+     * average run time, at most the configured prefetch. So a job claimed ahead waits about that
+     * long at most, while short jobs are claimed in batches large enough that a round's statement
+     * costs little per job (docs/benchmarks.md).
+     */
     int prefetch() {
         long avg = averageRunNanos;
-        return avg >= 0 && avg < PREFETCH_WHEN_RUNS_UNDER.toNanos() ? prefetchLimit : 0;
+        if (avg < 0 || avg >= PREFETCH_WHEN_RUNS_UNDER.toNanos() || prefetchSuspended || stalled(PREFETCH_QUEUE_WAIT)) {
+            return 0;
+        }
+        long fit = capacity.concurrency() * (PREFETCH_QUEUE_WAIT.toNanos() / Math.max(avg, 1));
+        return (int) Math.max(1, Math.min(prefetchLimit, fit));
     }
+
+    /**
+     * Whether the job at the head of the queue has waited longer than {@code limit}: the slots are
+     * held by handlers running longer than the average says (the first long ones after short ones,
+     * or jobs that wait for one another), and claiming ahead would keep jobs from other workers.
+     */
+    private boolean stalled(Duration limit) {
+        long head = headClaimedNanos;
+        return head != 0 && System.nanoTime() - head > limit.toNanos();
+    }
+
+    /**
+     * Gives the jobs claimed ahead back (to approved, attempt unused) once the oldest has waited
+     * twice {@link #PREFETCH_QUEUE_WAIT} for a slot: other workers may have free slots. Called by
+     * the claim loop every round; returns how many were given back.
+     */
+    int releaseStalled() {
+        if (!stalled(PREFETCH_QUEUE_WAIT.multipliedBy(2))) {
+            return 0;
+        }
+        // Not again until a handler returns: the jobs just given back would be claimed right back.
+        prefetchSuspended = true;
+        return releaseQueued("their slots stayed busy");
+    }
+
+    // Set when the jobs claimed ahead were given back for want of a slot; cleared by the next handler that returns.
+    private volatile boolean prefetchSuspended;
+
+    /** About how long a job claimed ahead may wait here for a slot, at the average run time. */
+    static final Duration PREFETCH_QUEUE_WAIT = Duration.ofMillis(100);
 
     /** Claimed jobs waiting for a slot. */
     int queuedCount() {
@@ -184,9 +230,10 @@ final class JobRunner {
         }
     }
 
-    /** Starts queued jobs, in claim order, while their queues have free slots. */
-    void startQueued() {
+    /** Starts queued jobs, in claim order, while their queues have free slots; returns how many still wait. */
+    int startQueued() {
         List<RunningJob> starting = new ArrayList<>();
+        int left;
         synchronized (queued) {
             Iterator<RunningJob> it = queued.iterator();
             while (it.hasNext() && capacity.free() > 0) {
@@ -201,10 +248,14 @@ final class JobRunner {
                     starting.add(rj);
                 }
             }
+            left = queued.size();
+            RunningJob head = queued.peekFirst();
+            headClaimedNanos = head == null ? 0 : head.claimedNanos;
         }
         for (RunningJob rj : starting) {
             launch(rj);
         }
+        return left;
     }
 
     /**
@@ -212,6 +263,10 @@ final class JobRunner {
      * attempt, so that other workers take them. Returns how many were given back.
      */
     int releaseQueued() {
+        return releaseQueued("the worker stops claiming");
+    }
+
+    private int releaseQueued(String why) {
         List<RunningJob> back = new ArrayList<>();
         synchronized (queued) {
             for (RunningJob rj : queued) {
@@ -220,6 +275,7 @@ final class JobRunner {
                 }
             }
             queued.clear();
+            headClaimedNanos = 0;
         }
         if (back.isEmpty()) {
             return 0;
@@ -227,7 +283,7 @@ final class JobRunner {
         try {
             int n = leases.release(workerId, back.stream().map(rj -> rj.lease).toList())
                     .size();
-            log.info("worker {} gave back {} job(s) it had claimed ahead", workerId, n);
+            log.info("worker {} gave back {} job(s) it had claimed ahead: {}", workerId, n, why);
             return n;
         } catch (RuntimeException e) {
             log.error(
@@ -316,6 +372,7 @@ final class JobRunner {
             }
             // The interrupt (if any) was meant for the handler, not for the writes below.
             Thread.interrupted();
+            prefetchSuspended = false;
             long ran = System.nanoTime() - rj.startedNanos;
             long avg = averageRunNanos;
             averageRunNanos = avg < 0 ? ran : avg + (ran - avg) / 8;
@@ -327,8 +384,12 @@ final class JobRunner {
                 running.remove(rj.id(), rj);
             }
             capacity.give(rj.job.queue());
-            startQueued();
-            wakeup.signal();
+            int left = startQueued();
+            // The claim loop refills the jobs claimed ahead once half of them have started; with
+            // none claimed ahead, a free slot is reason enough.
+            if (left <= prefetch() / 2) {
+                wakeup.signal();
+            }
         }
     }
 

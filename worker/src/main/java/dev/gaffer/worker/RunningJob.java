@@ -51,6 +51,9 @@ final class RunningJob {
         begin();
     }
 
+    // When it was claimed (System.nanoTime()): how long a job claimed ahead has waited for a slot.
+    final long claimedNanos = System.nanoTime();
+
     /** A job in {@code initial} state: {@link State#QUEUED} until {@link #start()}. */
     RunningJob(Job job, Duration timeout, State initial) {
         this.job = job;

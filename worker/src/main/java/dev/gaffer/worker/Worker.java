@@ -136,7 +136,8 @@ public final class Worker implements AutoCloseable {
                 completer,
                 runner::prefetch,
                 runner::queuedCount,
-                runner::releaseQueued);
+                runner::releaseQueued,
+                runner::releaseStalled);
         this.heartbeater = new Heartbeater(
                 id,
                 leases,

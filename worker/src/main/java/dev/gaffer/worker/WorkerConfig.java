@@ -49,6 +49,12 @@ public record WorkerConfig(
     public static final Duration DEFAULT_RETRY_BASE = Duration.ofSeconds(1);
     public static final Duration DEFAULT_RETRY_CAP = Duration.ofMinutes(10);
     public static final int MAX_PREFETCH = 1000;
+    /**
+     * Jobs claimed ahead at most, while handlers are short; fewer as they get longer (about 100 ms
+     * of work for the slots, see JobRunner.prefetch). Large enough that a claim is a batch of a
+     * few hundred, where a round's statement costs least per job (docs/benchmarks.md).
+     */
+    public static final int DEFAULT_PREFETCH = 512;
 
     private static final Pattern QUEUE = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
     private static final Pattern DURATION = Pattern.compile("^(\\d+)(ms|s|m|h|d)$");
@@ -127,7 +133,7 @@ public record WorkerConfig(
      * GAFFER_POLL_INTERVAL, GAFFER_LISTEN, GAFFER_HEARTBEAT_INTERVAL, GAFFER_HEARTBEAT_TIMEOUT,
      * GAFFER_RECLAIM_INTERVAL, GAFFER_SHUTDOWN_GRACE, GAFFER_RETENTION, GAFFER_JOB_TIMEOUT,
      * GAFFER_WORKER_EXPIRY, GAFFER_RETRY_BASE, GAFFER_RETRY_CAP, GAFFER_MAINTENANCE and
-     * GAFFER_PREFETCH (default: GAFFER_CONCURRENCY). Unset or blank variables take the defaults.
+     * GAFFER_PREFETCH (default: {@link #DEFAULT_PREFETCH}). Unset or blank variables take the defaults.
      * DATABASE_URL is read by the database's own config.
      */
     public static WorkerConfig fromEnvironment(Map<String, String> env) {
@@ -151,7 +157,7 @@ public record WorkerConfig(
                 duration(env, "GAFFER_RETRY_BASE", DEFAULT_RETRY_BASE),
                 duration(env, "GAFFER_RETRY_CAP", DEFAULT_RETRY_CAP),
                 bool(env, "GAFFER_MAINTENANCE", true),
-                integer(env, "GAFFER_PREFETCH", Math.min(concurrency, MAX_PREFETCH), 0, MAX_PREFETCH));
+                integer(env, "GAFFER_PREFETCH", DEFAULT_PREFETCH, 0, MAX_PREFETCH));
     }
 
     // ---- copies with one field changed (tests, embedding) -----------------------------------
@@ -167,14 +173,8 @@ public record WorkerConfig(
         });
     }
 
-    /** Another concurrency; a prefetch that was the default (the concurrency) follows it. */
     public WorkerConfig withConcurrency(int n) {
-        return with(c -> {
-            if (c.prefetch == Math.min(c.concurrency, MAX_PREFETCH)) {
-                c.prefetch = Math.min(Math.max(n, 0), MAX_PREFETCH);
-            }
-            c.concurrency = n;
-        });
+        return with(c -> c.concurrency = n);
     }
 
     public WorkerConfig withPolling(Duration interval, boolean useListen) {

@@ -83,6 +83,91 @@ class PrefetchTest {
     }
 
     @Test
+    void jobsClaimedAheadAreRefilledInABatchOnceHalfOfThemHaveStarted() throws Exception {
+        java.util.concurrent.Semaphore finish = new java.util.concurrent.Semaphore(0);
+        HandlerRegistry registry = new HandlerRegistry()
+                .register("quick", ctx -> Outcome.complete(null))
+                .register("gated", ctx -> {
+                    started.incrementAndGet();
+                    finish.acquire();
+                    return Outcome.complete(null);
+                });
+        WorkerConfig config = TestSupport.config("refill")
+                .withConcurrency(2)
+                .withPrefetch(8)
+                .withQueues(List.of("default"), Map.of());
+        Worker w = new Worker(config, db.database(), registry).start();
+        try {
+            db.fixtures().approvedBulk("quick", 20);
+            await("the quick jobs done", () -> count("SELECT count(*) FROM jobs WHERE status = 'completed'") == 20);
+            db.fixtures().approvedBulk("gated", 40);
+            await("two running and eight ahead", () -> started.get() == 2 && processing() == 10);
+
+            // Three finish: three of the eight ahead start, five still wait; no claim yet.
+            finish.release(3);
+            await("five started and three written", () -> started.get() == 5 && gatedCompleted() == 3);
+            w.heartbeatOnce();
+            assertThat(processing()).isEqualTo(7);
+
+            // One more: four wait, half of eight: one claim refills to eight ahead.
+            finish.release(1);
+            await("refilled", () -> started.get() == 6 && processing() == 10);
+            assertThat(count("SELECT count(*) FROM jobs WHERE type = 'gated' AND status = 'approved'"))
+                    .isEqualTo(40 - 10 - 4);
+        } finally {
+            finish.release(100);
+            w.shutdown(Duration.ofSeconds(5));
+        }
+    }
+
+    private long gatedCompleted() {
+        return count("SELECT count(*) FROM jobs WHERE type = 'gated' AND status = 'completed'");
+    }
+
+    private long processing() {
+        return count("SELECT count(*) FROM jobs WHERE status = 'processing'");
+    }
+
+    @Test
+    void jobsClaimedAheadBehindALongRunAreGivenBackForOtherWorkers() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        WorkerConfig config = TestSupport.config("hoarder")
+                .withConcurrency(1)
+                .withPrefetch(8)
+                .withQueues(List.of("default"), Map.of());
+        Worker a = new Worker(config, db.database(), registry(gate)).start();
+        Worker b = null;
+        try {
+            db.fixtures().approvedBulk("quick", 20);
+            await("the quick jobs done", () -> count("SELECT count(*) FROM jobs WHERE status = 'completed'") == 20);
+            // One long run and five short jobs behind it: the worker learnt that its jobs are
+            // short, claims the five ahead, and they cannot start while the long one holds its slot.
+            db.fixtures().approvedBulk("gated", 1);
+            await("the long one runs", () -> started.get() == 1);
+            db.fixtures().approvedBulk("quick", 5);
+            await(
+                    "given back",
+                    () -> count("SELECT count(*) FROM job_events WHERE kind = 'released' AND worker_id = '" + a.id()
+                                    + "'")
+                            == 5);
+            b = new Worker(config.withName("helper"), db.database(), registry(gate)).start();
+            String helper = b.id();
+            await(
+                    "the five done by the other worker",
+                    () -> count("SELECT count(*) FROM job_events WHERE kind = 'completed' AND worker_id = '" + helper
+                                    + "'")
+                            == 5);
+            assertThat(started.get()).as("the long one still runs alone").isEqualTo(1);
+        } finally {
+            gate.countDown();
+            a.shutdown(Duration.ofSeconds(5));
+            if (b != null) {
+                b.shutdown(Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    @Test
     void longHandlersAreNotClaimedAhead() {
         CountDownLatch gate = new CountDownLatch(1);
         HandlerRegistry registry = new HandlerRegistry().register("slow", ctx -> {
