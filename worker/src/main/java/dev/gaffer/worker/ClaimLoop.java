@@ -225,7 +225,9 @@ final class ClaimLoop {
         }
         if (limit == 0) {
             // Completions only: the claim positions stay as they are.
+            long t0 = System.nanoTime();
             write(List.of(), List.of(), 0, completions);
+            stats.roundStatementNanos.addAndGet(System.nanoTime() - t0);
             return 0;
         }
         long now = System.nanoTime();
@@ -240,7 +242,10 @@ final class ClaimLoop {
             }
             after.add(c.position);
         }
+        long t0 = System.nanoTime();
         List<Job> jobs = write(fromQueues, after, limit, completions);
+        long t1 = System.nanoTime();
+        stats.roundStatementNanos.addAndGet(t1 - t0);
         if (jobs.size() < limit) {
             // Short: what is left may lie before the positions. Look from the head next time.
             fromQueues.forEach(q -> cursors.get(q).position = null);
@@ -253,6 +258,7 @@ final class ClaimLoop {
         for (Job job : jobs) {
             start(job);
         }
+        stats.roundStartNanos.addAndGet(System.nanoTime() - t1);
         return jobs.size();
     }
 

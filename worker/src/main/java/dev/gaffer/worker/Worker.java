@@ -279,7 +279,17 @@ public final class Worker implements AutoCloseable {
                 phase = Phase.STOPPED;
             }
             terminated.countDown();
-            log.info("worker {} stopped; released {} job(s)", id, released);
+            WorkerStats.Snapshot st = stats.snapshot();
+            log.info(
+                    "worker {} stopped; released {} job(s); {} claimed and {} completed in {} rounds"
+                            + " ({} ms in their statements, {} ms starting jobs)",
+                    id,
+                    released,
+                    st.claimed(),
+                    st.completed(),
+                    st.claimStatements(),
+                    st.roundStatementNanos() / 1_000_000,
+                    st.roundStartNanos() / 1_000_000);
         }
         return released;
     }

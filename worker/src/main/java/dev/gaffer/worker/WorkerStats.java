@@ -16,6 +16,10 @@ public final class WorkerStats {
     final AtomicLong leasesLost = new AtomicLong();
     final AtomicLong timedOut = new AtomicLong();
     final AtomicLong heartbeats = new AtomicLong();
+    // The claim loop's time in its statements (and reading their rows), and in starting the jobs
+    // they claimed: where a round's time goes.
+    final AtomicLong roundStatementNanos = new AtomicLong();
+    final AtomicLong roundStartNanos = new AtomicLong();
 
     /** A copy of the counters at one moment. */
     public record Snapshot(
@@ -29,7 +33,9 @@ public final class WorkerStats {
             long released,
             long leasesLost,
             long timedOut,
-            long heartbeats) {}
+            long heartbeats,
+            long roundStatementNanos,
+            long roundStartNanos) {}
 
     public Snapshot snapshot() {
         return new Snapshot(
@@ -43,6 +49,8 @@ public final class WorkerStats {
                 released.get(),
                 leasesLost.get(),
                 timedOut.get(),
-                heartbeats.get());
+                heartbeats.get(),
+                roundStatementNanos.get(),
+                roundStartNanos.get());
     }
 }
