@@ -28,8 +28,20 @@ final class ApiLoad implements Scenario {
 
     record Config(
             int connections, int threads, Duration warmUp, Duration measured, int pgbenchScale, Duration deadline) {
+        /**
+         * The warm-up is 30 s (10 s with --quick): the API is a server that runs for days, and with 5 s
+         * the measured 10 s were mostly a JVM still compiling the request's path (its C2 threads
+         * competing with PostgreSQL for the two cores): 7 540 req/s after 5 s, about 11 000 after
+         * 20 s, same build and server (docs/benchmarks.md).
+         */
         static Config of(boolean quick) {
-            return new Config(16, 2, Duration.ofSeconds(5), Duration.ofSeconds(10), 10, Duration.ofMinutes(4));
+            return new Config(
+                    16,
+                    2,
+                    Duration.ofSeconds(quick ? 10 : 30),
+                    Duration.ofSeconds(10),
+                    10,
+                    Duration.ofMinutes(quick ? 4 : 5));
         }
     }
 
