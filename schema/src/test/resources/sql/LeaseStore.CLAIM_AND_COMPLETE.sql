@@ -65,20 +65,10 @@ events AS (
                             attempt_started_at)
     SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
       FROM changes
-    RETURNING id),
-notified AS (
-    SELECT pg_notify(CASE WHEN h.approved THEN 'gaffer_jobs' ELSE 'gaffer_events' END,
-                     json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-      FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
-              FROM changes
-             WHERE kind NOT IN ('progress', 'completed')) h)
-SELECT CASE WHEN c.claim_order IS NULL OR c.claim_order = 1 THEN (SELECT array_agg(id) FROM done) END
-           AS completed_ids,
-       (SELECT count(*) FROM notified) AS notified, c.id IS NULL AS nothing_claimed, c.*
-  FROM (SELECT 1) one
-  LEFT JOIN LATERAL (
-      SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
+    RETURNING id)
+SELECT (SELECT array_agg(id) FROM done) AS completed_ids, true AS nothing_claimed, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+UNION ALL
+SELECT NULL, false, id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
-approved_by, created_at, approved_at, started_at, finished_at, updated_at, row_number() OVER (ORDER BY priority DESC, run_at, id) AS claim_order
-        FROM claimed ORDER BY priority DESC, run_at, id) c ON true
+approved_by, created_at, approved_at, started_at, finished_at, updated_at FROM claimed

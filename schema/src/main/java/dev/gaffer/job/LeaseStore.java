@@ -132,11 +132,14 @@ public final class LeaseStore {
      * OutcomeStore#COMPLETE_TOP_LEVEL}: fenced, no parent) and claims the next jobs (as {@link
      * #CLAIM}) in one statement and one commit, instead of a completion statement and a claim
      * statement. The completed rows are processing rows of this worker, the claimed ones approved
-     * rows: no row is in both. The one row without a claimed job (all its job columns NULL) is
-     * there so that the completed ids come back even when nothing was claimed. They come on the
-     * first row only: on every row, a round of n completions and n claims sent n² ids, which at 512
-     * of each was 3 MB per round and most of the worker's CPU (found with a profile of the
-     * burn-down at a prefetch of 512, docs/benchmarks.md).
+     * rows: no row is in both. The first branch of the UNION is one row with the completed ids
+     * (its job columns NULL, {@code nothing_claimed} true), so that they come back even when
+     * nothing was claimed; they came on every claimed row before, and a round of n completions and
+     * n claims sent n² ids, at 512 of each about 3 MB per round and most of the worker's CPU (found
+     * with a profile of the burn-down at a prefetch of 512, docs/benchmarks.md). The claimed rows
+     * come in no particular order: the caller sorts them ({@link #CLAIM_ORDER}). The completions
+     * are recorded ({@link JobHistory#RECORD_UNANNOUNCED}) but not announced: nothing waits for
+     * them.
      *
      * <p>The fence compares the status with a sub-select rather than the literal: with the literal
      * the generic plan (the claim connection forces one) read every processing row of the
@@ -163,14 +166,14 @@ public final class LeaseStore {
                        d.claimed_at AS attempt_started_at
                   FROM done d, claim),
             %s
-            SELECT CASE WHEN c.claim_order IS NULL OR c.claim_order = 1 THEN (SELECT array_agg(id) FROM done) END
-                       AS completed_ids,
-                   (SELECT count(*) FROM notified) AS notified, c.id IS NULL AS nothing_claimed, c.*
-              FROM (SELECT 1) one
-              LEFT JOIN LATERAL (
-                  SELECT %s, row_number() OVER (ORDER BY priority DESC, run_at, id) AS claim_order
-                    FROM claimed ORDER BY priority DESC, run_at, id) c ON true
-            """.formatted(CLAIM_CTES, RECORD, COLUMNS);
+            SELECT (SELECT array_agg(id) FROM done) AS completed_ids, true AS nothing_claimed, %s
+            UNION ALL
+            SELECT NULL, false, %s FROM claimed
+            """.formatted(
+                    CLAIM_CTES,
+                    JobHistory.RECORD_UNANNOUNCED,
+                    String.join(", ", java.util.Collections.nCopies(COLUMNS.split(",").length, "NULL")),
+                    COLUMNS);
 
     /**
      * One statement for all running jobs of a worker: extends each lease that is still held by the
@@ -339,7 +342,8 @@ public final class LeaseStore {
                     Sql.setArray(ps, 12, "text", results);
                 },
                 rs -> {
-                    if (rs.getRow() == 1) {
+                    if (rs.getBoolean(2)) {
+                        // The one row of the completions (its job columns NULL).
                         java.sql.Array a = rs.getArray(1);
                         if (a != null) {
                             for (Object id : (Object[]) a.getArray()) {
@@ -348,12 +352,14 @@ public final class LeaseStore {
                                 }
                             }
                         }
-                    }
-                    if (!rs.getBoolean(3)) {
-                        claimed.add(JobRows.job(rs, 4));
+                    } else {
+                        claimed.add(JobRows.job(rs, 3));
                     }
                     return null;
                 });
+        // In claim order, which the statement leaves to its caller (a sort of a few hundred rows
+        // in PostgreSQL was a measurable part of the round).
+        claimed.sort(CLAIM_ORDER);
         if (claimed.size() > limit) {
             throw new IllegalStateException("claimed " + claimed.size() + " jobs for " + limit + " slots");
         }
@@ -364,6 +370,12 @@ public final class LeaseStore {
         }
         return new Round(done, claimed);
     }
+
+    /** The claim's order: priority descending, then run_at, then id. */
+    static final java.util.Comparator<Job> CLAIM_ORDER = java.util.Comparator.comparingInt(Job::priority)
+            .reversed()
+            .thenComparing(Job::runAt)
+            .thenComparingLong(Job::id);
 
     private static final java.util.Comparator<OutcomeStore.Completion> BY_JOB_ID =
             java.util.Comparator.comparingLong(c -> c.lease().jobId());
