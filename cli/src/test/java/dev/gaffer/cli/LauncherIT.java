@@ -33,6 +33,17 @@ class LauncherIT {
     }
 
     @Test
+    void aWorkerCompilesWithC1OnlyAndGafferJavaOptsGivesC2Back() throws Exception {
+        String worker = launch(Map.of("GAFFER_JAVA_OPTS", "-XX:+PrintCommandLineFlags"), "worker", "--help");
+        assertThat(worker).contains("-XX:TieredStopAtLevel=1");
+        String api = launch(Map.of("GAFFER_JAVA_OPTS", "-XX:+PrintCommandLineFlags"), "api", "--help");
+        assertThat(api).doesNotContain("TieredStopAtLevel");
+        String c2 =
+                launch(Map.of("GAFFER_JAVA_OPTS", "-XX:TieredStopAtLevel=4 -XX:+PrintFlagsFinal"), "worker", "--help");
+        assertThat(c2).containsPattern("intx TieredStopAtLevel\\s+= 4 ");
+    }
+
+    @Test
     void gafferJavaOptsOverrideTheDefaults() throws Exception {
         String flags = launch(Map.of("GAFFER_JAVA_OPTS", "-Xmx300m -XX:+PrintCommandLineFlags"), "--version");
         assertThat(flags).contains("-XX:MaxHeapSize=314572800");
