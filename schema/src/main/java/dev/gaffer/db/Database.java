@@ -161,6 +161,8 @@ public final class Database implements AutoCloseable {
         }
         props.setProperty("ApplicationName", config.applicationName() + "-" + purpose);
         props.setProperty("tcpKeepAlive", "true");
+        // A socketFactory in the URL, if any, wins over this one (pgjdbc reads the URL last).
+        props.setProperty("socketFactory", ListenSocketFactory.class.getName());
         props.setProperty(
                 "connectTimeout",
                 String.valueOf(Math.max(1, config.connectionTimeout().toSeconds())));
