@@ -1,5 +1,5 @@
 WITH claim AS (SELECT ?::text AS worker, ?::bigint[] AS exclude, ?::text[] AS types, ?::int AS slots,
-                      now() + make_interval(secs => ?::double precision) AS lease_until),
+                      now() + make_interval(secs => ?::double precision) AS lease_until, set_config('synchronous_commit', 'off', true) AS commit_mode),
 candidates AS MATERIALIZED (
     SELECT c.id, c.priority, c.run_at
       FROM claim,

@@ -18,6 +18,7 @@ import dev.gaffer.job.Results.Written;
 import dev.gaffer.job.Results.WrongState;
 import dev.gaffer.testing.TestDatabase;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -281,6 +282,27 @@ class JobTransitionsTest {
             assertThat(db.leases().claim("w/2", List.of("default"), null, 10, List.of()))
                     .extracting(Job::id)
                     .containsExactly(video.id());
+        }
+
+        @Test
+        void commitsUnflushedForItsOwnTransactionOnlyAndARoundWithCompletionsDoesNot() throws Exception {
+            // One connection, so that what the claim leaves in the session is what comes next; its
+            // session commits durably (the tests' server is set not to).
+            try (Database one = db.database().sibling("one", 1, java.util.Map.of("synchronous_commit", "on"))) {
+                LeaseStore leases = new LeaseStore(one.dataSource());
+                List<Long> ids = db.fixtures().approvedBulk("noop", 2);
+                assertThat(leases.claim("w/1", List.of("default"), 1, List.of()))
+                        .extracting(Job::id)
+                        .containsExactly(ids.get(0));
+                try (Connection c = one.connection();
+                        Statement st = c.createStatement();
+                        ResultSet rs = st.executeQuery("SHOW synchronous_commit")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("on");
+                }
+                assertThat(LeaseStore.CLAIM).contains(LeaseStore.UNFLUSHED_COMMIT);
+                assertThat(LeaseStore.CLAIM_AND_COMPLETE).doesNotContain("synchronous_commit");
+            }
         }
 
         @Test
