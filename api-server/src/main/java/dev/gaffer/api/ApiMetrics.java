@@ -118,7 +118,7 @@ final class ApiMetrics implements AutoCloseable {
         // The text itself is kept for a moment too: writing out every timer and gauge costs far
         // more than answering, and a crowd of scrapers asks for the same page over and over.
         Page page = lastPage;
-        if (page == null || System.nanoTime() - page.madeAtNanos() > PAGE_MAX_AGE.toNanos()) {
+        if (outdated(page)) {
             if (page == null) {
                 pageWrite.lock();
             } else if (!pageWrite.tryLock()) {
@@ -126,8 +126,12 @@ final class ApiMetrics implements AutoCloseable {
             }
             try {
                 page = lastPage;
-                if (page == null || System.nanoTime() - page.madeAtNanos() > PAGE_MAX_AGE.toNanos()) {
-                    page = new Page(registry.scrape(), System.nanoTime());
+                if (outdated(page)) {
+                    // The counts' generation is read before the page is written: a page written
+                    // while a refresh was setting the gauges may hold some of the new figures and
+                    // not the others, and is written again by the next scrape.
+                    long generation = countsGeneration;
+                    page = new Page(registry.scrape(), System.nanoTime(), generation);
                     lastPage = page;
                 }
             } finally {
@@ -137,7 +141,17 @@ final class ApiMetrics implements AutoCloseable {
         return page.text();
     }
 
-    private record Page(String text, long madeAtNanos) {}
+    private boolean outdated(Page page) {
+        return page == null
+                || page.countsGeneration() != countsGeneration
+                || System.nanoTime() - page.madeAtNanos() > PAGE_MAX_AGE.toNanos();
+    }
+
+    /** A /metrics text, when it was written, and the refresh of the job counts it was written after. */
+    private record Page(String text, long madeAtNanos, long countsGeneration) {}
+
+    /** How many refreshes of the job counts have finished; a page written before the last one is redone. */
+    private volatile long countsGeneration;
 
     /** How old a /metrics page may be; Prometheus scrapes every 15 s or so. */
     static final Duration PAGE_MAX_AGE = Duration.ofSeconds(1);
@@ -164,6 +178,7 @@ final class ApiMetrics implements AutoCloseable {
         } finally {
             // A failed read also waits its turn: a database that is down is not asked per scrape.
             countsReadAtNanos = System.nanoTime();
+            countsGeneration++; // only under countsRefresh: one writer
         }
     }
 
