@@ -32,7 +32,7 @@ final class Scale implements Scenario {
         static Config of(boolean quick) {
             return quick
                     ? new Config(10_000, 100_000, 100_000, 5_000, 2_000, 64, 100, Duration.ofMinutes(8))
-                    : new Config(10_000, 1_000_000, 5_000_000, 10_000, 5_000, 64, 200, Duration.ofMinutes(20));
+                    : new Config(100_000, 1_000_000, 5_000_000, 100_000, 20_000, 64, 200, Duration.ofMinutes(30));
         }
     }
 
