@@ -9,8 +9,8 @@ import java.util.logging.Logger;
 import javax.sql.DataSource;
 
 /**
- * A DataSource that hands out one connection whose close() does nothing, so that the stores'
- * statements run inside a transaction the bench controls (and rolls back: a claim probe that
+ * A DataSource that hands out one connection whose close() and setAutoCommit() do nothing, so
+ * that the stores' statements run inside a transaction the bench controls (and rolls back: a claim probe that
  * leaves no trace but its dead tuples).
  */
 final class SingleConnection implements DataSource {
@@ -20,8 +20,14 @@ final class SingleConnection implements DataSource {
     SingleConnection(Connection connection) {
         this.proxy = (Connection) Proxy.newProxyInstance(
                 Connection.class.getClassLoader(), new Class<?>[] {Connection.class}, (p, m, args) -> {
-                    if (m.getName().equals("close")) {
+                    if (m.getName().equals("close") || m.getName().equals("setAutoCommit")) {
                         return null;
+                    }
+                    if (m.getName().equals("getAutoCommit")) {
+                        // The stores put a connection that is not in autocommit into it (an
+                        // application's pool may lend one so, Sql.autocommitted): this one stays
+                        // in the bench's transaction.
+                        return true;
                     }
                     try {
                         return m.invoke(connection, args);
