@@ -76,6 +76,21 @@ public final class Database implements AutoCloseable {
         return open(sibling, settings);
     }
 
+    /**
+     * Session settings of every pool Gaffer opens (a sibling's own settings win).
+     *
+     * <p>{@code jit = off}: PostgreSQL compiles a statement with LLVM when its estimated cost
+     * passes {@code jit_above_cost} (100 000), and compiles it again at every execution. The claim's
+     * estimate grows with the table (its per-queue LIMIT is a parameter, so the planner assumes a
+     * tenth of the rows): with 1 000 000 jobs queued and 5 000 000 retained it passed the threshold,
+     * and every claim spent 25 – 30 ms compiling for 0.3 ms of work, a fifth of the throughput of a
+     * small table (the bench's {@code scale} scenario, docs/benchmarks.md, 2026-12-03). Gaffer's
+     * statements are short, index-driven ones; none gains from JIT. An application's own pool that
+     * an embedded worker borrows keeps its settings: set {@code jit = off} for its role
+     * (docs/handlers.md).
+     */
+    static final Map<String, String> SESSION_DEFAULTS = Map.of("jit", "off");
+
     private static Database open(DatabaseConfig config, Map<String, String> settings) {
         HikariConfig hikari = new HikariConfig();
         hikari.setPoolName(config.applicationName() + "-pool");
@@ -93,9 +108,9 @@ public final class Database implements AutoCloseable {
         hikari.addDataSourceProperty("ApplicationName", config.applicationName());
         // Detect a peer that vanished without closing the socket within a bounded time.
         hikari.addDataSourceProperty("tcpKeepAlive", "true");
-        if (!settings.isEmpty()) {
-            hikari.addDataSourceProperty("options", startupOptions(settings));
-        }
+        Map<String, String> session = new java.util.TreeMap<>(SESSION_DEFAULTS);
+        session.putAll(settings);
+        hikari.addDataSourceProperty("options", startupOptions(session));
         return new Database(config, new HikariDataSource(hikari));
     }
 
