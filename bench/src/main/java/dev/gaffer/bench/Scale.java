@@ -1,5 +1,6 @@
 package dev.gaffer.bench;
 
+import dev.gaffer.db.Database;
 import dev.gaffer.job.LeaseStore;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -152,6 +153,12 @@ final class Scale implements Scenario {
     private void claimLatency(Context ctx, String dbName, String label, Measurements out) throws Exception {
         List<Double> ms = new ArrayList<>();
         try (Connection probe = ctx.db().connect(dbName)) {
+            // The session of a worker's claim connection (Database.sibling in Worker): without
+            // jit = off, PostgreSQL compiles the claim at every call once the table is large.
+            for (var e : Database.SESSION_DEFAULTS.entrySet()) {
+                Jobs.exec(probe, "SET " + e.getKey() + " = " + e.getValue());
+            }
+            Jobs.exec(probe, "SET plan_cache_mode = force_generic_plan");
             probe.setAutoCommit(false);
             LeaseStore store = new LeaseStore(new SingleConnection(probe));
             for (int i = 0; i < config.claimSamples(); i++) {

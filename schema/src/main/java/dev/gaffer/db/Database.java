@@ -89,7 +89,7 @@ public final class Database implements AutoCloseable {
      * an embedded worker borrows keeps its settings: set {@code jit = off} for its role
      * (docs/handlers.md).
      */
-    static final Map<String, String> SESSION_DEFAULTS = Map.of("jit", "off");
+    public static final Map<String, String> SESSION_DEFAULTS = Map.of("jit", "off");
 
     private static Database open(DatabaseConfig config, Map<String, String> settings) {
         HikariConfig hikari = new HikariConfig();
