@@ -37,29 +37,6 @@ public final class JobHistory {
     static final String UNANNOUNCED = "('progress', 'completed')";
 
     /**
-     * Appends one job_events row per row of the statement's {@code changes} CTE (its columns:
-     * id, queue, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
-     * attempt_started_at) and sends one NOTIFY per distinct hint, except for the {@link
-     * #UNANNOUNCED} kinds. Hints of jobs that are approved after the change go to {@link
-     * #CHANNEL}, the others to {@link #EVENTS_CHANNEL}. {@code notified} is a plain SELECT, which
-     * PostgreSQL runs only when referenced: every statement's final SELECT reads {@code (SELECT
-     * count(*) FROM notified)}.
-     */
-    static final String RECORD = """
-            events AS (
-                INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
-                                        attempt_started_at)
-                SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
-                  FROM changes
-                RETURNING id),
-            notified AS (
-                SELECT pg_notify(CASE WHEN h.approved THEN '%s' ELSE '%s' END,
-                                 json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
-                  FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
-                          FROM changes
-                         WHERE kind NOT IN %s) h)""".formatted(CHANNEL, EVENTS_CHANNEL, UNANNOUNCED);
-
-    /**
      * As {@link #RECORD} for a statement whose changes are all of {@link #UNANNOUNCED} kinds (a
      * round's completions): the job_events rows only. The statement is spared the {@code notified}
      * CTE, which would read every change only to find nothing to announce (about a microsecond per
@@ -73,6 +50,23 @@ public final class JobHistory {
                 SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
                   FROM changes
                 RETURNING id)""";
+
+    /**
+     * Appends one job_events row per row of the statement's {@code changes} CTE (its columns:
+     * id, queue, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+     * attempt_started_at) and sends one NOTIFY per distinct hint, except for the {@link
+     * #UNANNOUNCED} kinds. Hints of jobs that are approved after the change go to {@link
+     * #CHANNEL}, the others to {@link #EVENTS_CHANNEL}. {@code notified} is a plain SELECT, which
+     * PostgreSQL runs only when referenced: every statement's final SELECT reads {@code (SELECT
+     * count(*) FROM notified)}.
+     */
+    static final String RECORD = RECORD_UNANNOUNCED + ",\n" + """
+            notified AS (
+                SELECT pg_notify(CASE WHEN h.approved THEN '%s' ELSE '%s' END,
+                                 json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
+                  FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
+                          FROM changes
+                         WHERE kind NOT IN %s) h)""".formatted(CHANNEL, EVENTS_CHANNEL, UNANNOUNCED);
 
     private JobHistory() {}
 }

@@ -44,6 +44,26 @@ public final class LeaseStore {
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(15);
 
     /**
+     * The claim alone commits with {@code synchronous_commit = off} for its own transaction
+     * ({@code set_config(…, true)}, as SET LOCAL): it returns as soon as the commit is in the WAL
+     * buffers, and the WAL writer flushes it within {@code wal_writer_delay} (200 ms by default).
+     * A claim that a server crash loses in between is as if it had never happened: the job is
+     * approved again with its attempt unspent, and every write of the worker that claimed it is
+     * fenced by {@code (attempt, locked_by, status)} and so matches no row (a claim by the same
+     * worker again is found by the worker's check for jobs it already runs). The handler may have
+     * started: that is a second run of an at-least-once job, as after any lost worker. Nothing
+     * written by a job, and no completion, is ever unflushed: the first synchronous commit after
+     * the claim (a heartbeat, the completion) flushes the WAL up to itself, the claim included. A
+     * round that carries completions ({@link #CLAIM_AND_COMPLETE}) commits as usual.
+     *
+     * <p>Found with the ping-pong benchmark (docs/benchmarks.md, issue 16): after a few
+     * milliseconds idle, a one-row update with a durable commit took 0.45 – 0.54 ms here against 0.16 ms
+     * in a tight loop (the WAL flush of an idle machine), and a job's pickup waits for two such
+     * commits, its approval's and its claim's.
+     */
+    static final String UNFLUSHED_COMMIT = ", set_config('synchronous_commit', 'off', true) AS commit_mode";
+
+    /**
      * The claim. Per queue, the best claimable rows are read from the partial index
      * jobs_claimable_idx in claim order and locked with SKIP LOCKED, so concurrent claimers split
      * the work instead of queueing on each other's row locks; the union is cut to the free
@@ -68,26 +88,6 @@ public final class LeaseStore {
      * <p>These are the claim's CTEs, up to {@code claimed} (the claimed rows), shared by {@link
      * #CLAIM} and {@link #CLAIM_AND_COMPLETE}.
      */
-    /**
-     * The claim alone commits with {@code synchronous_commit = off} for its own transaction
-     * ({@code set_config(…, true)}, as SET LOCAL): it returns as soon as the commit is in the WAL
-     * buffers, and the WAL writer flushes it within {@code wal_writer_delay} (200 ms by default).
-     * A claim that a server crash loses in between is as if it had never happened: the job is
-     * approved again with its attempt unspent, and every write of the worker that claimed it is
-     * fenced by {@code (attempt, locked_by, status)} and so matches no row (a claim by the same
-     * worker again is found by the worker's check for jobs it already runs). The handler may have
-     * started: that is a second run of an at-least-once job, as after any lost worker. Nothing
-     * written by a job, and no completion, is ever unflushed: the first synchronous commit after
-     * the claim (a heartbeat, the completion) flushes the WAL up to itself, the claim included. A
-     * round that carries completions ({@link #CLAIM_AND_COMPLETE}) commits as usual.
-     *
-     * <p>Found with the ping-pong benchmark (docs/benchmarks.md, issue 16): after a few
-     * milliseconds idle, a one-row update with a durable commit took 0.54 ms here against 0.16 ms
-     * in a tight loop (the WAL flush of an idle machine), and a job's pickup waits for two such
-     * commits, its approval's and its claim's.
-     */
-    static final String UNFLUSHED_COMMIT = ", set_config('synchronous_commit', 'off', true) AS commit_mode";
-
     private static final String CLAIM_CTES = """
             claim AS (SELECT ?::text AS worker, ?::bigint[] AS exclude, ?::text[] AS types, ?::int AS slots,
                                   now() + make_interval(secs => ?::double precision) AS lease_until%s),
