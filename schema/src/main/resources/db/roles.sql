@@ -78,7 +78,7 @@ GRANT SELECT ON flyway_schema_history TO gaffer_api, gaffer_worker, gaffer_reado
 
 -- ---- gaffer_api ------------------------------------------------------------------------------
 -- Every transition statement ends in RETURNING *, which needs SELECT on all of jobs.
-GRANT SELECT ON jobs, job_events, workers, job_artifacts, job_trees TO gaffer_api;
+GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, job_trees TO gaffer_api;
 -- JobRequests.CREATE calls the create function of V009, which inserts with its owner's rights:
 -- the API itself inserts no job.
 GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jsonb[], int[], timestamptz[], text[], text[], text[])
@@ -86,35 +86,39 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
 -- JobRequests.APPROVE, CANCEL (with the fan-in of a cancelled sub-job and fail-fast of its
 -- siblings) and RETRY: exactly the columns those statements SET. Which values they may write is
 -- the transition guards' business (below).
-GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, result, last_error,
+GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, finished_event_id, result, last_error,
               progress_percentage, current_stage, subjobs_open, locked_by, heartbeat_at, lease_expires_at,
               updated_at)
     ON jobs TO gaffer_api;
--- Every transition appends its history.
-GRANT INSERT (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+-- Every transition appends its history. The event that finishes a job (cancelled, failed) is
+-- written under the id its statement took for jobs.finished_event_id (V011): the id column and
+-- the sequence's nextval.
+GRANT INSERT (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
               attempt_started_at)
     ON job_events TO gaffer_api;
+GRANT USAGE ON SEQUENCE job_events_id_seq TO gaffer_api;
 -- Authentication: look the key up by hash, note when it was last used. Keys are created and
 -- revoked by `gaffer keys`, run by an operator as the owner.
 GRANT SELECT ON api_keys TO gaffer_api;
 GRANT UPDATE (last_used_at) ON api_keys TO gaffer_api;
 
 -- ---- gaffer_worker ---------------------------------------------------------------------------
-GRANT SELECT ON jobs, job_events, workers, job_artifacts, scheduled_tasks TO gaffer_worker;
+GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks TO gaffer_worker;
 -- Sub-jobs (OutcomeStore.WAIT_FOR_SUBJOBS): created approved, with the parent's approval.
 GRANT INSERT (parent_id, type, queue, priority, parameters, max_attempts, status, approved_by, approved_at)
     ON jobs TO gaffer_worker;
 -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RECLAIM, RELEASE and the fan-in.
 GRANT UPDATE (status, attempt, locked_by, heartbeat_at, lease_expires_at, started_at, claimed_at, updated_at,
-              progress_percentage, current_stage, result, finished_at, run_at, last_error, subjobs_total,
-              subjobs_open, fanout_stage, resume_stage, on_subjob_failure)
+              progress_percentage, current_stage, result, finished_at, finished_event_id, completed_by, run_at,
+              last_error, subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure)
     ON jobs TO gaffer_worker;
 -- PRUNE deletes finished top-level jobs; their sub-jobs, events and artifacts go by ON DELETE
 -- CASCADE, which PostgreSQL runs with the table owner's rights.
 GRANT DELETE ON jobs TO gaffer_worker;
-GRANT INSERT (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
+GRANT INSERT (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
               attempt_started_at)
     ON job_events TO gaffer_worker;
+GRANT USAGE ON SEQUENCE job_events_id_seq TO gaffer_worker;
 -- WorkerStore: register, touch, deregister, expire.
 GRANT INSERT, UPDATE, DELETE ON workers TO gaffer_worker;
 -- ArtifactStore.PUT (an upsert by the lease holder).
@@ -128,10 +132,11 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
     TO gaffer_client;
 
 -- ---- gaffer_readonly -------------------------------------------------------------------------
-GRANT SELECT ON jobs, job_events, workers, job_artifacts, scheduled_tasks, job_trees TO gaffer_readonly;
+GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks, job_trees TO gaffer_readonly;
 GRANT SELECT (id, name, role, key_prefix, created_at, last_used_at, revoked_at) ON api_keys TO gaffer_readonly;
 
--- Identity columns draw from their sequences with the table's INSERT right; nothing to grant.
+-- Identity columns draw from their sequences with the table's INSERT right; only job_events' is
+-- also read with nextval (above), by the statements that finish a job.
 
 -- ---- transition guards -------------------------------------------------------------------------
 -- Column grants say which columns a role may write, not which values: with UPDATE on status and
@@ -193,6 +198,8 @@ BEGIN
             AND (n.lease_expires_at IS NULL OR n.lease_expires_at IS NOT DISTINCT FROM o.lease_expires_at)
             AND (n.attempt = o.attempt OR n.attempt = 0)
             AND n.last_error IS NOT DISTINCT FROM o.last_error
+            -- A completion is a worker's.
+            AND n.completed_by IS NOT DISTINCT FROM o.completed_by
         WHEN 'gaffer_worker' THEN
             -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RELEASE, RECLAIM and the fan-in.
             -- A worker never touches a job that waits for a person or has finished.
@@ -206,8 +213,10 @@ BEGIN
              -- Fail-fast: the siblings of a sub-job that failed its parent.
              OR (o.status IN ('approved', 'processing', 'waiting') AND n.status = 'cancelled'
                  AND EXISTS (SELECT 1 FROM jobs p WHERE p.id = n.parent_id AND p.status = 'failed')))
-            -- Only a completion writes a result.
+            -- Only a completion writes a result, and it names the lease holder as the one who completed.
             AND (n.result IS NOT DISTINCT FROM o.result OR (o.status = 'processing' AND n.status = 'completed'))
+            AND (n.completed_by IS NOT DISTINCT FROM o.completed_by
+                 OR (o.status = 'processing' AND n.status = 'completed' AND n.completed_by = o.locked_by))
             -- Only a new wave of sub-jobs adds to the total.
             AND (n.subjobs_total = o.subjobs_total OR (o.status = 'processing' AND n.status = 'waiting'))
         ELSE false
@@ -303,6 +312,8 @@ BEGIN
       LEFT JOIN jobs j ON j.id = e.job_id
      WHERE j.id IS NULL
         OR j.status <> e.status OR j.attempt <> e.attempt
+        -- The event that finished the job has the id its row points at.
+        OR (e.status IN ('failed', 'cancelled') AND e.id IS DISTINCT FROM j.finished_event_id)
         OR NOT COALESCE(CASE who
             WHEN 'gaffer_api' THEN
                 e.kind IN ('approved', 'cancelled', 'retried', 'resumed', 'progress')

@@ -1,1 +1,1 @@
-SELECT * FROM job_events WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?
+SELECT * FROM job_history WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?

@@ -5,12 +5,14 @@ WITH approved AS (
 changes AS (
     SELECT id, queue, 'approved'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
            approved_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
-           NULL::timestamptz AS attempt_started_at
+           NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
       FROM approved),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
-                            attempt_started_at)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+    INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,
+                            message, attempt_started_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT COALESCE(event_id, nextval('job_events_id_seq')), id, kind, status, attempt, worker_id, actor,
+           progress_percentage, stage, message, attempt_started_at
       FROM changes
     RETURNING id),
 notified AS (
@@ -18,7 +20,7 @@ notified AS (
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
       FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
               FROM changes
-             WHERE kind NOT IN ('progress', 'completed')) h)
+             WHERE kind NOT IN ('progress')) h)
 SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,

@@ -10,8 +10,8 @@ target AS MATERIALIZED (
        FOR UPDATE),
 rerun AS (
     UPDATE jobs c
-       SET status = 'approved', attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
-           progress_percentage = 0, current_stage = NULL, updated_at = now()
+       SET status = 'approved', attempt = 0, run_at = now(), finished_at = NULL, finished_event_id = NULL,
+           result = NULL, progress_percentage = 0, current_stage = NULL, updated_at = now()
       FROM target t
      WHERE c.parent_id = t.id AND c.status IN ('failed', 'cancelled')
     RETURNING c.*),
@@ -19,7 +19,8 @@ rerun_count AS (SELECT count(*)::int AS n FROM rerun),
 retried AS (
     UPDATE jobs j
        SET status = CASE WHEN r.n > 0 THEN 'waiting' ELSE 'approved' END::job_status,
-           subjobs_open = r.n, attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
+           subjobs_open = r.n, attempt = 0, run_at = now(), finished_at = NULL, finished_event_id = NULL,
+           result = NULL,
            current_stage = CASE WHEN r.n > 0
                                 THEN concat_ws(' ', j.fanout_stage, (j.subjobs_total - r.n) || '/' || j.subjobs_total)
                                 ELSE j.resume_stage END,
@@ -37,16 +38,18 @@ reopened AS (
 changes AS (
     SELECT r.id, r.queue, 'retried'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
            args.actor, r.progress_percentage, r.current_stage AS stage, 'retried by a person' AS message,
-           NULL::timestamptz AS attempt_started_at
+           NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
       FROM retried r, args
     UNION ALL
     SELECT id, queue, 'retried', status, attempt, NULL, NULL, progress_percentage, current_stage,
-           'rerun with job ' || parent_id, NULL
+           'rerun with job ' || parent_id, NULL, NULL
       FROM rerun),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
-                            attempt_started_at)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+    INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,
+                            message, attempt_started_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT COALESCE(event_id, nextval('job_events_id_seq')), id, kind, status, attempt, worker_id, actor,
+           progress_percentage, stage, message, attempt_started_at
       FROM changes
     RETURNING id),
 notified AS (
@@ -54,7 +57,7 @@ notified AS (
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
       FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
               FROM changes
-             WHERE kind NOT IN ('progress', 'completed')) h)
+             WHERE kind NOT IN ('progress')) h)
 SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,

@@ -49,23 +49,12 @@ outcomes AS (
     SELECT * FROM unnest(?::bigint[], ?::int[], ?::text[]) AS o(id, attempt, result)),
 done AS (
     UPDATE jobs j
-       SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, finished_at = now(),
+       SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, completed_by = (SELECT worker FROM claim), finished_at = now(), finished_event_id = nextval('job_events_id_seq'),
            updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
       FROM outcomes o
      WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM claim)
        AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
-    RETURNING j.id, j.queue, j.status, j.attempt, j.progress_percentage, j.current_stage, j.claimed_at),
-changes AS (
-    SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, claim.worker AS worker_id,
-           NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
-           d.claimed_at AS attempt_started_at
-      FROM done d, claim),
-events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
-                            attempt_started_at)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
-      FROM changes
-    RETURNING id)
+    RETURNING j.id)
 SELECT (SELECT array_agg(id) FROM done) AS completed_ids, true AS nothing_claimed, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 UNION ALL
 SELECT NULL, false, id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,

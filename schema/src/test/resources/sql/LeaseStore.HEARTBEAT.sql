@@ -13,12 +13,14 @@ held AS (
 changes AS (
     SELECT id, queue, 'progress'::job_event_kind AS kind, status, attempt, locked_by AS worker_id,
            NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
-           NULL::timestamptz AS attempt_started_at
+           NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
       FROM held WHERE reported),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
-                            attempt_started_at)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+    INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,
+                            message, attempt_started_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT COALESCE(event_id, nextval('job_events_id_seq')), id, kind, status, attempt, worker_id, actor,
+           progress_percentage, stage, message, attempt_started_at
       FROM changes
     RETURNING id),
 notified AS (
@@ -26,5 +28,5 @@ notified AS (
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
       FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
               FROM changes
-             WHERE kind NOT IN ('progress', 'completed')) h)
+             WHERE kind NOT IN ('progress')) h)
 SELECT id, (SELECT count(*) FROM notified) AS notified FROM held

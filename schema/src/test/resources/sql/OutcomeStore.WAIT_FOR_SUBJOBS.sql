@@ -27,16 +27,18 @@ children AS (
 changes AS (
     SELECT p.id, p.queue, 'waiting'::job_event_kind AS kind, p.status, p.attempt, args.worker AS worker_id,
            NULL::text AS actor, p.progress_percentage, p.current_stage AS stage, NULL::text AS message,
-           p.claimed_at AS attempt_started_at
+           p.claimed_at AS attempt_started_at, NULL::bigint AS event_id
       FROM parent p, args
     UNION ALL
     SELECT id, queue, 'created', status, attempt, NULL, NULL, progress_percentage, current_stage,
-           'sub-job of ' || parent_id, NULL
+           'sub-job of ' || parent_id, NULL, NULL
       FROM children),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
-                            attempt_started_at)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+    INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,
+                            message, attempt_started_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT COALESCE(event_id, nextval('job_events_id_seq')), id, kind, status, attempt, worker_id, actor,
+           progress_percentage, stage, message, attempt_started_at
       FROM changes
     RETURNING id),
 notified AS (
@@ -44,5 +46,5 @@ notified AS (
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
       FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
               FROM changes
-             WHERE kind NOT IN ('progress', 'completed')) h)
+             WHERE kind NOT IN ('progress')) h)
 SELECT c.id, (SELECT count(*) FROM notified) AS notified FROM children c ORDER BY c.id

@@ -8,6 +8,8 @@ reclaimed AS (
     UPDATE jobs j
        SET status = CASE WHEN j.attempt < j.max_attempts THEN 'approved' ELSE 'failed' END::job_status,
            finished_at = CASE WHEN j.attempt < j.max_attempts THEN NULL ELSE now() END,
+           finished_event_id = CASE WHEN j.attempt < j.max_attempts THEN NULL
+                                    ELSE nextval('job_events_id_seq') END,
            last_error = format('reclaimed: worker %s stopped heartbeating (last heartbeat %s, lease ended %s)', s.locked_by, s.heartbeat_at, s.lease_expires_at),
            locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL, updated_at = now()
       FROM stale s
@@ -25,6 +27,7 @@ fanin AS (
            status = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN 'failed'::job_status
                          WHEN p.subjobs_open = f.n THEN 'approved'::job_status ELSE p.status END,
            finished_at = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN now() ELSE p.finished_at END,
+           finished_event_id = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN nextval('job_events_id_seq') ELSE p.finished_event_id END,
            last_error = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL)
                              THEN concat('sub-job ', f.failed_child, ' failed: ', f.failed_error)
                              ELSE p.last_error END,
@@ -39,16 +42,18 @@ fanin AS (
       FROM fanin_counts f
      WHERE p.id = f.parent_id AND p.status = 'waiting' AND p.id NOT IN (SELECT id FROM reclaimed)
     RETURNING p.id, p.parent_id, p.queue, p.status, p.attempt, p.progress_percentage,
-              p.current_stage, p.last_error),
+              p.current_stage, p.last_error, p.finished_event_id),
 fanin_siblings AS (
     UPDATE jobs s
-       SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
-           heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
+       SET status = 'cancelled', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),
+           updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL,
+           subjobs_open = 0
       FROM fanin f
      WHERE s.parent_id = f.id AND f.status = 'failed'
        AND s.status IN ('pending', 'approved', 'processing', 'waiting')
        AND s.id NOT IN (SELECT id FROM reclaimed)
-    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage),
+    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage,
+              s.finished_event_id),
 fanin_failed AS (SELECT id, parent_id, status, last_error FROM fanin WHERE status = 'failed'),
 fanin2_counts AS (
     SELECT f.parent_id, count(*)::int AS n,
@@ -61,6 +66,7 @@ fanin2 AS (
            status = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN 'failed'::job_status
                          WHEN p.subjobs_open = f.n THEN 'approved'::job_status ELSE p.status END,
            finished_at = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN now() ELSE p.finished_at END,
+           finished_event_id = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL) THEN nextval('job_events_id_seq') ELSE p.finished_event_id END,
            last_error = CASE WHEN (p.on_subjob_failure = 'fail_fast' AND f.failed_child IS NOT NULL)
                              THEN concat('sub-job ', f.failed_child, ' failed: ', f.failed_error)
                              ELSE p.last_error END,
@@ -75,45 +81,56 @@ fanin2 AS (
       FROM fanin2_counts f
      WHERE p.id = f.parent_id AND p.status = 'waiting' AND p.id NOT IN (SELECT id FROM reclaimed UNION ALL SELECT id FROM fanin UNION ALL SELECT id FROM fanin_siblings)
     RETURNING p.id, p.parent_id, p.queue, p.status, p.attempt, p.progress_percentage,
-              p.current_stage, p.last_error),
+              p.current_stage, p.last_error, p.finished_event_id),
 fanin2_siblings AS (
     UPDATE jobs s
-       SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
-           heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
+       SET status = 'cancelled', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),
+           updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL,
+           subjobs_open = 0
       FROM fanin2 f
      WHERE s.parent_id = f.id AND f.status = 'failed'
        AND s.status IN ('pending', 'approved', 'processing', 'waiting')
        AND s.id NOT IN (SELECT id FROM reclaimed UNION ALL SELECT id FROM fanin UNION ALL SELECT id FROM fanin_siblings)
-    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage),
+    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage,
+              s.finished_event_id),
 changes AS (
     SELECT id, queue, CASE WHEN status = 'approved' THEN 'reclaimed' ELSE 'failed' END::job_event_kind AS kind,
            status, attempt, previous_worker AS worker_id, NULL::text AS actor, progress_percentage,
-           current_stage AS stage, last_error AS message, claimed_at AS attempt_started_at
+           current_stage AS stage, last_error AS message, claimed_at AS attempt_started_at,
+           finished_event_id AS event_id
       FROM reclaimed
     UNION ALL
     SELECT id, queue,
-       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
-       status, attempt, NULL, NULL, progress_percentage, current_stage,
-       CASE WHEN status = 'failed' THEN last_error END, NULL
+       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind
+           AS kind,
+       status, attempt, NULL::text AS worker_id, NULL::text AS actor, progress_percentage,
+       current_stage AS stage, CASE WHEN status = 'failed' THEN last_error END AS message,
+       NULL::timestamptz AS attempt_started_at,
+       CASE WHEN status = 'failed' THEN finished_event_id END AS event_id
   FROM fanin
 UNION ALL
 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
+       'cancelled: sub-job ' || parent_id || ' failed fast', NULL, finished_event_id
   FROM fanin_siblings
 UNION ALL
 SELECT id, queue,
-       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
-       status, attempt, NULL, NULL, progress_percentage, current_stage,
-       CASE WHEN status = 'failed' THEN last_error END, NULL
+       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind
+           AS kind,
+       status, attempt, NULL::text AS worker_id, NULL::text AS actor, progress_percentage,
+       current_stage AS stage, CASE WHEN status = 'failed' THEN last_error END AS message,
+       NULL::timestamptz AS attempt_started_at,
+       CASE WHEN status = 'failed' THEN finished_event_id END AS event_id
   FROM fanin2
 UNION ALL
 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
+       'cancelled: sub-job ' || parent_id || ' failed fast', NULL, finished_event_id
   FROM fanin2_siblings),
 events AS (
-    INSERT INTO job_events (job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message,
-                            attempt_started_at)
-    SELECT id, kind, status, attempt, worker_id, actor, progress_percentage, stage, message, attempt_started_at
+    INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,
+                            message, attempt_started_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT COALESCE(event_id, nextval('job_events_id_seq')), id, kind, status, attempt, worker_id, actor,
+           progress_percentage, stage, message, attempt_started_at
       FROM changes
     RETURNING id),
 notified AS (
@@ -121,6 +138,6 @@ notified AS (
                      json_strip_nulls(json_build_object('event', h.kind, 'id', h.id, 'queue', h.queue))::text)
       FROM (SELECT DISTINCT kind, status = 'approved' AS approved, id, queue
               FROM changes
-             WHERE kind NOT IN ('progress', 'completed')) h)
+             WHERE kind NOT IN ('progress')) h)
     SELECT status::text AS status, count(*) AS n, (SELECT count(*) FROM notified) AS notified
       FROM reclaimed GROUP BY status

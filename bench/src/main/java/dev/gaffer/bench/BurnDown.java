@@ -346,7 +346,7 @@ final class BurnDown implements Scenario {
             }
             long dup = Jobs.count(
                     c,
-                    "SELECT count(*) FROM (SELECT job_id FROM job_events WHERE kind = 'completed'"
+                    "SELECT count(*) FROM (SELECT job_id FROM job_history WHERE kind = 'completed'"
                             + " GROUP BY job_id HAVING count(*) > 1) d");
             double n = config.jobs();
             out.put(v.label() + " jobs/s", w.perSecond(), "jobs/s");

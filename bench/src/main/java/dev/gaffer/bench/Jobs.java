@@ -59,8 +59,10 @@ final class Jobs {
             int batch = Math.min(1_000_000, n - done);
             try (PreparedStatement ps = c.prepareStatement("""
                     INSERT INTO jobs (type, parameters, status, attempt, progress_percentage, result, approved_by,
-                                      approved_at, started_at, finished_at, created_at, updated_at)
-                    SELECT 'noop', '{}', 'completed', 1, 100, NULL, 'bench', t, t, t, t, t
+                                      approved_at, started_at, claimed_at, finished_at, finished_event_id, completed_by,
+                                      created_at, updated_at)
+                    SELECT 'noop', '{}', 'completed', 1, 100, NULL, 'bench', t, t, t, t, nextval('job_events_id_seq'),
+                           'bench', t, t
                       FROM generate_series(1, ?), (SELECT now() - interval '1 day' AS t) x
                     """)) {
                 ps.setInt(1, batch);

@@ -14,7 +14,9 @@ import java.util.Map;
  * completed, one process is SIGKILLed. Measured from the database: how long after the kill the
  * jobs it held were claimed again (its leases expire after the heartbeat timeout, the reclaimer
  * runs every reclaim interval), and, once everything finished, jobs lost and duplicate
- * completions (job_events 'completed' per job).
+ * completions (completions per job in job_history; since V011 a completion is kept in its job's
+ * row, so the schema itself allows one per job, and a second completion of a job would have to
+ * get past the fence of the first: this figure can no longer be other than 0).
  */
 final class Recovery implements Scenario {
 
@@ -105,16 +107,16 @@ final class Recovery implements Scenario {
             long completed = Jobs.count(c, "SELECT count(*) FROM jobs WHERE status = 'completed'");
             long duplicates = Jobs.count(
                     c,
-                    "SELECT count(*) FROM (SELECT job_id FROM job_events WHERE kind = 'completed'"
+                    "SELECT count(*) FROM (SELECT job_id FROM job_history WHERE kind = 'completed'"
                             + " GROUP BY job_id HAVING count(*) > 1) d");
-            long completions = Jobs.count(c, "SELECT count(*) FROM job_events WHERE kind = 'completed'");
+            long completions = Jobs.count(c, "SELECT count(*) FROM job_history WHERE kind = 'completed'");
             double firstRerun = Double.NaN;
             double lastRerun = Double.NaN;
             long rerun = 0;
             if (!held.isEmpty()) {
                 try (PreparedStatement ps = c.prepareStatement("""
                         SELECT count(t), min(t), max(t) FROM (
-                            SELECT extract(epoch FROM (SELECT min(e.attempt_started_at) FROM job_events e
+                            SELECT extract(epoch FROM (SELECT min(e.attempt_started_at) FROM job_history e
                                                         WHERE e.job_id = h.id
                                                           AND e.attempt_started_at > to_timestamp(?))) - ? AS t
                               FROM unnest(?::bigint[]) AS h(id)) x

@@ -55,10 +55,7 @@ final class SqlCost implements Scenario {
                             new Variant("job_events foreign key (before V007)", false, 25, BEFORE_V007),
                             new Variant("without the CHECKs of V008", false, 25, WITHOUT_V008_CHECKS),
                             new Variant("50 jobs per statement", false, 50, List.of()),
-                            new Variant("rounds of 256", false, 256, List.of(), true),
-                            new Variant(
-                                    "rounds of 256, no completed event rows", false, 256, NO_COMPLETED_EVENTS, true),
-                            new Variant("rounds of 256, no jobs_finished_idx", false, 256, NO_FINISHED_INDEX, true)),
+                            new Variant("rounds of 256", false, 256, List.of(), true)),
                     Duration.ofMinutes(quick ? 5 : 15));
         }
     }
@@ -82,20 +79,6 @@ final class SqlCost implements Scenario {
     static final List<String> WITHOUT_V008_CHECKS =
             List.of("ALTER TABLE jobs DROP CONSTRAINT jobs_lease_expiry_iff_processing,"
                     + " DROP CONSTRAINT jobs_full_progress_iff_completed");
-
-    /**
-     * What a round would save without its {@code completed} rows in job_events: a trigger drops
-     * them before they are written (the trigger's own call stays in the figure, so the saving is
-     * understated). A measurement of a design lever, not a design: the history needs those rows.
-     */
-    static final List<String> NO_COMPLETED_EVENTS = List.of(
-            "CREATE FUNCTION sqlcost_drop_event() RETURNS trigger LANGUAGE plpgsql AS"
-                    + " $$ BEGIN RETURN NULL; END $$",
-            "CREATE TRIGGER sqlcost_drop_completed BEFORE INSERT ON job_events FOR EACH ROW"
-                    + " WHEN (NEW.kind = 'completed') EXECUTE FUNCTION sqlcost_drop_event()");
-
-    /** What the index of finished jobs (the pruner's) costs each completion. */
-    static final List<String> NO_FINISHED_INDEX = List.of("DROP INDEX jobs_finished_idx");
 
     private final Config config;
 

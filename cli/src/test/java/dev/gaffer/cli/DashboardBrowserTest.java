@@ -313,7 +313,8 @@ class DashboardBrowserTest {
         // Someone else settles the job behind the page's back, without an event the page could
         // see: the page still offers Approve, and the server refuses it.
         try (var c = db.dataSource().getConnection();
-                var st = c.prepareStatement("UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = ?")) {
+                var st = c.prepareStatement("UPDATE jobs SET status = 'cancelled', finished_at = now(),"
+                        + " finished_event_id = nextval('job_events_id_seq') WHERE id = ?")) {
             st.setLong(1, id);
             assertThat(st.executeUpdate()).isEqualTo(1);
         } catch (SQLException e) {

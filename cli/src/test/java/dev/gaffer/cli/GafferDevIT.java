@@ -171,9 +171,9 @@ class GafferDevIT {
             assertThat(dev.exitValue()).isZero();
             // Each job was claimed once and given back once: none was claimed again by the other
             // worker while the first one drained.
-            assertThat(fx.count("SELECT count(*) FROM job_events WHERE attempt_started_at IS NOT NULL"))
+            assertThat(fx.count("SELECT count(*) FROM job_history WHERE attempt_started_at IS NOT NULL"))
                     .isEqualTo(4);
-            assertThat(fx.count("SELECT count(*) FROM job_events WHERE kind = 'released'"))
+            assertThat(fx.count("SELECT count(*) FROM job_history WHERE kind = 'released'"))
                     .isEqualTo(4);
             assertThat(fx.count("SELECT count(*) FROM jobs WHERE status = 'approved' AND attempt = 0"))
                     .isEqualTo(4);

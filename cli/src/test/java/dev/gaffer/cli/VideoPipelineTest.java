@@ -130,7 +130,7 @@ class VideoPipelineTest {
                 }
                 try (var c = db.connection();
                         var st = c.createStatement();
-                        var rs = st.executeQuery("SELECT DISTINCT worker_id FROM job_events WHERE kind = 'completed'"
+                        var rs = st.executeQuery("SELECT DISTINCT worker_id FROM job_history WHERE kind = 'completed'"
                                 + " AND job_id IN (SELECT id FROM jobs WHERE parent_id = " + id + ")")) {
                     while (rs.next()) {
                         renderedBy.add(rs.getString(1));

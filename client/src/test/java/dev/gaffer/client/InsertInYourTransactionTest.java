@@ -99,7 +99,7 @@ class InsertInYourTransactionTest {
         try (Connection listener = db.database().dedicatedConnection("test-listen");
                 Connection app = db.dataSource().getConnection()) {
             listen(listener);
-            long eventsBefore = countFromOutside("SELECT count(*) FROM job_events");
+            long eventsBefore = countFromOutside("SELECT count(*) FROM job_history");
             app.setAutoCommit(false);
             Jobs.Inserted job = jobs.insert(app, JobRequest.of("noop", null).approvedBy("shop"));
             try (Statement st = app.createStatement()) {
@@ -110,7 +110,7 @@ class InsertInYourTransactionTest {
             assertThat(countFromOutside("SELECT count(*) FROM jobs WHERE id = " + job.id()))
                     .isZero();
             assertThat(countFromOutside("SELECT count(*) FROM orders")).isZero();
-            assertThat(countFromOutside("SELECT count(*) FROM job_events")).isEqualTo(eventsBefore);
+            assertThat(countFromOutside("SELECT count(*) FROM job_history")).isEqualTo(eventsBefore);
             assertThat(notifications(listener, 500)).isEmpty();
         }
     }
@@ -178,7 +178,7 @@ class InsertInYourTransactionTest {
             assertThat(countFromOutside("SELECT count(*) FROM jobs WHERE queue = 'bulk' AND id = "
                             + inserted.get(7_777).id() + " AND parameters->>'n' = '7777'"))
                     .isEqualTo(1);
-            assertThat(countFromOutside("SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id"
+            assertThat(countFromOutside("SELECT count(*) FROM job_history e JOIN jobs j ON j.id = e.job_id"
                             + " WHERE j.queue = 'bulk'"))
                     .isEqualTo(10_000);
         }

@@ -216,7 +216,7 @@ class ApiBadInputIT {
                     .count();
             assertThat(approvedOk).as("approvals answered 200").isEqualTo(1);
             assertThat(approvedLost).as("approvals answered 422").isEqualTo(49);
-            assertThat(c.longOf("SELECT count(*) FROM job_events WHERE job_id = ? AND kind = 'approved'", pending))
+            assertThat(c.longOf("SELECT count(*) FROM job_history WHERE job_id = ? AND kind = 'approved'", pending))
                     .isEqualTo(1);
 
             // 30 concurrent creates with one Idempotency-Key: one job, every answer names it.
@@ -233,7 +233,7 @@ class ApiBadInputIT {
                     .hasSize(1);
             assertThat(c.longOf("SELECT count(*) FROM jobs WHERE idempotency_key = ?", "faults-'; DROP TABLE jobs; --"))
                     .isEqualTo(1);
-            assertThat(c.longOf("SELECT count(*) FROM job_events WHERE kind = 'created'"))
+            assertThat(c.longOf("SELECT count(*) FROM job_history WHERE kind = 'created'"))
                     .isEqualTo(4);
 
             new Summary("9-api-bad-input")
@@ -250,7 +250,7 @@ class ApiBadInputIT {
     private static String snapshot(Cluster c) {
         return c.textOf(
                         "SELECT string_agg(concat_ws(',', id, status, attempt, approved_by, updated_at, parameters::text), ';' ORDER BY id) FROM jobs")
-                + " | " + c.longOf("SELECT count(*) FROM job_events") + " | "
+                + " | " + c.longOf("SELECT count(*) FROM job_history") + " | "
                 + c.longOf("SELECT count(*) FROM api_keys WHERE role <> 'admin' OR true");
     }
 

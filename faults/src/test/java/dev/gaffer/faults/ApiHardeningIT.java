@@ -112,8 +112,10 @@ class ApiHardeningIT {
         try (Cluster c = new Cluster("s16-metrics-load")) {
             // A big table: what a count(*) per scrape would have to read every time.
             c.exec("""
-                    INSERT INTO jobs (type, status, approved_by, approved_at, attempt, progress_percentage, finished_at)
-                    SELECT 'noop', 'completed', 'faults', now(), 1, 100, now() FROM generate_series(1, 300000)""");
+                    INSERT INTO jobs (type, status, approved_by, approved_at, attempt, progress_percentage, finished_at,
+                                      finished_event_id, completed_by)
+                    SELECT 'noop', 'completed', 'faults', now(), 1, 100, now(), nextval('job_events_id_seq'), 'faults'
+                      FROM generate_series(1, 300000)""");
             c.exec("VACUUM ANALYZE jobs");
             String key = c.createKey("faults-reader", ApiKeyRole.READ);
             Cluster.Api api = c.startApi(Map.of());

@@ -244,7 +244,7 @@ final class Cluster implements AutoCloseable {
                 longOf("SELECT count(*) FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled')"),
                 longOf("""
                         SELECT count(*) FROM (
-                            SELECT job_id FROM job_events WHERE kind = 'completed' GROUP BY job_id HAVING count(*) > 1) d"""),
+                            SELECT job_id FROM job_history WHERE kind = 'completed' GROUP BY job_id HAVING count(*) > 1) d"""),
                 longOf("SELECT count(*) FROM executions"),
                 longOf("""
                         SELECT count(*) FROM executions e JOIN jobs j ON j.id = e.job_id
@@ -253,15 +253,15 @@ final class Cluster implements AutoCloseable {
                         SELECT count(*) FROM executions e JOIN jobs j ON j.id = e.job_id
                          WHERE NOT (j.status = 'completed' AND e.attempt = j.attempt AND e.worker_id = j.result->>'worker')
                            AND NOT EXISTS (
-                               SELECT 1 FROM job_events v
+                               SELECT 1 FROM job_history v
                                 WHERE v.job_id = e.job_id AND v.attempt = e.attempt AND v.worker_id = e.worker_id
                                   AND v.kind IN ('reclaimed', 'retried', 'failed'))"""),
-                longOf("SELECT count(*) FROM job_events WHERE kind = 'reclaimed'"),
+                longOf("SELECT count(*) FROM job_history WHERE kind = 'reclaimed'"),
                 longOf("""
                         SELECT count(*) FROM jobs j
                          WHERE j.status = 'completed'
                            AND NOT EXISTS (
-                               SELECT 1 FROM job_events v
+                               SELECT 1 FROM job_history v
                                 WHERE v.job_id = j.id AND v.kind = 'completed' AND v.attempt = j.attempt
                                   AND v.worker_id = j.result->>'worker')"""));
     }

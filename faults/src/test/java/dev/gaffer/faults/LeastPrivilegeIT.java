@@ -114,13 +114,12 @@ class LeastPrivilegeIT {
             long pendingJob = create(api, approveKey, "{\"type\":\"record\"}");
             refused.put(
                     "faults_api     ",
-                    "UPDATE jobs SET status = 'completed', result = '{\"forged\":true}', progress_percentage = 100,"
-                            + " last_error = NULL WHERE id = " + failing);
+                    "UPDATE jobs SET last_error = 'forged: nothing went wrong' WHERE id = " + failing);
             refused.put("faults_api      ", "UPDATE jobs SET approved_by = 'mallory' WHERE id = " + done);
             refused.put(
                     "faults_api       ",
                     "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + done
-                            + ", 'completed', 'completed', 1)");
+                            + ", 'failed', 'completed', 1)");
             refused.put(
                     "faults_worker    ",
                     "INSERT INTO jobs (type, status, approved_by, approved_at) VALUES ('record', 'approved', 'mallory', now())");
@@ -176,7 +175,7 @@ class LeastPrivilegeIT {
             assertThat(c.longOf("SELECT count(*) FROM jobs"))
                     .as("the pending one stays")
                     .isEqualTo(1);
-            assertThat(c.longOf("SELECT count(*) FROM job_events")).isEqualTo(1);
+            assertThat(c.longOf("SELECT count(*) FROM job_history")).isEqualTo(1);
 
             new Summary("14-transition-guards")
                     .put("forged_writes", guarded)
@@ -196,7 +195,7 @@ class LeastPrivilegeIT {
     private static String snapshot(Cluster c) {
         return c.textOf(
                         "SELECT string_agg(concat_ws(',', id, status, attempt, approved_by, locked_by, type, parameters::text, updated_at), ';' ORDER BY id) FROM jobs")
-                + " | " + c.longOf("SELECT count(*) FROM job_events")
+                + " | " + c.longOf("SELECT count(*) FROM job_history")
                 + " | " + c.textOf("SELECT string_agg(role::text, ',' ORDER BY id) FROM api_keys")
                 + " | " + c.longOf("SELECT count(*) FROM workers");
     }

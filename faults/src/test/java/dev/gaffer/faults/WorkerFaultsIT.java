@@ -98,13 +98,13 @@ class WorkerFaultsIT {
                     SELECT max(extract(epoch FROM r.first_claim - k.killed_at) * 1000)::bigint
                       FROM kills k CROSS JOIN LATERAL unnest(k.held) AS h(job_id)
                       CROSS JOIN LATERAL (
-                          SELECT min(e.attempt_started_at) AS first_claim FROM job_events e
+                          SELECT min(e.attempt_started_at) AS first_claim FROM job_history e
                            WHERE e.job_id = h.job_id AND e.attempt_started_at > k.killed_at) r""");
             Number reclaimMs = (Number) c.valueOf("""
                     SELECT max(extract(epoch FROM r.freed - k.killed_at) * 1000)::bigint
                       FROM kills k CROSS JOIN LATERAL unnest(k.held) AS h(job_id)
                       CROSS JOIN LATERAL (
-                          SELECT min(e.created_at) AS freed FROM job_events e
+                          SELECT min(e.created_at) AS freed FROM job_history e
                            WHERE e.job_id = h.job_id AND e.kind = 'reclaimed' AND e.created_at > k.killed_at) r""");
             new Summary("2-sigkill")
                     .invariants(inv)
@@ -167,12 +167,12 @@ class WorkerFaultsIT {
                             == 8);
             long reclaimMs = c.longOf("""
                     SELECT (extract(epoch FROM max(created_at) - ?::timestamptz) * 1000)::bigint
-                      FROM job_events WHERE kind = 'reclaimed' AND worker_id = ?""", stoppedAt, aId);
+                      FROM job_history WHERE kind = 'reclaimed' AND worker_id = ?""", stoppedAt, aId);
             long recoverMs = c.longOf("""
                     SELECT (extract(epoch FROM max(e.attempt_started_at) - ?::timestamptz) * 1000)::bigint
-                      FROM job_events e WHERE e.attempt_started_at IS NOT NULL AND e.worker_id = ?
+                      FROM job_history e WHERE e.attempt_started_at IS NOT NULL AND e.worker_id = ?
                        AND e.job_id IN (SELECT job_id FROM executions WHERE worker_id = ?)""", stoppedAt, bId, aId);
-            long eventsBefore = c.longOf("SELECT count(*) FROM job_events");
+            long eventsBefore = c.longOf("SELECT count(*) FROM job_history");
             String jobsBefore = c.textOf(
                     "SELECT string_agg(concat_ws(',', id, status, attempt, locked_by, result::text, updated_at), ';' ORDER BY id) FROM jobs");
 
@@ -203,9 +203,9 @@ class WorkerFaultsIT {
                     .put("fenced_heartbeats", aJobs.size() - fencedCompletions)
                     .put("reclaimed_after_ms", reclaimMs)
                     .put("recover_ms", recoverMs)
-                    .put("zombie_writes_taking_effect", c.longOf("SELECT count(*) FROM job_events") - eventsBefore)
+                    .put("zombie_writes_taking_effect", c.longOf("SELECT count(*) FROM job_history") - eventsBefore)
                     .write();
-            assertThat(c.longOf("SELECT count(*) FROM job_events"))
+            assertThat(c.longOf("SELECT count(*) FROM job_history"))
                     .as("events after SIGCONT")
                     .isEqualTo(eventsBefore);
             assertThat(
@@ -213,7 +213,7 @@ class WorkerFaultsIT {
                                     "SELECT string_agg(concat_ws(',', id, status, attempt, locked_by, result::text, updated_at), ';' ORDER BY id) FROM jobs"))
                     .as("jobs after SIGCONT")
                     .isEqualTo(jobsBefore);
-            assertThat(c.longOf("SELECT count(*) FROM job_events WHERE worker_id = ? AND kind <> 'reclaimed'", aId))
+            assertThat(c.longOf("SELECT count(*) FROM job_history WHERE worker_id = ? AND kind <> 'reclaimed'", aId))
                     .as("events written by the frozen worker")
                     .isZero();
             assertThat(inv.completed()).isEqualTo(8);

@@ -28,7 +28,7 @@ class WorkerHardeningIT {
             Cluster.Invariants inv = c.invariants();
             long failMs = c.longOf("""
                     SELECT (extract(epoch FROM f.created_at - f.attempt_started_at) * 1000)::bigint
-                      FROM job_events f
+                      FROM job_history f
                      WHERE f.job_id = ? AND f.kind = 'failed'""", poison);
             new Summary("11-poison-batch")
                     .invariants(inv)
@@ -48,7 +48,7 @@ class WorkerHardeningIT {
             assertThat(inv.completed()).isEqualTo(7);
             assertThat(inv.executions()).as("each innocent job ran once").isEqualTo(7);
             assertThat(inv.reclaims()).isZero();
-            assertThat(c.longOf("SELECT count(*) FROM job_events WHERE attempt_started_at IS NOT NULL"))
+            assertThat(c.longOf("SELECT count(*) FROM job_history WHERE attempt_started_at IS NOT NULL"))
                     .as("one attempt per job")
                     .isEqualTo(8);
             assertThat(w.alive()).isTrue();
@@ -89,7 +89,7 @@ class WorkerHardeningIT {
                                     "SELECT count(*) FROM jobs WHERE status = 'completed' AND result->>'worker' = ?",
                                     aId)
                             == 4);
-            long reclaimedWhileTwinsLive = c.longOf("SELECT count(*) FROM job_events WHERE kind = 'reclaimed'");
+            long reclaimedWhileTwinsLive = c.longOf("SELECT count(*) FROM job_history WHERE kind = 'reclaimed'");
             assertThat(b.logText()).contains("another worker named twin may still be running");
 
             // Now A dies holding jobs; a third process of the name frees them at once, and B's stay.
@@ -107,9 +107,9 @@ class WorkerHardeningIT {
             Cluster.Invariants inv = c.invariants();
             long recoveredMs = c.longOf("""
                     SELECT (extract(epoch FROM max(created_at) - ?::timestamptz) * 1000)::bigint
-                      FROM job_events WHERE kind = 'reclaimed' AND worker_id = ?""", killedAt, aId);
+                      FROM job_history WHERE kind = 'reclaimed' AND worker_id = ?""", killedAt, aId);
             long bReclaimed =
-                    c.longOf("SELECT count(*) FROM job_events WHERE kind = 'reclaimed' AND worker_id = ?", bId);
+                    c.longOf("SELECT count(*) FROM job_history WHERE kind = 'reclaimed' AND worker_id = ?", bId);
             new Summary("12-same-name")
                     .invariants(inv)
                     .put("reclaims_while_both_alive", reclaimedWhileTwinsLive)
@@ -121,7 +121,7 @@ class WorkerHardeningIT {
                     .isZero();
             assertThat(bReclaimed).as("jobs taken from the live twin B").isZero();
             assertThat(c.longOf("""
-                            SELECT count(*) FROM job_events WHERE kind = 'reclaimed' AND worker_id = ?
+                            SELECT count(*) FROM job_history WHERE kind = 'reclaimed' AND worker_id = ?
                                AND message LIKE '%was restarted%'""", aId))
                     .as("A's jobs freed by startup recovery")
                     .isEqualTo(4);

@@ -59,6 +59,7 @@ public final class FanIn {
                            status = CASE WHEN %4$s THEN 'failed'::job_status
                                          WHEN p.subjobs_open = f.n THEN 'approved'::job_status ELSE p.status END,
                            finished_at = CASE WHEN %4$s THEN now() ELSE p.finished_at END,
+                           finished_event_id = CASE WHEN %4$s THEN nextval('job_events_id_seq') ELSE p.finished_event_id END,
                            last_error = CASE WHEN %4$s
                                              THEN concat('sub-job ', f.failed_child, ' failed: ', f.failed_error)
                                              ELSE p.last_error END,
@@ -73,31 +74,41 @@ public final class FanIn {
                       FROM %1$s_counts f
                      WHERE p.id = f.parent_id AND p.status = 'waiting' AND p.id NOT IN (%3$s)
                     RETURNING p.id, p.parent_id, p.queue, p.status, p.attempt, p.progress_percentage,
-                              p.current_stage, p.last_error),
+                              p.current_stage, p.last_error, p.finished_event_id),
                 %1$s_siblings AS (
                     UPDATE jobs s
-                       SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
-                           heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
+                       SET status = 'cancelled', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),
+                           updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL,
+                           subjobs_open = 0
                       FROM %1$s f
                      WHERE s.parent_id = f.id AND f.status = 'failed'
                        AND s.status IN ('pending', 'approved', 'processing', 'waiting')
                        AND s.id NOT IN (%3$s)
-                    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage)""".formatted(name, finished, changed, failFast, SUBJOBS_PROGRESS_SHARE);
+                    RETURNING s.id, s.parent_id, s.queue, s.status, s.attempt, s.progress_percentage, s.current_stage,
+                              s.finished_event_id)""".formatted(name, finished, changed, failFast, SUBJOBS_PROGRESS_SHARE);
     }
 
-    /** The events of {@link #of}: resumed, progress (the roll-up), failed, and cancelled siblings. */
+    /**
+     * The events of {@link #of}: resumed, progress (the roll-up), failed, and cancelled siblings,
+     * with the columns of JobHistory's {@code changes}, named, so that it may also stand alone as
+     * a statement's {@code changes}. A failed parent's and a cancelled sibling's event take the id
+     * their row's {@code finished_event_id} took.
+     */
     static final String CHANGES = changes("fanin") + "\nUNION ALL\n" + changes("fanin2");
 
     private static String changes(String name) {
         return """
                 SELECT id, queue,
-                       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind,
-                       status, attempt, NULL, NULL, progress_percentage, current_stage,
-                       CASE WHEN status = 'failed' THEN last_error END, NULL
+                       CASE status WHEN 'approved' THEN 'resumed' WHEN 'failed' THEN 'failed' ELSE 'progress' END::job_event_kind
+                           AS kind,
+                       status, attempt, NULL::text AS worker_id, NULL::text AS actor, progress_percentage,
+                       current_stage AS stage, CASE WHEN status = 'failed' THEN last_error END AS message,
+                       NULL::timestamptz AS attempt_started_at,
+                       CASE WHEN status = 'failed' THEN finished_event_id END AS event_id
                   FROM %1$s
                 UNION ALL
                 SELECT id, queue, 'cancelled', status, attempt, NULL, NULL, progress_percentage, current_stage,
-                       'cancelled: sub-job ' || parent_id || ' failed fast', NULL
+                       'cancelled: sub-job ' || parent_id || ' failed fast', NULL, finished_event_id
                   FROM %1$s_siblings""".formatted(name);
     }
 }

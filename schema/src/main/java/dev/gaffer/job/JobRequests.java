@@ -45,7 +45,7 @@ public final class JobRequests {
             changes AS (
                 SELECT id, queue, 'approved'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
                        approved_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
-                       NULL::timestamptz AS attempt_started_at
+                       NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
                   FROM approved),
             %s
             SELECT %s, (SELECT count(*) FROM notified) AS notified FROM approved
@@ -75,8 +75,9 @@ public final class JobRequests {
                    FOR UPDATE OF j),
             cancelled AS (
                 UPDATE jobs j
-                   SET status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = NULL,
-                       heartbeat_at = NULL, lease_expires_at = NULL, subjobs_open = 0
+                   SET status = 'cancelled', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),
+                       updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL,
+                       subjobs_open = 0
                   FROM locked l
                  WHERE j.id = l.id AND j.status IN %1$s
                 RETURNING j.*),
@@ -86,7 +87,8 @@ public final class JobRequests {
                 SELECT c.id, c.queue, 'cancelled'::job_event_kind AS kind, c.status, c.attempt, l.holder AS worker_id,
                        args.actor, c.progress_percentage, c.current_stage AS stage,
                        CASE WHEN c.id = args.id THEN NULL ELSE 'cancelled with job ' || args.id END AS message,
-                       CASE WHEN l.holder IS NOT NULL THEN l.holder_since END AS attempt_started_at
+                       CASE WHEN l.holder IS NOT NULL THEN l.holder_since END AS attempt_started_at,
+                       c.finished_event_id AS event_id
                   FROM cancelled c JOIN locked l ON l.id = c.id, args
                 UNION ALL
                 %3$s),
@@ -115,8 +117,8 @@ public final class JobRequests {
                    FOR UPDATE),
             rerun AS (
                 UPDATE jobs c
-                   SET status = 'approved', attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
-                       progress_percentage = 0, current_stage = NULL, updated_at = now()
+                   SET status = 'approved', attempt = 0, run_at = now(), finished_at = NULL, finished_event_id = NULL,
+                       result = NULL, progress_percentage = 0, current_stage = NULL, updated_at = now()
                   FROM target t
                  WHERE c.parent_id = t.id AND c.status IN ('failed', 'cancelled')
                 RETURNING c.*),
@@ -124,7 +126,8 @@ public final class JobRequests {
             retried AS (
                 UPDATE jobs j
                    SET status = CASE WHEN r.n > 0 THEN 'waiting' ELSE 'approved' END::job_status,
-                       subjobs_open = r.n, attempt = 0, run_at = now(), finished_at = NULL, result = NULL,
+                       subjobs_open = r.n, attempt = 0, run_at = now(), finished_at = NULL, finished_event_id = NULL,
+                       result = NULL,
                        current_stage = CASE WHEN r.n > 0
                                             THEN concat_ws(' ', j.fanout_stage, (j.subjobs_total - r.n) || '/' || j.subjobs_total)
                                             ELSE j.resume_stage END,
@@ -142,11 +145,11 @@ public final class JobRequests {
             changes AS (
                 SELECT r.id, r.queue, 'retried'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
                        args.actor, r.progress_percentage, r.current_stage AS stage, 'retried by a person' AS message,
-                       NULL::timestamptz AS attempt_started_at
+                       NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
                   FROM retried r, args
                 UNION ALL
                 SELECT id, queue, 'retried', status, attempt, NULL, NULL, progress_percentage, current_stage,
-                       'rerun with job ' || parent_id, NULL
+                       'rerun with job ' || parent_id, NULL, NULL
                   FROM rerun),
             %1$s
             SELECT %2$s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened

@@ -158,9 +158,9 @@ public final class LeaseStore {
      * nothing was claimed; they came on every claimed row before, and a round of n completions and
      * n claims sent n² ids, at 512 of each about 3 MB per round and most of the worker's CPU (found
      * with a profile of the burn-down at a prefetch of 512, docs/benchmarks.md). The claimed rows
-     * come in no particular order: the caller sorts them ({@link #CLAIM_ORDER}). The completions
-     * are recorded ({@link JobHistory#RECORD_UNANNOUNCED}) but not announced: nothing waits for
-     * them.
+     * come in no particular order: the caller sorts them ({@link #CLAIM_ORDER}). Each completion's
+     * history entry is written into its own row ({@link JobHistory#COMPLETION}: no job_events row,
+     * no hint, since nothing waits for one).
      *
      * <p>The fence compares the status with a sub-select rather than the literal: with the literal
      * the generic plan (the claim connection forces one) read every processing row of the
@@ -175,24 +175,18 @@ public final class LeaseStore {
                 SELECT * FROM unnest(?::bigint[], ?::int[], ?::text[]) AS o(id, attempt, result)),
             done AS (
                 UPDATE jobs j
-                   SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, finished_at = now(),
+                   SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, %s,
                        updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
                   FROM outcomes o
                  WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM claim)
                    AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
-                RETURNING j.id, j.queue, j.status, j.attempt, j.progress_percentage, j.current_stage, j.claimed_at),
-            changes AS (
-                SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, claim.worker AS worker_id,
-                       NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
-                       d.claimed_at AS attempt_started_at
-                  FROM done d, claim),
-            %s
+                RETURNING j.id)
             SELECT (SELECT array_agg(id) FROM done) AS completed_ids, true AS nothing_claimed, %s
             UNION ALL
             SELECT NULL, false, %s FROM claimed
             """.formatted(
                     CLAIM_CTES.formatted(""),
-                    JobHistory.RECORD_UNANNOUNCED,
+                    JobHistory.COMPLETION.formatted("(SELECT worker FROM claim)"),
                     String.join(", ", java.util.Collections.nCopies(COLUMNS.split(",").length, "NULL")),
                     COLUMNS);
 
@@ -218,7 +212,7 @@ public final class LeaseStore {
             changes AS (
                 SELECT id, queue, 'progress'::job_event_kind AS kind, status, attempt, locked_by AS worker_id,
                        NULL::text AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
-                       NULL::timestamptz AS attempt_started_at
+                       NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
                   FROM held WHERE reported),
             %s
             SELECT id, (SELECT count(*) FROM notified) AS notified FROM held
@@ -240,7 +234,8 @@ public final class LeaseStore {
             changes AS (
                 SELECT r.id, r.queue, 'released'::job_event_kind AS kind, r.status, r.attempt, args.worker AS worker_id,
                        NULL::text AS actor, r.progress_percentage, r.current_stage AS stage,
-                       'worker shut down before the job finished' AS message, r.claimed_at AS attempt_started_at
+                       'worker shut down before the job finished' AS message, r.claimed_at AS attempt_started_at,
+                       NULL::bigint AS event_id
                   FROM released r, args),
             %s
             SELECT id, (SELECT count(*) FROM notified) AS notified FROM released

@@ -51,26 +51,21 @@ public final class OutcomeStore {
      * a nested loop) instead of one primary-key lookup per completion: see {@link
      * LeaseStore#CLAIM_AND_COMPLETE}.
      */
-    static final String COMPLETE_TOP_LEVEL = """
+    static final String COMPLETE_TOP_LEVEL =
+            """
             WITH args AS (SELECT ?::text AS worker),
             outcomes AS (
                 SELECT * FROM unnest(?::bigint[], ?::int[], ?::text[]) AS o(id, attempt, result)),
             done AS (
                 UPDATE jobs j
-                   SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, finished_at = now(),
+                   SET status = 'completed', result = o.result::jsonb, progress_percentage = 100, %s,
                        updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
                   FROM outcomes o
                  WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM args)
                    AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
-                RETURNING j.*),
-            changes AS (
-                SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, args.worker AS worker_id,
-                       NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
-                       d.claimed_at AS attempt_started_at
-                  FROM done d, args),
-            %s
-            SELECT id, (SELECT count(*) FROM notified) AS notified FROM done
-            """.formatted(RECORD);
+                RETURNING j.id)
+            SELECT id FROM done
+            """.formatted(JobHistory.COMPLETION.formatted("(SELECT worker FROM args)"));
 
     /**
      * processing → completed, for one job: the row is fenced by (id, attempt, locked_by, status =
@@ -89,7 +84,7 @@ public final class OutcomeStore {
                    FOR UPDATE OF j),
             done AS (
                 UPDATE jobs j
-                   SET status = 'completed', result = t.result::jsonb, progress_percentage = 100, finished_at = now(),
+                   SET status = 'completed', result = t.result::jsonb, progress_percentage = 100, %s,
                        updated_at = now(), locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL
                   FROM target t
                  WHERE j.id = t.id
@@ -97,15 +92,14 @@ public final class OutcomeStore {
             finished AS (SELECT id, parent_id, status, last_error FROM done),
             %s,
             changes AS (
-                SELECT d.id, d.queue, 'completed'::job_event_kind AS kind, d.status, d.attempt, args.worker AS worker_id,
-                       NULL::text AS actor, d.progress_percentage, d.current_stage AS stage, NULL::text AS message,
-                       d.claimed_at AS attempt_started_at
-                  FROM done d, args
-                UNION ALL
                 %s),
             %s
             SELECT id, (SELECT count(*) FROM notified) AS notified FROM done
-            """.formatted(FanIn.of("SELECT id FROM done"), FanIn.CHANGES, RECORD);
+            """.formatted(
+                    JobHistory.COMPLETION.formatted("(SELECT worker FROM args)"),
+                    FanIn.of("SELECT id FROM done"),
+                    FanIn.CHANGES,
+                    RECORD);
 
     /**
      * A failure: back to approved after a backoff while attempts remain and the error is
@@ -125,6 +119,7 @@ public final class OutcomeStore {
                    SET status = CASE WHEN t.retry THEN 'approved' ELSE 'failed' END::job_status,
                        run_at = CASE WHEN t.retry THEN now() + make_interval(secs => args.backoff_seconds) ELSE j.run_at END,
                        finished_at = CASE WHEN t.retry THEN NULL ELSE now() END,
+                       finished_event_id = CASE WHEN t.retry THEN NULL ELSE nextval('job_events_id_seq') END,
                        last_error = args.error, locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL,
                        updated_at = now()
                   FROM target t, args
@@ -135,7 +130,8 @@ public final class OutcomeStore {
             changes AS (
                 SELECT f.id, f.queue, CASE WHEN f.status = 'approved' THEN 'retried' ELSE 'failed' END::job_event_kind AS kind,
                        f.status, f.attempt, args.worker AS worker_id, NULL::text AS actor, f.progress_percentage,
-                       f.current_stage AS stage, f.last_error AS message, f.claimed_at AS attempt_started_at
+                       f.current_stage AS stage, f.last_error AS message, f.claimed_at AS attempt_started_at,
+                       f.finished_event_id AS event_id
                   FROM failed f, args
                 UNION ALL
                 %s),
@@ -178,11 +174,11 @@ public final class OutcomeStore {
             changes AS (
                 SELECT p.id, p.queue, 'waiting'::job_event_kind AS kind, p.status, p.attempt, args.worker AS worker_id,
                        NULL::text AS actor, p.progress_percentage, p.current_stage AS stage, NULL::text AS message,
-                       p.claimed_at AS attempt_started_at
+                       p.claimed_at AS attempt_started_at, NULL::bigint AS event_id
                   FROM parent p, args
                 UNION ALL
                 SELECT id, queue, 'created', status, attempt, NULL, NULL, progress_percentage, current_stage,
-                       'sub-job of ' || parent_id, NULL
+                       'sub-job of ' || parent_id, NULL, NULL
                   FROM children),
             %1$s
             SELECT c.id, (SELECT count(*) FROM notified) AS notified FROM children c ORDER BY c.id

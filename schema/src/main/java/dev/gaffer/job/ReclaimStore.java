@@ -41,6 +41,8 @@ public final class ReclaimStore {
                 UPDATE jobs j
                    SET status = CASE WHEN j.attempt < j.max_attempts THEN 'approved' ELSE 'failed' END::job_status,
                        finished_at = CASE WHEN j.attempt < j.max_attempts THEN NULL ELSE now() END,
+                       finished_event_id = CASE WHEN j.attempt < j.max_attempts THEN NULL
+                                                ELSE nextval('job_events_id_seq') END,
                        last_error = %2$s,
                        locked_by = NULL, heartbeat_at = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM stale s
@@ -51,7 +53,8 @@ public final class ReclaimStore {
             changes AS (
                 SELECT id, queue, CASE WHEN status = 'approved' THEN 'reclaimed' ELSE 'failed' END::job_event_kind AS kind,
                        status, attempt, previous_worker AS worker_id, NULL::text AS actor, progress_percentage,
-                       current_stage AS stage, last_error AS message, claimed_at AS attempt_started_at
+                       current_stage AS stage, last_error AS message, claimed_at AS attempt_started_at,
+                       finished_event_id AS event_id
                   FROM reclaimed
                 UNION ALL
                 %4$s),
@@ -80,18 +83,29 @@ public final class ReclaimStore {
             "format('reclaimed: worker %s was restarted as a new process', s.locked_by)");
 
     /**
-     * Deletes finished top-level jobs older than the retention, oldest first, at most {@code ?}
-     * per call so that each transaction stays short; their sub-jobs go with them (the foreign
-     * key's ON DELETE CASCADE), and the events of all of them (trigger jobs_delete_events). Sub-jobs
-     * are never pruned on their own: a parent may still need them.
+     * One step of pruning: reads the next {@code ?} finished jobs in the order they finished
+     * (jobs_finished_event_idx, after finished_event_id {@code ?}) and deletes those of them that
+     * are top-level and older than the retention; their sub-jobs go with them (the foreign key's
+     * ON DELETE CASCADE), and the events of all of them (trigger jobs_delete_events). Sub-jobs are
+     * never pruned on their own: a parent may still need them, and the walk steps over them.
+     * Returns how many it deleted, the last finished_event_id it read (NULL: nothing was left to
+     * read) and how many of the jobs it read are still within the retention (the walk ends there:
+     * jobs finish in the order of their finished_event_id).
      */
     static final String PRUNE = """
-            WITH doomed AS (
-                SELECT id FROM jobs
-                 WHERE finished_at < now() - make_interval(secs => ?::double precision) AND parent_id IS NULL
-                 ORDER BY finished_at
-                 LIMIT ?)
-            DELETE FROM jobs j USING doomed d WHERE j.id = d.id
+            WITH args AS (SELECT now() - make_interval(secs => ?::double precision) AS cutoff),
+            scanned AS MATERIALIZED (
+                SELECT id, parent_id, finished_at, finished_event_id FROM jobs
+                 WHERE finished_event_id > ?
+                 ORDER BY finished_event_id
+                 LIMIT ?),
+            deleted AS (
+                DELETE FROM jobs j USING scanned s, args
+                 WHERE j.id = s.id AND s.parent_id IS NULL AND s.finished_at < args.cutoff
+                RETURNING j.id)
+            SELECT (SELECT count(*) FROM deleted) AS deleted,
+                   (SELECT max(finished_event_id) FROM scanned) AS last_read,
+                   (SELECT count(*) FROM scanned, args WHERE scanned.finished_at >= args.cutoff) AS retained
             """;
 
     private final DataSource dataSource;
@@ -137,11 +151,39 @@ public final class ReclaimStore {
         return new ReclaimResult(requeued, failed);
     }
 
-    /** Deletes up to {@code limit} finished top-level jobs older than {@code retention}; returns how many. */
+    /**
+     * Deletes finished top-level jobs older than {@code retention}, oldest first, reading at most
+     * {@code limit} finished jobs per statement (each its own short transaction), until it has
+     * deleted {@code limit} or reached the jobs within the retention; returns how many it deleted.
+     */
     public int pruneFinished(Duration retention, int limit) {
-        return Sql.update(dataSource, "prune finished jobs", PRUNE, ps -> {
-            ps.setDouble(1, retention.toNanos() / 1e9);
-            ps.setInt(2, limit);
-        });
+        int deleted = 0;
+        long after = 0;
+        while (deleted < limit) {
+            long from = after;
+            long[] step = Sql.query(
+                            dataSource,
+                            "prune finished jobs",
+                            PRUNE,
+                            ps -> {
+                                ps.setDouble(1, retention.toNanos() / 1e9);
+                                ps.setLong(2, from);
+                                ps.setInt(3, limit);
+                            },
+                            rs -> {
+                                long last = rs.getLong("last_read");
+                                if (rs.wasNull()) {
+                                    last = -1;
+                                }
+                                return new long[] {rs.getLong("deleted"), last, rs.getLong("retained")};
+                            })
+                    .getFirst();
+            deleted += (int) step[0];
+            if (step[1] < 0 || step[2] > 0) {
+                break;
+            }
+            after = step[1];
+        }
+        return deleted;
     }
 }

@@ -76,7 +76,7 @@ class CreateFunctionTest {
                     .isEqualTo(1);
             assertThat(db.fixtures().count("SELECT count(*) FROM jobs WHERE id = " + dropped))
                     .isZero();
-            assertThat(db.fixtures().count("SELECT count(*) FROM job_events WHERE job_id = " + dropped))
+            assertThat(db.fixtures().count("SELECT count(*) FROM job_history WHERE job_id = " + dropped))
                     .isZero();
             assertThat(db.fixtures()
                             .count("SELECT count(*) FROM jobs WHERE id = " + approved

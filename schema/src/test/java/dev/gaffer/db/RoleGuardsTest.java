@@ -260,7 +260,7 @@ class RoleGuardsTest {
             return fx.strings("SELECT string_agg(concat_ws(',', id, status, attempt, approved_by, locked_by,"
                                     + " result::text, updated_at), ';' ORDER BY id) FROM jobs")
                             .getFirst()
-                    + " | " + fx.count("SELECT count(*) FROM job_events");
+                    + " | " + fx.count("SELECT count(*) FROM job_history");
         }
 
         @Test
@@ -272,12 +272,14 @@ class RoleGuardsTest {
             refused(
                     api,
                     "UPDATE jobs SET status = 'completed', result = '{\"forged\":true}', finished_at = now(),"
+                            + " finished_event_id = nextval('job_events_id_seq'), completed_by = 'w/1',"
                             + " progress_percentage = 100, locked_by = NULL, heartbeat_at = NULL,"
                             + " lease_expires_at = NULL WHERE id = " + held.id());
             refused(api, "UPDATE jobs SET approved_by = 'mallory' WHERE id = " + approvedOne.id());
             refused(
                     api,
-                    "UPDATE jobs SET status = 'cancelled', finished_at = now(), approved_by = NULL, approved_at = NULL"
+                    "UPDATE jobs SET status = 'cancelled', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),"
+                            + " approved_by = NULL, approved_at = NULL"
                             + " WHERE id = " + approvedOne.id());
             refused(api, "UPDATE jobs SET locked_by = 'mallory/1' WHERE id = " + held.id());
             refused(
@@ -288,7 +290,7 @@ class RoleGuardsTest {
             refused(
                     api,
                     "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + held.id()
-                            + ", 'completed', 'processing', 1)");
+                            + ", 'failed', 'processing', 1)");
             refused(
                     api,
                     "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + pendingOne.id()
@@ -317,7 +319,8 @@ class RoleGuardsTest {
             Job finished = asOwner.queries().find(finishedJob()).orElseThrow();
             refused(
                     worker,
-                    "UPDATE jobs SET status = 'approved', finished_at = NULL, result = NULL, progress_percentage = 0"
+                    "UPDATE jobs SET status = 'approved', finished_at = NULL, finished_event_id = NULL, result = NULL,"
+                            + " completed_by = NULL, progress_percentage = 0"
                             + " WHERE id = "
                             + finished.id());
             refused(worker, "UPDATE jobs SET result = '{\"forged\":true}' WHERE id = " + finished.id());

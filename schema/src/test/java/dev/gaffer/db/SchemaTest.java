@@ -88,8 +88,40 @@ class SchemaTest {
 
     @Test
     void finishedAtIsSetExactlyForTerminalStates() {
-        assertRejected("INSERT INTO jobs (type, finished_at) VALUES ('noop', now())", "jobs_finished_iff_terminal");
+        assertRejected(
+                "INSERT INTO jobs (type, finished_at, finished_event_id) VALUES ('noop', now(), 1)",
+                "jobs_finished_iff_terminal");
         assertRejected("INSERT INTO jobs (type, status) VALUES ('noop', 'cancelled')", "jobs_finished_iff_terminal");
+    }
+
+    @Test
+    void aFinishedJobNamesTheEventThatFinishedItAndACompletedOneWhoCompletedIt() {
+        assertRejected(
+                "INSERT INTO jobs (type, status, approved_at, approved_by, finished_at) VALUES ('noop', 'cancelled',"
+                        + " now(), 'a', now())",
+                "jobs_finished_event_iff_finished");
+        assertRejected(
+                "INSERT INTO jobs (type, finished_event_id) VALUES ('noop', 7)", "jobs_finished_event_iff_finished");
+        assertRejected(
+                "INSERT INTO jobs (type, status, approved_at, approved_by, finished_at, finished_event_id,"
+                        + " progress_percentage) VALUES ('noop', 'completed', now(), 'a', now(), 7, 100)",
+                "jobs_completed_by_iff_completed");
+        assertRejected(
+                "INSERT INTO jobs (type, status, approved_at, approved_by, finished_at, finished_event_id, completed_by)"
+                        + " VALUES ('noop', 'cancelled', now(), 'a', now(), 7, 'w/1')",
+                "jobs_completed_by_iff_completed");
+    }
+
+    @Test
+    void completionsAreNotEventRows() throws SQLException {
+        try (Connection c = db.connection();
+                Statement st = c.createStatement()) {
+            st.execute("INSERT INTO jobs (type) VALUES ('noop')");
+        }
+        assertRejected(
+                "INSERT INTO job_events (job_id, kind, status, attempt) SELECT max(id), 'completed', 'completed', 1"
+                        + " FROM jobs",
+                "job_events_completion_in_job_row");
     }
 
     @Test
@@ -117,8 +149,8 @@ class SchemaTest {
                 "INSERT INTO jobs (type, progress_percentage) VALUES ('noop', 100)",
                 "jobs_full_progress_iff_completed");
         assertRejected(
-                "INSERT INTO jobs (type, status, approved_at, approved_by, finished_at, progress_percentage)"
-                        + " VALUES ('noop', 'completed', now(), 'a', now(), 99)",
+                "INSERT INTO jobs (type, status, approved_at, approved_by, finished_at, finished_event_id, completed_by,"
+                        + " progress_percentage) VALUES ('noop', 'completed', now(), 'a', now(), 1, 'w', 99)",
                 "jobs_full_progress_iff_completed");
     }
 
@@ -176,7 +208,7 @@ class SchemaTest {
                     UNION ALL SELECT id, 'created', 'pending', 0 FROM child
                     UNION ALL SELECT id, 'created', 'pending', 0 FROM other
                     """);
-            assertThat(query("SELECT j.type FROM job_events e JOIN jobs j ON j.id = e.job_id ORDER BY e.id"))
+            assertThat(query("SELECT j.type FROM job_history e JOIN jobs j ON j.id = e.job_id ORDER BY e.id"))
                     .containsSubsequence("noop", "noop", "keep");
 
             st.execute("DELETE FROM jobs WHERE type = 'noop' AND parent_id IS NULL");
@@ -184,10 +216,10 @@ class SchemaTest {
             assertThat(query("SELECT count(*) FROM jobs WHERE type = 'noop'")).containsExactly("0");
             assertThat(
                             query(
-                                    "SELECT count(*) FROM job_events e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)"))
+                                    "SELECT count(*) FROM job_history e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)"))
                     .as("events left without their job")
                     .containsExactly("0");
-            assertThat(query("SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE j.type = 'keep'"))
+            assertThat(query("SELECT count(*) FROM job_history e JOIN jobs j ON j.id = e.job_id WHERE j.type = 'keep'"))
                     .containsExactly("1");
         }
     }

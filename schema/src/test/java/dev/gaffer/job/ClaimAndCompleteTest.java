@@ -170,7 +170,7 @@ class ClaimAndCompleteTest {
         assertThat(db.fixtures().strings("""
                                 SELECT e.worker_id || ' ' || (e.attempt_started_at = j.claimed_at)
                                        || ' ' || (e.attempt_started_at <= e.created_at)
-                                  FROM job_events e JOIN jobs j ON j.id = e.job_id
+                                  FROM job_history e JOIN jobs j ON j.id = e.job_id
                                  WHERE e.job_id = %d AND e.kind = 'completed'""".formatted(a.id()))).containsExactly("w/1 true true");
     }
 
@@ -189,7 +189,7 @@ class ClaimAndCompleteTest {
         for (Job j : List.of(failed, released, reclaimed, cancelled)) {
             assertThat(db.fixtures().strings("""
                                     SELECT kind || ' ' || worker_id || ' ' || (attempt_started_at IS NOT NULL)
-                                      FROM job_events WHERE job_id = %d AND kind NOT IN ('created', 'approved')""".formatted(j.id())))
+                                      FROM job_history WHERE job_id = %d AND kind NOT IN ('created', 'approved')""".formatted(j.id())))
                     .as("job %d", j.id())
                     .singleElement()
                     .satisfies(row -> assertThat(row).endsWith(" w/1 true"));

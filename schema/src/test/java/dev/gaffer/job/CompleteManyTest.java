@@ -81,7 +81,7 @@ class CompleteManyTest {
         assertThat(db.outcomes().completeMany("w/1", List.of(new Completion(a.lease(), null))))
                 .isEmpty();
         assertThat(db.fixtures()
-                        .count("SELECT count(*) FROM job_events WHERE kind = 'completed' AND job_id = " + a.id()))
+                        .count("SELECT count(*) FROM job_history WHERE kind = 'completed' AND job_id = " + a.id()))
                 .isEqualTo(1);
     }
 

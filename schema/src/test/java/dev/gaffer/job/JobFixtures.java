@@ -82,9 +82,11 @@ public final class JobFixtures {
      * classes share a database between their tests).
      */
     public void cancelUnfinished() {
-        exec("UPDATE jobs SET status = 'cancelled', finished_at = now(), locked_by = NULL, heartbeat_at = NULL,"
-                + " lease_expires_at = NULL, subjobs_open = 0"
-                + " WHERE status IN ('pending', 'approved', 'processing', 'waiting')");
+        exec(
+                "UPDATE jobs SET status = 'cancelled', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),"
+                        + " locked_by = NULL, heartbeat_at = NULL,"
+                        + " lease_expires_at = NULL, subjobs_open = 0"
+                        + " WHERE status IN ('pending', 'approved', 'processing', 'waiting')");
     }
 
     /**

@@ -143,8 +143,8 @@ class JobRaceTest {
         // No job has both a completion and a reclaim.
         assertThat(db.fixtures().count("""
                         SELECT count(*) FROM jobs j
-                         WHERE EXISTS (SELECT 1 FROM job_events e WHERE e.job_id = j.id AND e.kind = 'completed')
-                           AND EXISTS (SELECT 1 FROM job_events e WHERE e.job_id = j.id AND e.kind = 'reclaimed')""")).isZero();
+                         WHERE EXISTS (SELECT 1 FROM job_history e WHERE e.job_id = j.id AND e.kind = 'completed')
+                           AND EXISTS (SELECT 1 FROM job_history e WHERE e.job_id = j.id AND e.kind = 'reclaimed')""")).isZero();
     }
 
     @Test

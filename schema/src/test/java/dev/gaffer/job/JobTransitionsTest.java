@@ -517,7 +517,7 @@ class JobTransitionsTest {
             assertThat(failed.lastError()).isEqualTo("boom 2");
             assertThat(failed.finishedAt()).isNotNull();
             assertThat(db.fixtures()
-                            .strings("SELECT message FROM job_events WHERE job_id = " + a.id()
+                            .strings("SELECT message FROM job_history WHERE job_id = " + a.id()
                                     + " AND kind IN ('retried', 'failed') ORDER BY id"))
                     .containsExactly("boom 1", "boom 2");
         }
@@ -841,7 +841,7 @@ class JobTransitionsTest {
         assertThat(db.queries().find(child.id())).isEmpty();
         assertThat(db.queries().find(recent.id())).isPresent();
         assertThat(db.fixtures()
-                        .count("SELECT count(*) FROM job_events WHERE job_id IN (" + parent.id() + ", " + child.id()
+                        .count("SELECT count(*) FROM job_history WHERE job_id IN (" + parent.id() + ", " + child.id()
                                 + ")"))
                 .isZero();
     }

@@ -65,9 +65,9 @@ class ClusterTest {
                     .isZero();
             assertThat(fixtures.count("SELECT count(*) FROM jobs WHERE attempt <> 1"))
                     .isZero();
-            assertThat(fixtures.count("SELECT count(*) FROM job_events WHERE kind = 'reclaimed'"))
+            assertThat(fixtures.count("SELECT count(*) FROM job_history WHERE kind = 'reclaimed'"))
                     .isZero();
-            assertThat(fixtures.count("SELECT count(*) FROM job_events WHERE kind = 'completed'"))
+            assertThat(fixtures.count("SELECT count(*) FROM job_history WHERE kind = 'completed'"))
                     .isEqualTo(JOBS);
             // every worker took part
             assertThat(new java.util.HashSet<>(ranOn.values())).hasSize(WORKERS);

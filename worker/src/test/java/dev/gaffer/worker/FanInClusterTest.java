@@ -88,11 +88,11 @@ class FanInClusterTest {
                 assertThat(parentRuns.get()).isEqualTo(2);
                 assertThat(resumedRuns.get()).isEqualTo(1);
                 assertThat(childRuns.get()).isEqualTo(CHILDREN);
-                assertThat(fixtures.count("SELECT count(*) FROM job_events WHERE job_id = " + parent.id()
+                assertThat(fixtures.count("SELECT count(*) FROM job_history WHERE job_id = " + parent.id()
                                 + " AND kind = 'resumed'"))
                         .isEqualTo(1);
                 // The children really ran on several workers.
-                assertThat(fixtures.count("SELECT count(DISTINCT worker_id) FROM job_events WHERE kind = 'completed'"
+                assertThat(fixtures.count("SELECT count(DISTINCT worker_id) FROM job_history WHERE kind = 'completed'"
                                 + " AND job_id IN (SELECT id FROM jobs WHERE parent_id = " + parent.id() + ")"))
                         .isGreaterThan(1);
             } finally {

@@ -46,7 +46,7 @@ class MaintenanceTest {
         assertThat(db.queries().find(old.id())).isEmpty();
         assertThat(db.queries().find(child.id())).isEmpty();
         assertThat(db.fixtures()
-                        .count("SELECT count(*) FROM job_events WHERE job_id IN (" + old.id() + ", " + child.id()
+                        .count("SELECT count(*) FROM job_history WHERE job_id IN (" + old.id() + ", " + child.id()
                                 + ")"))
                 .isZero();
         assertThat(db.queries().find(recent.id())).isPresent();

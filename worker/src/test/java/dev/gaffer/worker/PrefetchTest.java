@@ -70,7 +70,7 @@ class PrefetchTest {
                     .isEqualTo(2);
             assertThat(count("SELECT count(*) FROM jobs WHERE type = 'gated' AND status = 'approved' AND attempt = 0"))
                     .isEqualTo(8);
-            assertThat(count("SELECT count(*) FROM job_events WHERE kind = 'released'"))
+            assertThat(count("SELECT count(*) FROM job_history WHERE kind = 'released'"))
                     .isEqualTo(3);
         } finally {
             gate.countDown();
@@ -147,14 +147,14 @@ class PrefetchTest {
             db.fixtures().approvedBulk("quick", 5);
             await(
                     "given back",
-                    () -> count("SELECT count(*) FROM job_events WHERE kind = 'released' AND worker_id = '" + a.id()
+                    () -> count("SELECT count(*) FROM job_history WHERE kind = 'released' AND worker_id = '" + a.id()
                                     + "'")
                             == 5);
             b = new Worker(config.withName("helper"), db.database(), registry(gate)).start();
             String helper = b.id();
             await(
                     "the five done by the other worker",
-                    () -> count("SELECT count(*) FROM job_events WHERE kind = 'completed' AND worker_id = '" + helper
+                    () -> count("SELECT count(*) FROM job_history WHERE kind = 'completed' AND worker_id = '" + helper
                                     + "'")
                             == 5);
             assertThat(started.get()).as("the long one still runs alone").isEqualTo(1);
@@ -205,11 +205,11 @@ class PrefetchTest {
         } finally {
             w.shutdown(Duration.ofSeconds(5));
         }
-        assertThat(count("SELECT count(*) FROM job_events WHERE kind = 'completed'"))
+        assertThat(count("SELECT count(*) FROM job_history WHERE kind = 'completed'"))
                 .isEqualTo(2_000);
-        assertThat(count("SELECT count(DISTINCT job_id) FROM job_events WHERE kind = 'completed'"))
+        assertThat(count("SELECT count(DISTINCT job_id) FROM job_history WHERE kind = 'completed'"))
                 .isEqualTo(2_000);
-        assertThat(count("SELECT count(*) FROM job_events WHERE kind = 'completed' AND attempt_started_at IS NULL"))
+        assertThat(count("SELECT count(*) FROM job_history WHERE kind = 'completed' AND attempt_started_at IS NULL"))
                 .isZero();
         assertThat(w.stats().completed()).isEqualTo(2_000);
         // One statement per round claims and completes together: far fewer statements than jobs.

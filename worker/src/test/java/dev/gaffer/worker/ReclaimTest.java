@@ -69,7 +69,7 @@ class ReclaimTest {
                 // One row per attempt, each with its holder.
                 assertThat(db.fixtures()
                                 .strings("SELECT kind || ' ' || worker_id || ' ' || (attempt_started_at IS NOT NULL)"
-                                        + " FROM job_events WHERE job_id = " + job.id()
+                                        + " FROM job_history WHERE job_id = " + job.id()
                                         + " AND kind IN ('reclaimed', 'completed') ORDER BY id"))
                         .containsExactly("reclaimed " + first.id() + " true", "completed " + other.id() + " true");
                 assertThat(other.stats().completed()).isEqualTo(1);
@@ -136,13 +136,13 @@ class ReclaimTest {
             await(
                     "the second claim given back",
                     () -> db.fixtures()
-                                    .count("SELECT count(*) FROM job_events WHERE kind = 'released' AND job_id = "
+                                    .count("SELECT count(*) FROM job_history WHERE kind = 'released' AND job_id = "
                                             + job.id())
                             == 1);
             // Not claimed and given back over and over while the first run lingers.
             Thread.sleep(1000);
             assertThat(db.fixtures()
-                            .count("SELECT count(*) FROM job_events WHERE kind = 'released' AND job_id = " + job.id()))
+                            .count("SELECT count(*) FROM job_history WHERE kind = 'released' AND job_id = " + job.id()))
                     .isEqualTo(1);
             assertThat(runs.get()).isEqualTo(1);
             Job waiting = db.queries().find(job.id()).orElseThrow();

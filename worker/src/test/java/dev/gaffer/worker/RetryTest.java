@@ -70,7 +70,7 @@ class RetryTest {
         // attempt_started_at) no earlier than the base delay / 2 after the failure before it.
         List<String> gaps = db.fixtures().strings("""
                         SELECT (extract(epoch FROM attempt_started_at - lag(created_at) OVER (ORDER BY id)) * 1000)::bigint
-                          FROM job_events WHERE job_id = %d AND kind IN ('retried', 'failed') ORDER BY id""".formatted(job.id()));
+                          FROM job_history WHERE job_id = %d AND kind IN ('retried', 'failed') ORDER BY id""".formatted(job.id()));
         assertThat(gaps).hasSize(3);
         assertThat(gaps.subList(1, 3))
                 .allSatisfy(ms -> assertThat(Long.parseLong(ms)).isGreaterThanOrEqualTo(25));

@@ -220,7 +220,7 @@ class WorkerBasicsTest {
                 }
             }
             assertThat(db.fixtures()
-                            .count("SELECT count(*) FROM job_events WHERE kind IN ('reclaimed', 'released')"
+                            .count("SELECT count(*) FROM job_history WHERE kind IN ('reclaimed', 'released')"
                                     + " AND job_id BETWEEN " + ids.getFirst() + " AND " + ids.getLast()))
                     .isZero();
             assertThat(w.stats().failed()).isEqualTo(1);
