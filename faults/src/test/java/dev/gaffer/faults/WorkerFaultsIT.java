@@ -146,8 +146,11 @@ class WorkerFaultsIT {
             GafferProc a = c.startWorker("za", envA);
             String aId = c.workerId(a);
             // A takes the first four jobs before B exists; the handlers sleep through interrupts,
-            // so after SIGCONT each of them returns and A tries to write its completion.
-            c.insertApproved(4, "{\"sleep_ms\": 2500, \"uninterruptible\": true}", 5);
+            // so after SIGCONT each of them returns and A tries to write its completion. They
+            // sleep long enough that A is still running them when it is stopped, however long B
+            // takes to start: with 2.5 s, a B that started 3 s after A on a busy machine found A's
+            // jobs completed by A itself (seen in CI and on 2026-12-07).
+            c.insertApproved(4, "{\"sleep_ms\": 8000, \"uninterruptible\": true}", 5);
             c.awaitUntil(
                     "za holds 4 jobs",
                     Duration.ofSeconds(20),
