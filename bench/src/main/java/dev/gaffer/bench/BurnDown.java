@@ -314,6 +314,7 @@ final class BurnDown implements Scenario {
                     .mapToDouble(p -> Procfs.cpuSeconds(p.pid()))
                     .sum();
             Jobs.resetStatements(c);
+            long mark = Jobs.finishedMark(c);
             double t0 = Jobs.clock(c);
             Jobs.hint(c);
             while (!Jobs.drained(c)) {
@@ -339,7 +340,7 @@ final class BurnDown implements Scenario {
             Thread.sleep(1500); // let the backends flush their statistics
             Map<String, Double> after = Jobs.serverCounters(c);
             Jobs.topStatements(c, 6).forEach(line -> out.note(v.label() + ": " + line));
-            Jobs.Window w = Jobs.window(c, t0 - 1);
+            Jobs.Window w = Jobs.window(c, t0 - 1, mark);
             if (w.completed() != config.jobs()) {
                 throw new IllegalStateException(
                         v.label() + ": " + w.completed() + " of " + config.jobs() + " completed");
@@ -368,6 +369,7 @@ final class BurnDown implements Scenario {
     /** Drains the warm-up jobs; returns their rate (jobs/s), the figure of a cold JVM. */
     private double warmUp(Connection c, Variant v) throws Exception {
         Jobs.insertApproved(c, config.warmUp(), "noop", "{}");
+        long mark = Jobs.finishedMark(c);
         double t0 = Jobs.clock(c);
         Jobs.hint(c);
         long end = System.nanoTime() + Duration.ofMinutes(3).toNanos();
@@ -377,7 +379,7 @@ final class BurnDown implements Scenario {
             }
             Thread.sleep(100);
         }
-        Jobs.Window w = Jobs.window(c, t0 - 1);
+        Jobs.Window w = Jobs.window(c, t0 - 1, mark);
         if (w.completed() != config.warmUp()) {
             throw new IllegalStateException(
                     v.label() + ": " + w.completed() + " of " + config.warmUp() + " warm-up jobs completed");

@@ -127,6 +127,7 @@ final class Scale implements Scenario {
                 "INSERT INTO jobs (type, priority, status, approved_by, approved_at) SELECT 'noop', "
                         + WARM_UP_PRIORITY + ", 'approved', 'bench', now() FROM generate_series(1, "
                         + config.warmUp() + ")");
+        long mark = Jobs.finishedMark(c);
         double t0 = Jobs.clock(c);
         String name = "scale-" + ctx.run() + "-" + label.replaceAll("[^0-9a-z]+", "-");
         Process worker = ctx.children()
@@ -136,7 +137,7 @@ final class Scale implements Scenario {
         Jobs.Window w;
         try {
             long end = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-            while (Jobs.window(c, t0, MEASURED).completed() < n) {
+            while (Jobs.window(c, t0, mark, MEASURED).completed() < n) {
                 if (!worker.isAlive() || System.nanoTime() > end) {
                     throw new IllegalStateException(label + ": worker died or did not finish; see its log");
                 }
@@ -145,7 +146,7 @@ final class Scale implements Scenario {
         } finally {
             Children.stop(worker, Duration.ofSeconds(20));
         }
-        w = Jobs.window(c, t0, MEASURED);
+        w = Jobs.window(c, t0, mark, MEASURED);
         out.put(label + ": jobs/s", w.perSecond(), "jobs/s");
         return w.perSecond();
     }
