@@ -7,7 +7,8 @@ held AS (
            progress_percentage = COALESCE(LEAST(b.progress, 99), j.progress_percentage),
            current_stage = COALESCE(b.stage, j.current_stage)
       FROM beats b
-     WHERE j.id = b.id AND j.attempt = b.attempt AND j.locked_by = ? AND j.status = 'processing'
+     WHERE j.id = b.id AND j.attempt = b.attempt AND j.locked_by = ?
+       AND j.status = (SELECT 'processing'::job_status)
     RETURNING j.id, j.queue, j.status, j.attempt, j.locked_by, j.progress_percentage, j.current_stage,
               (b.progress IS NOT NULL OR b.stage IS NOT NULL) AS reported),
 changes AS (
