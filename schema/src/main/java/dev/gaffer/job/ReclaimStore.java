@@ -161,7 +161,7 @@ public final class ReclaimStore {
         long after = 0;
         while (deleted < limit) {
             long from = after;
-            long[] step = Sql.query(
+            PruneStep step = Sql.query(
                             dataSource,
                             "prune finished jobs",
                             PRUNE,
@@ -170,20 +170,18 @@ public final class ReclaimStore {
                                 ps.setLong(2, from);
                                 ps.setInt(3, limit);
                             },
-                            rs -> {
-                                long last = rs.getLong("last_read");
-                                if (rs.wasNull()) {
-                                    last = -1;
-                                }
-                                return new long[] {rs.getLong("deleted"), last, rs.getLong("retained")};
-                            })
+                            rs -> new PruneStep(
+                                    rs.getInt("deleted"), (Long) rs.getObject("last_read"), rs.getLong("retained") > 0))
                     .getFirst();
-            deleted += (int) step[0];
-            if (step[1] < 0 || step[2] > 0) {
+            deleted += step.deleted();
+            if (step.lastRead() == null || step.reachedRetained()) {
                 break;
             }
-            after = step[1];
+            after = step.lastRead();
         }
         return deleted;
     }
+
+    /** One {@link #PRUNE}: jobs deleted, the last finished_event_id read (null: none left), whether it read a retained job. */
+    private record PruneStep(int deleted, Long lastRead, boolean reachedRetained) {}
 }
