@@ -55,9 +55,9 @@ done AS (
      WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM claim)
        AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
     RETURNING j.id)
-SELECT (SELECT array_agg(id) FROM done) AS completed_ids, true AS nothing_claimed, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-UNION ALL
-SELECT NULL, false, id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
+SELECT NULL::bigint[] AS completed_ids, false AS nothing_claimed, id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
 approved_by, created_at, approved_at, started_at, finished_at, updated_at FROM claimed
+UNION ALL
+SELECT (SELECT array_agg(id) FROM done), true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL

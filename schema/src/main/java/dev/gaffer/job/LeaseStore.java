@@ -153,11 +153,21 @@ public final class LeaseStore {
      * OutcomeStore#COMPLETE_TOP_LEVEL}: fenced, no parent) and claims the next jobs (as {@link
      * #CLAIM}) in one statement and one commit, instead of a completion statement and a claim
      * statement. The completed rows are processing rows of this worker, the claimed ones approved
-     * rows: no row is in both. The first branch of the UNION is one row with the completed ids
+     * rows: no row is in both. The last branch of the UNION is one row with the completed ids
      * (its job columns NULL, {@code nothing_claimed} true), so that they come back even when
      * nothing was claimed; they came on every claimed row before, and a round of n completions and
      * n claims sent n² ids, at 512 of each about 3 MB per round and most of the worker's CPU (found
-     * with a profile of the burn-down at a prefetch of 512, docs/benchmarks.md). The claimed rows
+     * with a profile of the burn-down at a prefetch of 512, docs/benchmarks.md).
+     *
+     * <p>The claim runs first: PostgreSQL runs a data-modifying CTE when the query first reads it,
+     * so the claimed rows are the first branch. The whole statement reads with the snapshot of its
+     * start, and its {@code FOR UPDATE} meets every row that another worker claimed after that
+     * snapshot: READ COMMITTED locks the row's newest version before it re-checks the WHERE clause,
+     * finds it processing and skips it, but keeps the lock until this round commits, and the other
+     * worker's completion of that row waits for this round. With the completions first, the claim
+     * read from a snapshot as old as the completions took, and with four workers their rounds
+     * spent a quarter of their time in {@code Lock: transactionid} (samples of pg_stat_activity,
+     * docs/benchmarks.md, issue 16); claiming first leaves them a window of the claim's own scan. The claimed rows
      * come in no particular order: the caller sorts them ({@link #CLAIM_ORDER}). Each completion's
      * history entry is written into its own row ({@link JobHistory#COMPLETION}: no job_events row,
      * no hint, since nothing waits for one).
@@ -181,14 +191,14 @@ public final class LeaseStore {
                  WHERE j.id = o.id AND j.attempt = o.attempt AND j.locked_by = (SELECT worker FROM claim)
                    AND j.status = (SELECT 'processing'::job_status) AND j.parent_id IS NULL
                 RETURNING j.id)
-            SELECT (SELECT array_agg(id) FROM done) AS completed_ids, true AS nothing_claimed, %s
+            SELECT NULL::bigint[] AS completed_ids, false AS nothing_claimed, %s FROM claimed
             UNION ALL
-            SELECT NULL, false, %s FROM claimed
+            SELECT (SELECT array_agg(id) FROM done), true, %s
             """.formatted(
                     CLAIM_CTES.formatted(""),
                     JobHistory.COMPLETION.formatted("(SELECT worker FROM claim)"),
-                    String.join(", ", java.util.Collections.nCopies(COLUMNS.split(",").length, "NULL")),
-                    COLUMNS);
+                    COLUMNS,
+                    String.join(", ", java.util.Collections.nCopies(COLUMNS.split(",").length, "NULL")));
 
     /**
      * One statement for all running jobs of a worker: extends each lease that is still held by the
