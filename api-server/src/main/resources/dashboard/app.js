@@ -5,7 +5,7 @@
 
 const KEY_STORAGE = "gaffer.apiKey";
 const ROLE_RANK = { read: 1, submit: 2, approve: 3, admin: 4 };
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const TERMINAL = new Set(["completed", "failed", "cancelled", "rejected"]);
 const PAGE_SIZE = 25;
 
 const state = {
@@ -13,6 +13,7 @@ const state = {
   me: null, // {name, role} from /api/v3/me
   view: null, // "overview" | "jobs" | "job"
   jobId: null, // the job on the detail view
+  revision: null, // its storyboard revision as shown: decisions send it as If-Match
   jobs: { cursors: [null], page: 0, next: null, filter: {} },
   lastTimelineId: 0,
   subjobIds: new Set(),
@@ -125,8 +126,14 @@ async function problemDetail(res) {
   }
 }
 
-async function api(method, path) {
-  const res = await fetch(path, { method, headers: { Accept: "application/json", ...authHeaders() }, cache: "no-store" });
+async function api(method, path, body, extraHeaders) {
+  const headers = { Accept: "application/json", ...authHeaders(), ...(extraHeaders || {}) };
+  const init = { method, headers, cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
   if (!res.ok) {
     const detail = await problemDetail(res);
     if (res.status === 401) askForKey(detail);
@@ -296,7 +303,7 @@ function renderCounts(stats) {
 
 function renderQueues(stats) {
   const body = clear($("queue-table").tBodies[0]);
-  const statuses = ["pending", "approved", "processing", "waiting", "completed", "failed", "cancelled"];
+  const statuses = ["pending", "approved", "processing", "waiting", "completed", "failed", "cancelled", "rejected"];
   const queues = Object.keys(stats.by_queue);
   if (queues.length === 0) {
     body.append(el("tr", {}, el("td", { colspan: 8, class: "muted", text: "No jobs yet." })));
@@ -520,11 +527,27 @@ function refreshRow(row, jobId) {
   );
 }
 
-async function runAction(jobId, action, errorNode, button) {
+/** Decisions on the job page carry the comment box and the storyboard revision on screen (If-Match). */
+const DECISIONS = { approve: "comment", reject: "reason", "request-changes": "comment" };
+
+async function runAction(jobId, action, errorNode, button, revision) {
   errorNode.textContent = "";
+  let body;
+  let headers;
+  if (revision !== undefined && action in DECISIONS) {
+    const comment = $("review-comment").value.trim();
+    if (action !== "approve" && !comment) {
+      errorNode.textContent = `Say why in the comment box before you ${action === "reject" ? "reject" : "request changes to"} job ${jobId}.`;
+      $("review-comment").focus();
+      return false;
+    }
+    if (comment) body = { [DECISIONS[action]]: comment };
+    headers = { "If-Match": `"${revision}"` };
+  }
   if (button) button.disabled = true;
   try {
-    await api("POST", `/api/v3/jobs/${jobId}/${action}`);
+    await api("POST", `/api/v3/jobs/${jobId}/${action}`, body, headers);
+    if (revision !== undefined && action in DECISIONS) $("review-comment").value = "";
     if (state.view === "job" && state.jobId === jobId) {
       $("action-note").textContent = `Job ${jobId}: ${action} done.`;
       loadJob(false);
@@ -541,7 +564,7 @@ async function runAction(jobId, action, errorNode, button) {
 // One job.
 
 for (const b of document.querySelectorAll("#job-actions button")) {
-  b.addEventListener("click", () => runAction(state.jobId, b.dataset.action, $("action-error"), b));
+  b.addEventListener("click", () => runAction(state.jobId, b.dataset.action, $("action-error"), b, state.revision));
 }
 
 async function loadJob(fresh) {
@@ -557,7 +580,7 @@ async function loadJob(fresh) {
     const job = await api("GET", "/api/v3/jobs/" + id);
     if (state.jobId !== id) return;
     renderJob(job, fresh);
-    await Promise.all([loadTimeline(id), loadSubjobs(job), loadArtifacts(job)]);
+    await Promise.all([loadTimeline(id), loadSubjobs(job), loadArtifacts(job), loadReviews(id)]);
   } catch (e) {
     if (e.status !== 401 && state.jobId === id) {
       $("job-title").textContent = "Job #" + id;
@@ -576,10 +599,14 @@ function renderJob(job, fresh) {
   clear($("job-progress")).append(progressBar(job.job_id, job.progress_percentage, job.status));
   $("job-stage").textContent = job.current_stage || "";
   $("job-pending-note").hidden = job.status !== "pending";
+  state.revision = job.storyboard_revision;
 
   const acting = canAct();
   $("job-actions").hidden = !acting;
+  $("job-review").hidden = !acting || job.status !== "pending";
   $("action-approve").hidden = job.status !== "pending";
+  $("action-reject").hidden = job.status !== "pending";
+  $("action-request-changes").hidden = job.status !== "pending";
   $("action-cancel").hidden = TERMINAL.has(job.status);
   $("action-retry").hidden = !(job.status === "failed" || job.status === "cancelled");
   for (const b of $("job-actions").querySelectorAll("button")) b.disabled = false;
@@ -595,6 +622,7 @@ function renderJob(job, fresh) {
   if (job.parent_id) fact("Parent", el("a", { href: "#/jobs/" + job.parent_id, text: "#" + job.parent_id }));
   fact("Created", timeEl(job.inserted_at));
   fact("Created by", job.created_by);
+  if (job.storyboard_revision > 1 || job.storyboard) fact("Storyboard revision", String(job.storyboard_revision));
   if (job.approved_at) fact("Approved", el("span", {}, timeEl(job.approved_at), " by " + (job.approved_by || "?")));
   if (job.run_at) fact("Runs at", timeEl(job.run_at));
   if (job.started_at) fact("Started", timeEl(job.started_at));
@@ -730,6 +758,24 @@ function appendTimeline(e) {
   if (e.message) li.append(el("div", { class: "muted", text: e.message }));
   $("job-timeline").append(li);
   return true;
+}
+
+async function loadReviews(id) {
+  const page = await api("GET", `/api/v3/jobs/${id}/reviews`);
+  if (state.jobId !== id) return;
+  const list = clear($("job-reviews"));
+  $("job-reviews-section").hidden = page.reviews.length === 0;
+  for (const r of page.reviews) {
+    const li = el(
+      "li",
+      { "data-decision": r.decision, "data-review-id": r.id },
+      timeEl(r.decided_at),
+      el("span", { class: "kind", text: r.decision.replace("_", " ") }),
+      el("span", { text: `by ${r.reviewer} · revision ${r.revision}` }),
+    );
+    if (r.comment) li.append(el("div", { class: "muted", text: r.comment }));
+    list.append(li);
+  }
 }
 
 async function loadSubjobs(job) {

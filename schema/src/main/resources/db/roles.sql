@@ -78,7 +78,7 @@ GRANT SELECT ON flyway_schema_history TO gaffer_api, gaffer_worker, gaffer_reado
 
 -- ---- gaffer_api ------------------------------------------------------------------------------
 -- Every transition statement ends in RETURNING *, which needs SELECT on all of jobs.
-GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, job_trees TO gaffer_api;
+GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, job_trees, job_reviews TO gaffer_api;
 -- JobRequests.CREATE calls the create function of V009, which inserts with its owner's rights:
 -- the API itself inserts no job.
 GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jsonb[], int[], timestamptz[], text[], text[], text[])
@@ -88,8 +88,11 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
 -- the transition guards' business (below).
 GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, finished_event_id, result, last_error,
               progress_percentage, current_stage, subjobs_open, locked_by, heartbeat_at, lease_expires_at,
-              updated_at)
+              updated_at, storyboard, storyboard_revision)
     ON jobs TO gaffer_api;
+-- The decisions (APPROVE, REJECT, REQUEST_CHANGES) append their row to the audit trail (V013).
+-- Nobody updates or deletes it but pruning after the audit retention (its trigger).
+GRANT INSERT (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment) ON job_reviews TO gaffer_api;
 -- Every transition appends its history. The event that finishes a job (cancelled, failed) is
 -- written under the id its statement took for jobs.finished_event_id (V011): the id column and
 -- the sequence's nextval.
@@ -104,6 +107,8 @@ GRANT UPDATE (last_used_at) ON api_keys TO gaffer_api;
 
 -- ---- gaffer_worker ---------------------------------------------------------------------------
 GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks TO gaffer_worker;
+-- ReviewTrail.PRUNE: decisions older than the audit retention (the table's trigger refuses younger ones).
+GRANT SELECT, DELETE ON job_reviews TO gaffer_worker;
 -- Sub-jobs (OutcomeStore.WAIT_FOR_SUBJOBS): created approved, with the parent's approval.
 GRANT INSERT (parent_id, type, queue, priority, parameters, max_attempts, status, approved_by, approved_at)
     ON jobs TO gaffer_worker;
@@ -132,7 +137,8 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
     TO gaffer_client;
 
 -- ---- gaffer_readonly -------------------------------------------------------------------------
-GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks, job_trees TO gaffer_readonly;
+GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks, job_trees, job_reviews
+    TO gaffer_readonly;
 GRANT SELECT (id, name, role, key_prefix, created_at, last_used_at, revoked_at) ON api_keys TO gaffer_readonly;
 
 -- Identity columns draw from their sequences with the table's INSERT right; only job_events' is
@@ -182,8 +188,9 @@ BEGIN
       FROM old_jobs o JOIN new_jobs n ON n.id = o.id
      WHERE NOT COALESCE(CASE who
         WHEN 'gaffer_api' THEN
-            -- APPROVE, CANCEL and RETRY, and the fan-in of a cancelled sub-job.
-            (   (o.status = 'pending' AND n.status = 'approved')
+            -- APPROVE, REJECT, REQUEST_CHANGES, REVISE, CANCEL and RETRY, and the fan-in of a
+            -- cancelled sub-job.
+            (   (o.status = 'pending' AND n.status IN ('approved', 'rejected', 'pending'))
              OR (o.status IN ('pending', 'approved', 'processing', 'waiting') AND n.status = 'cancelled')
              OR (o.status IN ('failed', 'cancelled') AND n.status IN ('approved', 'waiting'))
              OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved')))
@@ -200,6 +207,16 @@ BEGIN
             AND n.last_error IS NOT DISTINCT FROM o.last_error
             -- A completion is a worker's.
             AND n.completed_by IS NOT DISTINCT FROM o.completed_by
+            -- The storyboard changes only by a revision of a pending job, to the next revision.
+            AND ((n.storyboard IS NOT DISTINCT FROM o.storyboard AND n.storyboard_revision = o.storyboard_revision)
+                 OR (o.status = 'pending' AND n.status = 'pending'
+                     AND n.storyboard_revision = o.storyboard_revision + 1))
+            -- A decision on a plan is in the audit trail, written in this transaction, about the
+            -- revision decided on.
+            AND (o.status <> 'pending' OR n.status NOT IN ('approved', 'rejected')
+                 OR EXISTS (SELECT 1 FROM job_reviews r
+                             WHERE r.job_id = n.id AND r.revision = n.storyboard_revision
+                               AND r.decision::text = n.status::text AND r.decided_at = now()))
         WHEN 'gaffer_worker' THEN
             -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RELEASE, RECLAIM and the fan-in.
             -- A worker never touches a job that waits for a person or has finished.
@@ -285,7 +302,7 @@ BEGIN
     -- PRUNE: finished top-level jobs; their sub-jobs go with them by the cascade.
     IF who IS NOT NULL
        AND (who <> 'gaffer_worker' OR OLD.parent_id IS NOT NULL
-            OR OLD.status NOT IN ('completed', 'failed', 'cancelled')) THEN
+            OR OLD.status NOT IN ('completed', 'failed', 'cancelled', 'rejected')) THEN
         RAISE EXCEPTION '% may not delete job % (%)', who, OLD.id, OLD.status
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Only pruning deletes jobs: finished top-level ones.';
@@ -313,10 +330,11 @@ BEGIN
      WHERE j.id IS NULL
         OR j.status <> e.status OR j.attempt <> e.attempt
         -- The event that finished the job has the id its row points at.
-        OR (e.status IN ('failed', 'cancelled') AND e.id IS DISTINCT FROM j.finished_event_id)
+        OR (e.status IN ('failed', 'cancelled', 'rejected') AND e.id IS DISTINCT FROM j.finished_event_id)
         OR NOT COALESCE(CASE who
             WHEN 'gaffer_api' THEN
-                e.kind IN ('approved', 'cancelled', 'retried', 'resumed', 'progress')
+                e.kind IN ('approved', 'rejected', 'changes_requested', 'revised', 'cancelled', 'retried', 'resumed',
+                           'progress')
                 OR (e.kind = 'created' AND j.parent_id IS NULL)
             WHEN 'gaffer_worker' THEN
                 e.kind IN ('claimed', 'progress', 'waiting', 'resumed', 'retried', 'reclaimed', 'released',
@@ -334,6 +352,44 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION gaffer_guard_events_insert() IS 'Trigger of job_events_guard_insert: each role records only its own kinds of event, as they left the job. See db/roles.sql.';
+
+CREATE OR REPLACE FUNCTION gaffer_guard_reviews_insert() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    who text := gaffer_guarded_role();
+    bad record;
+BEGIN
+    IF who IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- A decision is written by the statement that makes it, about the job as it left it: the
+    -- job's type, its submitter, its revision, and the state the decision put it in.
+    SELECT r.job_id, r.decision INTO bad
+      FROM new_reviews r
+      LEFT JOIN jobs j ON j.id = r.job_id
+     WHERE who <> 'gaffer_api'
+        OR j.id IS NULL
+        OR r.job_type <> j.type OR r.requested_by IS DISTINCT FROM j.created_by
+        OR r.revision <> j.storyboard_revision OR r.gate <> 'plan'
+        OR r.decided_at <> now()
+        OR j.status::text <> CASE r.decision WHEN 'changes_requested' THEN 'pending' ELSE r.decision::text END
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% may not record a % decision for job %', who, bad.decision, bad.job_id
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Decisions are written by the statement that makes them (JobRequests), as they left the job.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION gaffer_guard_reviews_insert() IS 'Trigger of job_reviews_guard_insert: only gaffer_api records decisions, as they left the job. See db/roles.sql.';
+
+DROP TRIGGER IF EXISTS job_reviews_guard_insert ON job_reviews;
+CREATE TRIGGER job_reviews_guard_insert AFTER INSERT ON job_reviews
+    REFERENCING NEW TABLE AS new_reviews
+    FOR EACH STATEMENT EXECUTE FUNCTION gaffer_guard_reviews_insert();
+COMMENT ON TRIGGER job_reviews_guard_insert ON job_reviews IS 'Transition guard for gaffer_api and gaffer_worker (db/roles.sql).';
 
 DROP TRIGGER IF EXISTS jobs_guard_update ON jobs;
 CREATE TRIGGER jobs_guard_update AFTER UPDATE ON jobs

@@ -1,12 +1,20 @@
-WITH approved AS (
-    UPDATE jobs SET status = 'approved', approved_by = ?, approved_at = now(), updated_at = now()
-     WHERE id = ? AND status = 'pending'
-    RETURNING *),
+WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::text AS comment, ?::int AS revision),
+decided AS (
+    UPDATE jobs j SET status = 'approved', approved_by = args.actor, approved_at = now(), updated_at = now()
+      FROM args
+     WHERE j.id = args.id AND j.status = 'pending'
+   AND (args.revision IS NULL OR j.storyboard_revision = args.revision)
+    RETURNING j.*),
+reviewed AS (
+    INSERT INTO job_reviews (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment)
+    SELECT d.id, d.type, 'plan', d.storyboard_revision, 'approved', args.actor, d.created_by, args.comment
+      FROM decided d, args
+    RETURNING id),
 changes AS (
-    SELECT id, queue, 'approved'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
-           approved_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
+    SELECT d.id, d.queue, 'approved'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
+           d.approved_by AS actor, d.progress_percentage, d.current_stage AS stage, args.comment AS message,
            NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
-      FROM approved),
+      FROM decided d, args),
 events AS (
     INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,
                             message, attempt_started_at)
@@ -24,4 +32,4 @@ notified AS (
 SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
-approved_by, created_at, approved_at, started_at, finished_at, updated_at, (SELECT count(*) FROM notified) AS notified FROM approved
+approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, (SELECT count(*) FROM notified) AS notified FROM decided

@@ -1,1 +1,1 @@
-SELECT status, parent_id FROM jobs WHERE id = ?
+SELECT status, storyboard_revision FROM jobs WHERE id = ?

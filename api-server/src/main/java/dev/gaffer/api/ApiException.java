@@ -65,6 +65,16 @@ public final class ApiException extends RuntimeException {
         return new ApiException(405, "Method Not Allowed", detail, null);
     }
 
+    /** The request's If-Match names a version that is no longer the current one. */
+    public static ApiException preconditionFailed(String field, String detail) {
+        return new ApiException(412, "Precondition Failed", detail, field);
+    }
+
+    /** The request must name the version it changes (If-Match) and did not. */
+    public static ApiException preconditionRequired(String field, String detail) {
+        return new ApiException(428, "Precondition Required", detail, field);
+    }
+
     public static ApiException unprocessable(String field, String detail) {
         return new ApiException(422, "Unprocessable Content", detail, field);
     }

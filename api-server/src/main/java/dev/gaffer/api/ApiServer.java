@@ -3,6 +3,7 @@ package dev.gaffer.api;
 import static io.javalin.apibuilder.ApiBuilder.get;
 import static io.javalin.apibuilder.ApiBuilder.path;
 import static io.javalin.apibuilder.ApiBuilder.post;
+import static io.javalin.apibuilder.ApiBuilder.put;
 
 import dev.gaffer.artifact.ArtifactStore;
 import dev.gaffer.auth.ApiKeyStore;
@@ -14,6 +15,7 @@ import dev.gaffer.job.JobHistory;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobRequests;
 import dev.gaffer.job.JobTypeValidators;
+import dev.gaffer.job.ReviewTrail;
 import dev.gaffer.metrics.MetricsEndpoint;
 import io.javalin.Javalin;
 import io.javalin.http.HandlerType;
@@ -45,6 +47,7 @@ public final class ApiServer implements AutoCloseable {
     private final ApiMetrics metrics;
     private final Authenticator auth;
     private final JobController jobs;
+    private final ReviewController reviews;
     private final StreamController streams;
     private final SystemController system;
     private final ArtifactController artifacts;
@@ -98,7 +101,9 @@ public final class ApiServer implements AutoCloseable {
                 }
             }
         });
-        this.jobs = new JobController(requests, queries, config, metrics, validators);
+        ReviewTrail trail = new ReviewTrail(database.dataSource());
+        this.jobs = new JobController(requests, queries, trail, config, metrics, validators);
+        this.reviews = new ReviewController(trail);
         this.streams = new StreamController(queries, hub, auth);
         this.system = new SystemController(database, queries, metrics);
         // The API only reads artifacts; their size cap is the workers' to enforce when writing.
@@ -115,6 +120,11 @@ public final class ApiServer implements AutoCloseable {
                 path("{id}", () -> {
                     get(jobs::get, Access.READ);
                     post("approve", jobs::approve, Access.APPROVE);
+                    post("reject", jobs::reject, Access.APPROVE);
+                    post("request-changes", jobs::requestChanges, Access.APPROVE);
+                    get("storyboard", jobs::storyboard, Access.READ);
+                    put("storyboard", jobs::reviseStoryboard, Access.SUBMIT);
+                    get("reviews", jobs::reviews, Access.READ);
                     post("cancel", jobs::cancel, Access.APPROVE);
                     post("retry", jobs::retry, Access.APPROVE);
                     get("subjobs", jobs::subJobs, Access.READ);
@@ -123,6 +133,10 @@ public final class ApiServer implements AutoCloseable {
                     get("artifacts", artifacts::list, Access.READ);
                     get("artifacts/{name}", artifacts::download, Access.READ);
                 });
+            });
+            path("reviews", () -> {
+                get(reviews::export, Access.READ);
+                get("awaiting", reviews::awaiting, Access.APPROVE);
             });
             get("events", streams::allEvents, Access.READ);
             get("stats", system::stats, Access.READ);

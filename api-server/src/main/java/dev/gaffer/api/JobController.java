@@ -1,10 +1,14 @@
 package dev.gaffer.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import dev.gaffer.api.Responses.ApproveResponse;
 import dev.gaffer.api.Responses.EventPage;
 import dev.gaffer.api.Responses.EventResponse;
 import dev.gaffer.api.Responses.JobPage;
 import dev.gaffer.api.Responses.JobResponse;
+import dev.gaffer.api.Responses.ReviewList;
+import dev.gaffer.api.Responses.ReviewResponse;
 import dev.gaffer.api.Responses.SubJobList;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
@@ -19,8 +23,10 @@ import dev.gaffer.job.Results.Created;
 import dev.gaffer.job.Results.IdempotencyConflict;
 import dev.gaffer.job.Results.Moved;
 import dev.gaffer.job.Results.NotFound;
+import dev.gaffer.job.Results.StaleRevision;
 import dev.gaffer.job.Results.Transition;
 import dev.gaffer.job.Results.WrongState;
+import dev.gaffer.job.ReviewTrail;
 import io.javalin.http.Context;
 import java.util.List;
 
@@ -35,13 +41,16 @@ final class JobController {
     private final ApiConfig config;
     private final ApiMetrics metrics;
     private final JobTypeValidators validators;
+    private final ReviewTrail trail;
 
     JobController(
             JobRequests requests,
             JobQueries queries,
+            ReviewTrail trail,
             ApiConfig config,
             ApiMetrics metrics,
             JobTypeValidators validators) {
+        this.trail = trail;
         this.requests = requests;
         this.queries = queries;
         this.config = config;
@@ -107,11 +116,86 @@ final class JobController {
                         page.nextCursor() == null ? null : page.nextCursor().toString()));
     }
 
+    /**
+     * The seed's approve: the same 200 body, 404 and 422 as ever. New and optional: a body {@code
+     * {"comment": "…"}} kept with the decision, and {@code If-Match} with the storyboard revision
+     * the reviewer looked at (412 when it is no longer the current one).
+     */
     void approve(Context ctx) {
         long id = Params.jobId(ctx);
-        Job job = moved(requests.approve(id, Authenticator.principal(ctx).name()));
+        JsonNode body = JsonSupport.readOptionalObject(ctx, config.maxBodyBytes());
+        String comment = body == null ? null : DecisionBody.text(body, "comment", false);
+        Job job = moved(requests.approve(id, Authenticator.principal(ctx).name(), comment, ifMatch(ctx, false)));
         metrics.jobAction("approved");
         JsonSupport.write(ctx, 200, ApproveResponse.of(job));
+    }
+
+    /** pending → rejected, terminal; body {@code {"reason": "…"}} (required); optional If-Match. */
+    void reject(Context ctx) {
+        long id = Params.jobId(ctx);
+        String reason = DecisionBody.text(JsonSupport.readObject(ctx, config.maxBodyBytes()), "reason", true);
+        Job job = moved(requests.reject(id, Authenticator.principal(ctx).name(), reason, ifMatch(ctx, false)));
+        metrics.jobAction("rejected");
+        JsonSupport.write(ctx, 200, JobResponse.of(job));
+    }
+
+    /** A pending job stays pending with the reviewer's {@code {"comment": "…"}} (required); optional If-Match. */
+    void requestChanges(Context ctx) {
+        long id = Params.jobId(ctx);
+        String comment = DecisionBody.text(JsonSupport.readObject(ctx, config.maxBodyBytes()), "comment", true);
+        Job job = moved(requests.requestChanges(id, Authenticator.principal(ctx).name(), comment, ifMatch(ctx, false)));
+        metrics.jobAction("changes_requested");
+        JsonSupport.write(ctx, 200, JobResponse.of(job));
+    }
+
+    /** The storyboard document itself, with its revision as the ETag. */
+    void storyboard(Context ctx) {
+        long id = Params.jobId(ctx);
+        Job job = queries.find(id).orElseThrow(() -> jobNotFound(id));
+        ctx.header("ETag", etag(job.storyboardRevision()));
+        JsonSupport.write(ctx, 200, job.storyboard() == null ? NullNode.getInstance() : job.storyboard());
+    }
+
+    /**
+     * Replaces a pending job's storyboard with the body (any JSON but null), from the revision in
+     * {@code If-Match} (required: 428 without, 412 when stale) to the next one, which asks for
+     * review again. Only the job's submitter may revise it, or an admin key; the new storyboard
+     * is checked as at create (size limits, the job type's validator).
+     */
+    void reviseStoryboard(Context ctx) {
+        long id = Params.jobId(ctx);
+        int revision = ifMatch(ctx, true);
+        var principal = Authenticator.principal(ctx);
+        JsonNode storyboard = JsonSupport.readValue(ctx, config.maxBodyBytes());
+        Job job = queries.find(id).orElseThrow(() -> jobNotFound(id));
+        if (!principal.role().includes(dev.gaffer.auth.ApiKeyRole.ADMIN)
+                && !principal.name().equals(job.createdBy())) {
+            throw ApiException.forbidden("only the job's submitter (" + job.createdBy()
+                    + ") or an admin key may revise its storyboard; this key is " + principal.name());
+        }
+        try {
+            storyboard = dev.gaffer.job.JsonLimits.checked("storyboard", storyboard);
+            validators.validate(job.type(), job.parameters(), storyboard);
+        } catch (dev.gaffer.job.InvalidJobException e) {
+            throw ApiException.unprocessable(e.field(), e.getMessage());
+        }
+        Job revised = moved(requests.revise(id, principal.name(), storyboard, revision));
+        metrics.jobAction("revised");
+        ctx.header("ETag", etag(revised.storyboardRevision()));
+        JsonSupport.write(ctx, 200, JobResponse.of(revised));
+    }
+
+    /** The job's decisions in order; also after the job itself was pruned (404 only when there are neither). */
+    void reviews(Context ctx) {
+        long id = Params.jobId(ctx);
+        var reviews = trail.ofJob(id);
+        if (reviews.isEmpty() && queries.find(id).isEmpty()) {
+            throw jobNotFound(id);
+        }
+        JsonSupport.write(
+                ctx,
+                200,
+                new ReviewList(id, reviews.stream().map(ReviewResponse::of).toList()));
     }
 
     void cancel(Context ctx) {
@@ -155,10 +239,54 @@ final class JobController {
         return switch (t) {
             case Moved m -> m.job();
             case NotFound n -> throw jobNotFound(n.id());
+            case StaleRevision s ->
+                throw ApiException.preconditionFailed(
+                        "If-Match",
+                        "job " + s.id() + "'s storyboard is at revision " + s.current()
+                                + " now, not the one named in If-Match; read it again (GET …/storyboard)");
             case WrongState w ->
                 throw ApiException.unprocessable(
                         "status", "job " + w.id() + " is " + w.actual().dbName() + ": " + w.reason());
         };
+    }
+
+    /**
+     * The storyboard revision in {@code If-Match} ({@code "3"}, {@code 3} or {@code W/"3"}); null
+     * when absent and not {@code required} (428 when required).
+     */
+    private static Integer ifMatch(Context ctx, boolean required) {
+        String header = ctx.header("If-Match");
+        if (header == null || header.isBlank()) {
+            if (required) {
+                throw ApiException.preconditionRequired(
+                        "If-Match",
+                        "send If-Match with the storyboard revision you revised (the ETag of GET …/storyboard)");
+            }
+            return null;
+        }
+        String v = header.strip();
+        if (v.startsWith("W/")) {
+            v = v.substring(2);
+        }
+        if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+            v = v.substring(1, v.length() - 1);
+        }
+        try {
+            int revision = Integer.parseInt(v);
+            if (revision >= 1) {
+                return revision;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw ApiException.badRequest(
+                "If-Match",
+                "If-Match must be a storyboard revision such as \"2\" (the ETag of GET …/storyboard), got '"
+                        + Params.printable(header) + "'");
+    }
+
+    private static String etag(int revision) {
+        return "\"" + revision + "\"";
     }
 
     static ApiException jobNotFound(long id) {

@@ -47,6 +47,7 @@ final class JobResponseSerializer extends StdSerializer<JobResponse> {
     private static final SerializedString TOTAL = new SerializedString("total");
     private static final SerializedString OPEN = new SerializedString("open");
     private static final SerializedString FINISHED = new SerializedString("finished");
+    private static final SerializedString STORYBOARD_REVISION = new SerializedString("storyboard_revision");
 
     JobResponseSerializer() {
         super(JobResponse.class);
@@ -122,6 +123,8 @@ final class JobResponseSerializer extends StdSerializer<JobResponse> {
             g.writeNumber(j.subjobs().finished());
             g.writeEndObject();
         }
+        g.writeFieldName(STORYBOARD_REVISION);
+        g.writeNumber(j.storyboardRevision());
         g.writeEndObject();
     }
 

@@ -85,6 +85,29 @@ public final class JsonSupport {
      * Javalin, so that a chunked body without Content-Length gets the same 413.
      */
     static JsonNode readObject(Context ctx, long maxBytes) {
+        JsonNode node = readValue(ctx, maxBytes);
+        if (!node.isObject()) {
+            throw ApiException.badRequest("the request body must be a JSON object");
+        }
+        return node;
+    }
+
+    /**
+     * The request body as a JSON object, or null when the request has no body at all (no bytes):
+     * for the routes whose body is optional (approve, with or without a comment).
+     */
+    static JsonNode readOptionalObject(Context ctx, long maxBytes) {
+        if (ctx.req().getContentLengthLong() == 0
+                || (ctx.req().getContentLengthLong() < 0
+                        && ctx.header("Content-Type") == null
+                        && ctx.header("Transfer-Encoding") == null)) {
+            return null;
+        }
+        return readObject(ctx, maxBytes);
+    }
+
+    /** The request body as one JSON document of any kind except null; limits as {@link #readObject}. */
+    static JsonNode readValue(Context ctx, long maxBytes) {
         requireJsonContentType(ctx);
         long declared = ctx.req().getContentLengthLong();
         if (declared > maxBytes) {
@@ -100,7 +123,7 @@ public final class JsonSupport {
             throw tooLarge(maxBytes);
         }
         if (body.length == 0) {
-            throw ApiException.badRequest("the request body is empty; expected a JSON object");
+            throw ApiException.badRequest("the request body is empty; expected JSON");
         }
         JsonNode node;
         try {
@@ -109,8 +132,8 @@ public final class JsonSupport {
             String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
             throw ApiException.badRequest("the request body is not valid JSON: " + why);
         }
-        if (node == null || !node.isObject()) {
-            throw ApiException.badRequest("the request body must be a JSON object");
+        if (node == null || node.isNull() || node.isMissingNode()) {
+            throw ApiException.badRequest("the request body must be a JSON document, not null");
         }
         return node;
     }

@@ -6,6 +6,7 @@ import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.JobEvent;
 import dev.gaffer.job.JobQueries;
+import dev.gaffer.job.ReviewTrail;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -69,7 +70,8 @@ public final class Responses {
             Instant leaseExpiresAt,
             String lastError,
             JsonNode result,
-            SubJobCounts subjobs) {
+            SubJobCounts subjobs,
+            int storyboardRevision) {
 
         static JobResponse of(Job j) {
             return new JobResponse(
@@ -98,7 +100,8 @@ public final class Responses {
                     j.leaseExpiresAt(),
                     j.lastError(),
                     j.result(),
-                    new SubJobCounts(j.subjobsTotal(), j.subjobsOpen(), j.subjobsTotal() - j.subjobsOpen()));
+                    new SubJobCounts(j.subjobsTotal(), j.subjobsOpen(), j.subjobsTotal() - j.subjobsOpen()),
+                    j.storyboardRevision());
         }
     }
 
@@ -138,6 +141,37 @@ public final class Responses {
     }
 
     public record EventPage(long jobId, List<EventResponse> events, long nextSince) {}
+
+    /** One decision of the audit trail (job_reviews). */
+    public record ReviewResponse(
+            long id,
+            long jobId,
+            String jobType,
+            String gate,
+            int revision,
+            String decision,
+            String reviewer,
+            String requestedBy,
+            String comment,
+            Instant decidedAt) {
+        static ReviewResponse of(ReviewTrail.Review r) {
+            return new ReviewResponse(
+                    r.id(),
+                    r.jobId(),
+                    r.jobType(),
+                    r.gate(),
+                    r.revision(),
+                    r.decision(),
+                    r.reviewer(),
+                    r.requestedBy(),
+                    r.comment(),
+                    r.decidedAt());
+        }
+    }
+
+    public record ReviewList(long jobId, List<ReviewResponse> reviews) {}
+
+    public record ReviewPage(List<ReviewResponse> reviews, long nextSince) {}
 
     public record Throughput(Instant minute, long completed, long failed, long cancelled) {
         static Throughput of(JobQueries.MinuteThroughput t) {

@@ -55,7 +55,8 @@ class JobResponseSerializerTest {
                 Instant.parse("2026-12-02T18:57:45.000100Z"),
                 "boom: \t tab, \\ backslash, \u2028 separator",
                 tree("[1,\"two\",{\"three\":3.0}]"),
-                new SubJobCounts(10, 4, 6));
+                new SubJobCounts(10, 4, 6),
+                3);
         assertSameBytes(full);
     }
 
@@ -87,7 +88,8 @@ class JobResponseSerializerTest {
                 null,
                 null,
                 null,
-                null);
+                null,
+                1);
         assertSameBytes(sparse);
         // A job whose documents are JSON null (jsonb 'null'), not SQL NULL.
         assertSameBytes(new JobResponse(
@@ -116,7 +118,8 @@ class JobResponseSerializerTest {
                 null,
                 "",
                 tree("\"just a string\""),
-                new SubJobCounts(0, 0, 0)));
+                new SubJobCounts(0, 0, 0),
+                1));
     }
 
     @Test
@@ -147,7 +150,8 @@ class JobResponseSerializerTest {
                 null,
                 null,
                 null,
-                new SubJobCounts(1, 1, 0));
+                new SubJobCounts(1, 1, 0),
+                2);
         assertSameBytes(new JobPage(List.of(a, a), "3"));
         assertSameBytes(new JobPage(List.of(), null));
         assertSameBytes(new SubJobList(1, List.of(a)));

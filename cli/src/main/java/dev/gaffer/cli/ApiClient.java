@@ -48,13 +48,42 @@ final class ApiClient {
     }
 
     JsonNode post(String path, JsonNode body, String idempotencyKey) {
+        return post(path, body, idempotencyKey, null);
+    }
+
+    /** With {@code If-Match} (a storyboard revision) when not null. */
+    JsonNode post(String path, JsonNode body, String idempotencyKey, Integer ifMatch) {
         HttpRequest.Builder b = request(path)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body == null ? "" : body.toString()));
         if (idempotencyKey != null) {
             b.header("Idempotency-Key", idempotencyKey);
         }
+        if (ifMatch != null) {
+            b.header("If-Match", "\"" + ifMatch + "\"");
+        }
         return send(b.build());
+    }
+
+    /** PUT of a JSON document, with {@code If-Match} (a storyboard revision). */
+    JsonNode put(String path, JsonNode body, int ifMatch) {
+        return send(request(path)
+                .header("Content-Type", "application/json")
+                .header("If-Match", "\"" + ifMatch + "\"")
+                .PUT(HttpRequest.BodyPublishers.ofString(body.toString()))
+                .build());
+    }
+
+    /** One page of a text export: its body and the {@code Gaffer-Next-Since} header. */
+    record TextPage(String body, long nextSince) {}
+
+    TextPage getText(String path) {
+        HttpResponse<String> resp = exchange(request(path).GET().build());
+        long next = resp.headers()
+                .firstValue("Gaffer-Next-Since")
+                .map(Long::parseLong)
+                .orElseThrow(() -> new IllegalStateException("the API did not say where the next page starts"));
+        return new TextPage(resp.body(), next);
     }
 
     /**
@@ -122,6 +151,16 @@ final class ApiClient {
     }
 
     private JsonNode send(HttpRequest req) {
+        HttpResponse<String> resp = exchange(req);
+        try {
+            return resp.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(resp.body());
+        } catch (IOException e) {
+            throw new IllegalStateException("the API at " + base + " answered with something that is not JSON");
+        }
+    }
+
+    /** Sends {@code req}; an answer of 400 or more is an {@link ApiException} with the problem's detail. */
+    private HttpResponse<String> exchange(HttpRequest req) {
         HttpResponse<String> resp;
         try {
             resp = http.send(req, HttpResponse.BodyHandlers.ofString());
@@ -134,11 +173,7 @@ final class ApiClient {
         if (resp.statusCode() >= 400) {
             throw error(resp.statusCode(), resp.body());
         }
-        try {
-            return resp.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(resp.body());
-        } catch (IOException e) {
-            throw new IllegalStateException("the API at " + base + " answered with something that is not JSON");
-        }
+        return resp;
     }
 
     private static ApiException error(int status, String body) {

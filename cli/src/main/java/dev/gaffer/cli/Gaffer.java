@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             ApiCommand.class,
             KeysCommand.class,
             JobsCommand.class,
+            ReviewsCommand.class,
             DevCommand.class
         })
 public final class Gaffer implements Runnable {

@@ -21,7 +21,8 @@ import picocli.CommandLine.Parameters;
 @Command(
         name = "jobs",
         mixinStandardHelpOptions = true,
-        description = "Create, list, inspect, approve, cancel, retry and watch jobs through the REST API.",
+        description = "Create, list, inspect, review (approve, reject, request changes, revise), cancel, retry and"
+                + " watch jobs through the REST API.",
         subcommands = {
             JobsCommand.Create.class,
             JobsCommand.ListJobs.class,
@@ -30,7 +31,7 @@ import picocli.CommandLine.Parameters;
         })
 final class JobsCommand implements Runnable {
 
-    static final Set<String> TERMINAL = Set.of("completed", "failed", "cancelled");
+    static final Set<String> TERMINAL = Set.of("completed", "failed", "cancelled", "rejected");
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -235,12 +236,76 @@ final class JobsCommand implements Runnable {
     int approve(
             @Mixin Connection connection,
             @Parameters(paramLabel = "ID") long id,
+            @Option(names = "--comment", description = "Kept with the decision in the audit trail.") String comment,
+            @Option(
+                            names = "--revision",
+                            description = "Only if the storyboard is still this revision (what you looked at).")
+                    Integer revision,
             @Option(
                             names = "--watch",
                             description = "Then show its live progress until it ends, as `gaffer jobs watch` does.")
                     boolean watch) {
-        int approved = action(connection, id, "approve");
+        int approved = decide(connection, id, "approve", "comment", comment, revision);
         return watch ? Watch.watch(connection, id) : approved;
+    }
+
+    @Command(
+            name = "reject",
+            mixinStandardHelpOptions = true,
+            description = "Reject a pending job's plan: it never runs and cannot be retried (needs the approve role).")
+    int reject(
+            @Mixin Connection connection,
+            @Parameters(paramLabel = "ID") long id,
+            @Option(names = "--reason", required = true, description = "Why; kept in the audit trail.") String reason,
+            @Option(names = "--revision", description = "Only if the storyboard is still this revision.")
+                    Integer revision) {
+        return decide(connection, id, "reject", "reason", reason, revision);
+    }
+
+    @Command(
+            name = "request-changes",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Ask the submitter to change a pending job's storyboard; it stays pending (needs the approve role).")
+    int requestChanges(
+            @Mixin Connection connection,
+            @Parameters(paramLabel = "ID") long id,
+            @Option(names = "--comment", required = true, description = "What to change; kept in the audit trail.")
+                    String comment,
+            @Option(names = "--revision", description = "Only if the storyboard is still this revision.")
+                    Integer revision) {
+        return decide(connection, id, "request-changes", "comment", comment, revision);
+    }
+
+    @Command(
+            name = "revise",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Replace a pending job's storyboard (its submitter, or an admin key); it asks for review again.")
+    int revise(
+            @Mixin Connection connection,
+            @Parameters(paramLabel = "ID") long id,
+            @Option(
+                            names = "--storyboard",
+                            required = true,
+                            description = "The new storyboard: JSON, or @file to read it from a file.")
+                    String storyboard,
+            @Option(
+                            names = "--revision",
+                            required = true,
+                            description = "The revision it replaces (storyboard_revision of `gaffer jobs show`).")
+                    int revision)
+            throws IOException {
+        JsonNode job = connection
+                .client()
+                .put("/api/v3/jobs/" + id + "/storyboard", jsonFrom(storyboard, "--storyboard"), revision);
+        if (connection.json) {
+            System.out.println(job.toPrettyString());
+        } else {
+            System.out.println("job " + id + " storyboard is now revision "
+                    + job.path("storyboard_revision").asInt() + ", awaiting review");
+        }
+        return 0;
     }
 
     @Command(
@@ -350,7 +415,18 @@ final class JobsCommand implements Runnable {
     }
 
     private static int action(Connection connection, long id, String verb) {
-        JsonNode answer = connection.client().post("/api/v3/jobs/" + id + "/" + verb, null, null);
+        return decide(connection, id, verb, null, null, null);
+    }
+
+    /** A decision or action on one job, with its optional text field and If-Match revision. */
+    private static int decide(
+            Connection connection, long id, String verb, String field, String text, Integer revision) {
+        ObjectNode body = null;
+        if (text != null) {
+            body = ApiClient.JSON.createObjectNode();
+            body.put(field, text);
+        }
+        JsonNode answer = connection.client().post("/api/v3/jobs/" + id + "/" + verb, body, null, revision);
         if (connection.json) {
             System.out.println(answer.toPrettyString());
         } else {

@@ -85,6 +85,11 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--retention", description = "GAFFER_RETENTION, how long finished jobs are kept; default: 7d.")
     String retention;
 
+    @Option(
+            names = "--audit-retention",
+            description = "GAFFER_AUDIT_RETENTION, how long review decisions are kept; at least 30d; default: 400d.")
+    String auditRetention;
+
     @Option(names = "--job-timeout", description = "GAFFER_JOB_TIMEOUT, per run of a job; default: 1h.")
     String jobTimeout;
 
@@ -126,6 +131,7 @@ final class WorkerCommand implements Callable<Integer> {
                 .override("GAFFER_RECLAIM_INTERVAL", reclaimInterval)
                 .override("GAFFER_SHUTDOWN_GRACE", shutdownGrace)
                 .override("GAFFER_RETENTION", retention)
+                .override("GAFFER_AUDIT_RETENTION", auditRetention)
                 .override("GAFFER_JOB_TIMEOUT", jobTimeout)
                 .override("GAFFER_JOB_TYPES", jobTypes)
                 .override("GAFFER_HANDLERS", handlers)

@@ -329,6 +329,44 @@ class DashboardBrowserTest {
     }
 
     @Test
+    void aReviewerAsksForChangesThenRejectsWithAReasonAndSeesTheDecisions() throws Exception {
+        useKey(approveKey, "operator (approve)");
+        long id = createJob("sleep", "{\"ms\": 1}");
+        driver.get(base() + "/#/jobs/" + id);
+        waitFor(d -> d.findElement(By.id("action-reject")).isDisplayed());
+        assertThat(driver.findElement(By.id("job-review")).isDisplayed()).isTrue();
+
+        // Without a comment the page says why it sends nothing, and the job stays pending.
+        driver.findElement(By.id("action-reject")).click();
+        waitFor(d -> !d.findElement(By.id("action-error")).getText().isEmpty());
+        assertThat(driver.findElement(By.id("action-error")).getText()).contains("Say why");
+
+        driver.findElement(By.id("review-comment")).sendKeys("Shorter, please <b>now</b>");
+        driver.findElement(By.id("action-request-changes")).click();
+        waitFor(d -> d.findElements(By.cssSelector("#job-reviews li[data-decision='changes_requested']"))
+                        .size()
+                == 1);
+        assertThat(driver.findElement(By.id("job-status")).getText()).isEqualTo("pending");
+        assertThat(driver.findElement(By.cssSelector("#job-reviews li[data-decision='changes_requested']"))
+                        .getText())
+                .contains("by operator")
+                .contains("revision 1")
+                .contains("Shorter, please <b>now</b>");
+
+        driver.findElement(By.id("review-comment")).sendKeys("Not this quarter");
+        driver.findElement(By.id("action-reject")).click();
+        waitFor(d -> "rejected".equals(d.findElement(By.id("job-status")).getText()));
+        waitFor(d -> d.findElements(By.cssSelector("#job-reviews li")).size() == 2);
+        assertThat(driver.findElement(By.cssSelector("#job-reviews li[data-decision='rejected']"))
+                        .getText())
+                .contains("Not this quarter");
+        assertThat(driver.findElement(By.id("action-reject")).isDisplayed()).isFalse();
+        assertThat(driver.findElement(By.id("action-retry")).isDisplayed()).isFalse();
+        assertThat(driver.findElement(By.id("job-review")).isDisplayed()).isFalse();
+        screenshot("rejected-job-desktop");
+    }
+
+    @Test
     void aVideoJobShowsItsScenesAndSubJobsThenPlaysItsVideo() throws Exception {
         useKey(approveKey, "operator (approve)");
         // A caption with markup in it: the page must show it as text, not as HTML.

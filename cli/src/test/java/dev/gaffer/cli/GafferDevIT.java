@@ -72,6 +72,38 @@ class GafferDevIT {
             var cancelDone = GafferProcess.run(cli, COMMAND_LIMIT, "jobs", "cancel", String.valueOf(id));
             assertThat(cancelDone.exitCode()).isEqualTo(1);
             assertThat(cancelDone.err()).contains("HTTP 422");
+
+            // Review beyond one yes: changes requested, the storyboard revised, then rejected.
+            var other = JSON.readTree(GafferProcess.run(
+                                    cli, COMMAND_LIMIT, "jobs", "create", "noop", "--storyboard", "{\"v\":1}", "--json")
+                            .out())
+                    .get("job_id")
+                    .asText();
+            var asked = GafferProcess.run(
+                    cli, COMMAND_LIMIT, "jobs", "request-changes", other, "--comment", "make it v2", "--revision", "1");
+            assertThat(asked.exitCode()).as(asked.err()).isZero();
+            var stale = GafferProcess.run(
+                    cli, COMMAND_LIMIT, "jobs", "revise", other, "--storyboard", "{\"v\":2}", "--revision", "5");
+            assertThat(stale.exitCode()).isEqualTo(1);
+            assertThat(stale.err()).contains("HTTP 412");
+            var revised = GafferProcess.run(
+                    cli, COMMAND_LIMIT, "jobs", "revise", other, "--storyboard", "{\"v\":2}", "--revision", "1");
+            assertThat(revised.exitCode()).as(revised.err()).isZero();
+            assertThat(revised.out()).contains("revision 2");
+            var noReason = GafferProcess.run(cli, COMMAND_LIMIT, "jobs", "reject", other);
+            assertThat(noReason.exitCode()).isNotZero();
+            var rejected = GafferProcess.run(cli, COMMAND_LIMIT, "jobs", "reject", other, "--reason", "not needed");
+            assertThat(rejected.exitCode()).as(rejected.err()).isZero();
+            assertThat(rejected.out()).contains("rejected");
+            var exported =
+                    GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "export", "--format", "csv", "--job", other);
+            assertThat(exported.exitCode()).as(exported.err()).isZero();
+            assertThat(exported.out().split("\r\n"))
+                    .hasSize(3)
+                    .satisfies(lines ->
+                            assertThat(lines[1]).contains("changes_requested").contains("make it v2"))
+                    .satisfies(
+                            lines -> assertThat(lines[2]).contains("rejected").contains("not needed"));
         } finally {
             stop(dev);
         }

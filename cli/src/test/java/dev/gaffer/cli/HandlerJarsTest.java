@@ -220,7 +220,8 @@ class HandlerJarsTest {
                 null,
                 now,
                 null,
-                now);
+                now,
+                1);
         return new JobContext() {
             @Override
             public Job job() {

@@ -35,7 +35,8 @@ public record Job(
         Instant approvedAt,
         Instant startedAt,
         Instant finishedAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        int storyboardRevision) {
 
     /** The lease this row represents; only meaningful while it is processing. */
     public Lease lease() {

@@ -11,7 +11,11 @@ import java.util.Set;
  * fan-in that those statements splice in ({@code FanIn}).
  */
 public enum JobStatus {
-    /** Waiting for a person. Leaves by {@code JobRequests.approve} or {@code JobRequests.cancel}. */
+    /**
+     * Waiting for a person. Leaves by {@code JobRequests.approve}, {@code JobRequests.reject} or
+     * {@code JobRequests.cancel}; a request for changes and a revision of its storyboard keep it
+     * here.
+     */
     PENDING,
     /**
      * Claimable once {@code run_at} has passed. Leaves by {@code LeaseStore.claim} or
@@ -36,9 +40,14 @@ public enum JobStatus {
     /** Terminal; {@code JobRequests.retry} starts it again with a fresh budget of attempts. */
     FAILED,
     /** Terminal; {@code JobRequests.retry} starts it again with a fresh budget of attempts. */
-    CANCELLED;
+    CANCELLED,
+    /**
+     * Terminal: a reviewer turned its plan down ({@code JobRequests.reject}), with a reason in
+     * {@code job_reviews}. Never retried: that would run a plan a person said no to.
+     */
+    REJECTED;
 
-    public static final Set<JobStatus> TERMINAL = EnumSet.of(COMPLETED, FAILED, CANCELLED);
+    public static final Set<JobStatus> TERMINAL = EnumSet.of(COMPLETED, FAILED, CANCELLED, REJECTED);
 
     // Spelled once: every job row read and every response written asks for it.
     private final String dbName = name().toLowerCase(Locale.ROOT);
@@ -62,6 +71,6 @@ public enum JobStatus {
             }
         }
         throw new IllegalArgumentException("unknown job status '" + value
-                + "'; expected one of pending, approved, processing, waiting, completed, failed, cancelled");
+                + "'; expected one of pending, approved, processing, waiting, completed, failed, cancelled, rejected");
     }
 }

@@ -10,6 +10,7 @@ import dev.gaffer.job.Results.Created;
 import dev.gaffer.job.Results.IdempotencyConflict;
 import dev.gaffer.job.Results.Moved;
 import dev.gaffer.job.Results.NotFound;
+import dev.gaffer.job.Results.StaleRevision;
 import dev.gaffer.job.Results.Transition;
 import dev.gaffer.job.Results.WrongState;
 import java.sql.PreparedStatement;
@@ -20,8 +21,10 @@ import java.util.Objects;
 import javax.sql.DataSource;
 
 /**
- * The transitions people ask for, through the API: create (→ pending), approve (pending →
- * approved), cancel (an unfinished job and its tree → cancelled), retry (failed or cancelled →
+ * The transitions people ask for, through the API: create (→ pending), the decisions on a
+ * pending job's plan (approve → approved, reject → rejected, request changes: stays pending, each
+ * recorded in the audit trail job_reviews), revise (a pending job's storyboard, to its next
+ * revision), cancel (an unfinished job and its tree → cancelled), retry (failed or cancelled →
  * approved or waiting, with a fresh budget of attempts).
  *
  * <p>Each is one statement: a chain of CTEs that changes the rows, appends their {@code
@@ -37,18 +40,121 @@ public final class JobRequests {
     /** The row of a job just created: {@link CreateCall}'s function returns its id only. */
     static final String FIND = "SELECT " + COLUMNS + " FROM jobs WHERE id = ?";
 
-    static final String APPROVE = """
-            WITH approved AS (
-                UPDATE jobs SET status = 'approved', approved_by = ?, approved_at = now(), updated_at = now()
-                 WHERE id = ? AND status = 'pending'
-                RETURNING *),
+    /**
+     * The arguments of a decision on a pending job's plan: the job, the reviewer, the comment
+     * (the reason, for a rejection), and the storyboard revision the reviewer decided on (NULL:
+     * whichever is current).
+     */
+    private static final String DECISION_ARGS =
+            "args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::text AS comment, ?::int AS revision)";
+
+    /** The pending job a decision applies to, in {@code UPDATE jobs j … FROM args}. */
+    private static final String DECIDABLE = """
+            j.id = args.id AND j.status = 'pending'
+               AND (args.revision IS NULL OR j.storyboard_revision = args.revision)""";
+
+    /**
+     * The decision's row in the audit trail ({@code job_reviews}, V013), written by the statement
+     * that makes the decision, so that one commits exactly when the other does: one row per row of
+     * {@code decided} (the job as the decision left it), with the decision {@code %s}.
+     */
+    private static final String REVIEWED = """
+            reviewed AS (
+                INSERT INTO job_reviews (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment)
+                SELECT d.id, d.type, 'plan', d.storyboard_revision, '%s', args.actor, d.created_by, args.comment
+                  FROM decided d, args
+                RETURNING id)""";
+
+    /**
+     * pending → approved. The approval records who approved in the job's row and, with the
+     * optional comment and the revision approved, in job_reviews.
+     */
+    static final String APPROVE =
+            """
+            WITH %s,
+            decided AS (
+                UPDATE jobs j SET status = 'approved', approved_by = args.actor, approved_at = now(), updated_at = now()
+                  FROM args
+                 WHERE %s
+                RETURNING j.*),
+            %s,
             changes AS (
-                SELECT id, queue, 'approved'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
-                       approved_by AS actor, progress_percentage, current_stage AS stage, NULL::text AS message,
+                SELECT d.id, d.queue, 'approved'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
+                       d.approved_by AS actor, d.progress_percentage, d.current_stage AS stage, args.comment AS message,
                        NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
-                  FROM approved),
+                  FROM decided d, args),
             %s
-            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM approved
+            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
+            """.formatted(DECISION_ARGS, DECIDABLE, REVIEWED.formatted("approved"), RECORD, COLUMNS);
+
+    /**
+     * pending → rejected, terminal: the job never runs. The reason is the review's comment and
+     * the message of the rejected event, which is the job's finishing event (V011).
+     */
+    static final String REJECT =
+            """
+            WITH %s,
+            decided AS (
+                UPDATE jobs j SET status = 'rejected', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),
+                       updated_at = now()
+                  FROM args
+                 WHERE %s
+                RETURNING j.*),
+            %s,
+            changes AS (
+                SELECT d.id, d.queue, 'rejected'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
+                       args.actor, d.progress_percentage, d.current_stage AS stage, args.comment AS message,
+                       NULL::timestamptz AS attempt_started_at, d.finished_event_id AS event_id
+                  FROM decided d, args),
+            %s
+            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
+            """.formatted(DECISION_ARGS, DECIDABLE, REVIEWED.formatted("rejected"), RECORD, COLUMNS);
+
+    /**
+     * pending stays pending, with the reviewer's comment in job_reviews and in the
+     * changes_requested event; its submitter answers with a revision ({@link #REVISE}). The row
+     * is updated ({@code updated_at}) so that the decision holds the job's lock and sees the
+     * state and revision that a concurrent approval or revision would change.
+     */
+    static final String REQUEST_CHANGES =
+            """
+            WITH %s,
+            decided AS (
+                UPDATE jobs j SET updated_at = now()
+                  FROM args
+                 WHERE %s
+                RETURNING j.*),
+            %s,
+            changes AS (
+                SELECT d.id, d.queue, 'changes_requested'::job_event_kind AS kind, d.status, d.attempt,
+                       NULL::text AS worker_id, args.actor, d.progress_percentage, d.current_stage AS stage,
+                       args.comment AS message, NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
+                  FROM decided d, args),
+            %s
+            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
+            """.formatted(DECISION_ARGS, DECIDABLE, REVIEWED.formatted("changes_requested"), RECORD, COLUMNS);
+
+    /**
+     * A pending job's storyboard replaced by its submitter: the next revision, which asks for
+     * review again (a request for changes was about the revision before). Only from the revision
+     * the caller names, so that a revision made from a stale copy changes nothing.
+     */
+    static final String REVISE = """
+            WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::jsonb AS storyboard, ?::int AS revision),
+            revised AS (
+                UPDATE jobs j SET storyboard = args.storyboard, storyboard_revision = j.storyboard_revision + 1,
+                       updated_at = now()
+                  FROM args
+                 WHERE j.id = args.id AND j.status = 'pending' AND j.storyboard_revision = args.revision
+                RETURNING j.*),
+            changes AS (
+                SELECT r.id, r.queue, 'revised'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
+                       args.actor, r.progress_percentage, r.current_stage AS stage,
+                       'storyboard revision ' || r.storyboard_revision AS message,
+                       NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
+                  FROM revised r, args),
+            %s
+            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM revised
             """.formatted(RECORD, COLUMNS);
 
     /**
@@ -156,7 +262,7 @@ public final class JobRequests {
               FROM retried
             """.formatted(RECORD, COLUMNS, FanIn.SUBJOBS_PROGRESS_SHARE);
 
-    static final String STATUS_OF = "SELECT status, parent_id FROM jobs WHERE id = ?";
+    static final String STATUS_OF = "SELECT status, storyboard_revision FROM jobs WHERE id = ?";
 
     private final DataSource dataSource;
 
@@ -199,17 +305,102 @@ public final class JobRequests {
 
     /** pending → approved, recording who approved. Concurrent approvals: exactly one moves it. */
     public Transition approve(long id, String approvedBy) {
-        Objects.requireNonNull(approvedBy, "approvedBy");
+        return approve(id, approvedBy, null, null);
+    }
+
+    /**
+     * pending → approved, recording who approved, with an optional comment, in the job's row and
+     * in job_reviews. With {@code revision}, only while the storyboard is still that revision
+     * ({@link StaleRevision} otherwise). Concurrent decisions: exactly one moves it.
+     */
+    public Transition approve(long id, String approvedBy, String comment, Integer revision) {
+        return decide(id, "approve", APPROVE, approvedBy, comment, revision, "only a pending job can be approved");
+    }
+
+    /**
+     * pending → rejected (terminal, never retried), with the reviewer's reason, which is required.
+     * With {@code revision}, only while the storyboard is still that revision.
+     */
+    public Transition reject(long id, String rejectedBy, String reason, Integer revision) {
+        requireText(reason, "a rejection needs a reason");
+        return decide(id, "reject", REJECT, rejectedBy, reason, revision, "only a pending job can be rejected");
+    }
+
+    /**
+     * A pending job stays pending, with the reviewer's comment (required) on the revision it was
+     * about; its submitter revises the storyboard ({@link #revise}) to ask for review again.
+     */
+    public Transition requestChanges(long id, String reviewer, String comment, Integer revision) {
+        requireText(comment, "a request for changes needs a comment");
+        return decide(
+                id,
+                "request changes to",
+                REQUEST_CHANGES,
+                reviewer,
+                comment,
+                revision,
+                "changes can be requested only while a job is pending");
+    }
+
+    /**
+     * Replaces a pending job's storyboard, from {@code revision} (the current one, or {@link
+     * StaleRevision} and nothing changes) to the next. The caller has validated it.
+     */
+    public Transition revise(
+            long id, String revisedBy, com.fasterxml.jackson.databind.JsonNode storyboard, int revision) {
+        Objects.requireNonNull(revisedBy, "revisedBy");
+        Objects.requireNonNull(storyboard, "storyboard");
         List<Job> rows = Sql.query(
                 dataSource,
-                "approve job " + id,
-                APPROVE,
+                "revise the storyboard of job " + id,
+                REVISE,
                 ps -> {
-                    ps.setString(1, approvedBy);
-                    ps.setLong(2, id);
+                    ps.setLong(1, id);
+                    ps.setString(2, revisedBy);
+                    ps.setString(3, Json.write(storyboard));
+                    ps.setInt(4, revision);
                 },
                 JobRows::job);
-        return rows.isEmpty() ? notMoved(id, "only a pending job can be approved") : new Moved(rows.getFirst());
+        return rows.isEmpty()
+                ? notMoved(id, revision, "only the storyboard of a pending job can be revised")
+                : new Moved(rows.getFirst());
+    }
+
+    private Transition decide(
+            long id, String verb, String sql, String actor, String comment, Integer revision, String reason) {
+        Objects.requireNonNull(actor, "actor");
+        if (comment != null && comment.length() > MAX_COMMENT) {
+            throw new IllegalArgumentException(
+                    "a comment may have at most " + MAX_COMMENT + " characters, got " + comment.length());
+        }
+        if (revision != null && revision < 1) {
+            throw new IllegalArgumentException("a storyboard revision is 1 or more, got " + revision);
+        }
+        List<Job> rows = Sql.query(
+                dataSource,
+                verb + " job " + id,
+                sql,
+                ps -> {
+                    ps.setLong(1, id);
+                    ps.setString(2, actor);
+                    ps.setString(3, comment);
+                    if (revision == null) {
+                        ps.setNull(4, java.sql.Types.INTEGER);
+                    } else {
+                        ps.setInt(4, revision);
+                    }
+                },
+                JobRows::job);
+        return rows.isEmpty() ? notMoved(id, revision, reason) : new Moved(rows.getFirst());
+    }
+
+    /** The longest comment a decision may carry (job_reviews_comment_length). */
+    public static final int MAX_COMMENT = 10_000;
+
+    private static void requireText(String text, String what) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException(what);
+        }
     }
 
     /** pending, approved, processing or waiting → cancelled, with all unfinished jobs below it. */
@@ -242,12 +433,25 @@ public final class JobRequests {
     }
 
     private Transition notMoved(long id, String reason) {
-        List<JobStatus> status = Sql.query(
-                dataSource,
-                "read status of job " + id,
-                STATUS_OF,
-                ps -> ps.setLong(1, id),
-                rs -> JobStatus.fromDb(rs.getString("status")));
-        return status.isEmpty() ? new NotFound(id) : new WrongState(id, status.getFirst(), reason);
+        return notMoved(id, null, reason);
+    }
+
+    /**
+     * Why a transition moved nothing: no such job, another state, or (when the caller named a
+     * revision and the job is pending) another revision.
+     */
+    private Transition notMoved(long id, Integer revision, String reason) {
+        List<Object[]> state =
+                Sql.query(dataSource, "read status of job " + id, STATUS_OF, ps -> ps.setLong(1, id), rs ->
+                        new Object[] {JobStatus.fromDb(rs.getString("status")), rs.getInt("storyboard_revision")});
+        if (state.isEmpty()) {
+            return new NotFound(id);
+        }
+        JobStatus status = (JobStatus) state.getFirst()[0];
+        int current = (Integer) state.getFirst()[1];
+        if (status == JobStatus.PENDING && revision != null && revision != current) {
+            return new StaleRevision(id, current);
+        }
+        return new WrongState(id, status, reason);
     }
 }

@@ -27,7 +27,7 @@ public final class Results {
     /** The idempotency key was known but with another type or other parameters. */
     public record IdempotencyConflict(Job job) implements CreateResult {}
 
-    /** Outcome of a transition requested by a person: approve, cancel, retry. */
+    /** Outcome of a transition requested by a person: approve, reject, request changes, revise, cancel, retry. */
     public sealed interface Transition {}
 
     public record Moved(Job job) implements Transition {}
@@ -36,6 +36,12 @@ public final class Results {
 
     /** The job exists but is not in a state the transition applies to. */
     public record WrongState(long id, JobStatus actual, String reason) implements Transition {}
+
+    /**
+     * The job is in the right state, but its storyboard is no longer the revision the caller
+     * named (someone revised it in between): nothing changed; {@code current} is the revision now.
+     */
+    public record StaleRevision(long id, int current) implements Transition {}
 
     /** Outcome of a fenced write by a worker. */
     public sealed interface Fenced {}

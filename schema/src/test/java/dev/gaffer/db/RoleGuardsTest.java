@@ -141,6 +141,21 @@ class RoleGuardsTest {
         }
 
         @Test
+        void reviewersRejectAndRequestChangesAndSubmittersRevise() {
+            Job a = pending("noop");
+            assertThat(asApi.requests().requestChanges(a.id(), "rita", "shorter, please", 1))
+                    .isInstanceOf(Moved.class);
+            Job revised = ((Moved) asApi.requests().revise(a.id(), "tester", json("{\"cut\":true}"), 1)).job();
+            assertThat(revised.storyboardRevision()).isEqualTo(2);
+            assertThat(asApi.requests().approve(a.id(), "rita", "good now", 2)).isInstanceOf(Moved.class);
+            Job b = pending("noop");
+            Job rejected = ((Moved) asApi.requests().reject(b.id(), "rita", "not this quarter", null)).job();
+            assertThat(rejected.status()).isEqualTo(JobStatus.REJECTED);
+            assertThat(fx.count("SELECT count(*) FROM job_reviews WHERE job_id IN (" + a.id() + ", " + b.id() + ")"))
+                    .isEqualTo(3);
+        }
+
+        @Test
         void workersClaimBeatCompleteFailReleaseAndAreReclaimed() {
             approved("noop");
             Job done = claimOne("w/1");
@@ -260,7 +275,11 @@ class RoleGuardsTest {
             return fx.strings("SELECT string_agg(concat_ws(',', id, status, attempt, approved_by, locked_by,"
                                     + " result::text, updated_at), ';' ORDER BY id) FROM jobs")
                             .getFirst()
-                    + " | " + fx.count("SELECT count(*) FROM job_history");
+                    + " | " + fx.count("SELECT count(*) FROM job_history")
+                    + " | "
+                    + fx.strings("SELECT concat_ws(',', count(*), string_agg(concat_ws(':', id, decision, reviewer,"
+                                    + " comment), ';' ORDER BY id)) FROM job_reviews")
+                            .getFirst();
         }
 
         @Test
@@ -295,6 +314,50 @@ class RoleGuardsTest {
                     api,
                     "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + pendingOne.id()
                             + ", 'approved', 'approved', 0)");
+        }
+
+        @Test
+        void decisionsAreRecordedByTheirStatementOnlyAndNeverChanged() {
+            Job pendingOne = pending("noop");
+            Job approvedOne = approved("noop");
+            // An approval or a rejection without its decision in the audit trail.
+            refused(
+                    api,
+                    "UPDATE jobs SET status = 'approved', approved_by = 'mallory', approved_at = now() WHERE id = "
+                            + pendingOne.id());
+            refused(
+                    api,
+                    "UPDATE jobs SET status = 'rejected', finished_at = now(),"
+                            + " finished_event_id = nextval('job_events_id_seq') WHERE id = " + pendingOne.id());
+            // A decision that is not what happened to the job.
+            refused(
+                    api,
+                    "INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer) VALUES ("
+                            + pendingOne.id() + ", 'noop', 1, 'approved', 'mallory')");
+            refused(
+                    api,
+                    "INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer, requested_by) VALUES ("
+                            + approvedOne.id() + ", 'noop', 1, 'approved', 'mallory', 'tester')");
+            // A storyboard changed behind the reviewers' backs, or after the approval.
+            refused(api, "UPDATE jobs SET storyboard = '{\"evil\":1}' WHERE id = " + pendingOne.id());
+            refused(
+                    api,
+                    "UPDATE jobs SET storyboard = '{\"evil\":1}', storyboard_revision = 2 WHERE id = "
+                            + approvedOne.id());
+            // Workers record no decisions.
+            refused(
+                    worker,
+                    "INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer, requested_by) VALUES ("
+                            + pendingOne.id() + ", 'noop', 1, 'changes_requested', 'w', 'tester')");
+            // Nobody changes a decision, the owner included; nobody deletes a recent one.
+            refused(api, "UPDATE job_reviews SET comment = 'changed' WHERE job_id = " + approvedOne.id());
+            refused(api, "DELETE FROM job_reviews WHERE job_id = " + approvedOne.id());
+            refused(worker, "DELETE FROM job_reviews WHERE job_id = " + approvedOne.id());
+            refused(owner, "UPDATE job_reviews SET reviewer = 'mallory' WHERE job_id = " + approvedOne.id());
+            refused(owner, "DELETE FROM job_reviews WHERE job_id = " + approvedOne.id());
+            refused(owner, "TRUNCATE job_reviews");
+            assertThat(fx.count("SELECT count(*) FROM job_reviews WHERE job_id = " + approvedOne.id()))
+                    .isEqualTo(1);
         }
 
         @Test

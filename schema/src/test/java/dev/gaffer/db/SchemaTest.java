@@ -43,11 +43,12 @@ class SchemaTest {
                   JOIN pg_class c ON c.oid = a.attrelid
                   JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-                   AND c.relname IN ('jobs', 'job_events', 'workers', 'scheduled_tasks')
+                   AND c.relname IN ('jobs', 'job_events', 'workers', 'scheduled_tasks', 'job_reviews')
                    AND col_description(c.oid, a.attnum) IS NULL
                 UNION ALL
                 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname = 'public' AND c.relname IN ('jobs', 'job_events', 'workers', 'scheduled_tasks', 'job_trees')
+                 WHERE n.nspname = 'public'
+                   AND c.relname IN ('jobs', 'job_events', 'workers', 'scheduled_tasks', 'job_trees', 'job_reviews')
                    AND obj_description(c.oid, 'pg_class') IS NULL
                 """);
         assertThat(undocumented).isEmpty();
@@ -56,7 +57,8 @@ class SchemaTest {
     @Test
     void statusIsAPostgresEnumWithTheDesignStates() throws SQLException {
         assertThat(query("SELECT unnest(enum_range(NULL::job_status))::text"))
-                .containsExactly("pending", "approved", "processing", "waiting", "completed", "failed", "cancelled");
+                .containsExactly(
+                        "pending", "approved", "processing", "waiting", "completed", "failed", "cancelled", "rejected");
     }
 
     @Test

@@ -37,6 +37,7 @@ class StatementsTest {
             LeaseStore.class,
             OutcomeStore.class,
             ReclaimStore.class,
+            ReviewTrail.class,
             JobQueries.class,
             WorkerStore.class,
             ApiKeyStore.class,

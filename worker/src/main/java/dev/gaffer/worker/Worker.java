@@ -9,6 +9,7 @@ import dev.gaffer.job.Lease;
 import dev.gaffer.job.LeaseStore;
 import dev.gaffer.job.OutcomeStore;
 import dev.gaffer.job.ReclaimStore;
+import dev.gaffer.job.ReviewTrail;
 import dev.gaffer.worker.maintenance.Maintenance;
 import dev.gaffer.worker.maintenance.Pruner;
 import dev.gaffer.worker.maintenance.Reclaimer;
@@ -158,7 +159,10 @@ public final class Worker implements AutoCloseable {
                         max(config.heartbeatInterval(), MIN_LISTEN_PING_TIMEOUT))
                 : null;
         this.reclaimer = new Reclaimer(reclaims, Reclaimer.Config.DEFAULTS);
-        this.pruner = new Pruner(reclaims, Pruner.Config.of(config.retention()));
+        this.pruner = new Pruner(
+                reclaims,
+                new ReviewTrail(database.dataSource()),
+                Pruner.Config.of(config.retention(), config.auditRetention()));
         this.workerExpiry = new WorkerExpiry(workerStore, new WorkerExpiry.Config(config.workerExpiry()));
         this.maintenance = config.maintenance()
                 ? new Maintenance(

@@ -28,6 +28,7 @@ public record WorkerConfig(
         Duration reclaimInterval,
         Duration shutdownGrace,
         Duration retention,
+        Duration auditRetention,
         Duration jobTimeout,
         Duration workerExpiry,
         Duration retryBase,
@@ -44,6 +45,9 @@ public record WorkerConfig(
     public static final Duration DEFAULT_RECLAIM_INTERVAL = Duration.ofSeconds(2);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
+    /** How long review decisions (job_reviews) are kept after they were made; at least 30 days. */
+    public static final Duration DEFAULT_AUDIT_RETENTION = Duration.ofDays(400);
+
     public static final Duration DEFAULT_JOB_TIMEOUT = Duration.ofHours(1);
     public static final Duration DEFAULT_WORKER_EXPIRY = Duration.ofMinutes(1);
     public static final Duration DEFAULT_RETRY_BASE = Duration.ofSeconds(1);
@@ -104,6 +108,11 @@ public record WorkerConfig(
                 "must not be negative",
                 String.valueOf(shutdownGrace));
         require(positive(retention), "GAFFER_RETENTION", "must be positive", String.valueOf(retention));
+        require(
+                auditRetention != null && auditRetention.compareTo(dev.gaffer.job.ReviewTrail.MIN_RETENTION) >= 0,
+                "GAFFER_AUDIT_RETENTION",
+                "must be at least 30d (the audit trail's trigger keeps every decision that long)",
+                String.valueOf(auditRetention));
         require(positive(jobTimeout), "GAFFER_JOB_TIMEOUT", "must be positive", String.valueOf(jobTimeout));
         require(
                 positive(workerExpiry) && workerExpiry.compareTo(heartbeatInterval.multipliedBy(2)) >= 0,
@@ -131,7 +140,7 @@ public record WorkerConfig(
     /**
      * Reads GAFFER_WORKER_NAME, GAFFER_QUEUES, GAFFER_CONCURRENCY, GAFFER_QUEUE_LIMITS,
      * GAFFER_POLL_INTERVAL, GAFFER_LISTEN, GAFFER_HEARTBEAT_INTERVAL, GAFFER_HEARTBEAT_TIMEOUT,
-     * GAFFER_RECLAIM_INTERVAL, GAFFER_SHUTDOWN_GRACE, GAFFER_RETENTION, GAFFER_JOB_TIMEOUT,
+     * GAFFER_RECLAIM_INTERVAL, GAFFER_SHUTDOWN_GRACE, GAFFER_RETENTION, GAFFER_AUDIT_RETENTION, GAFFER_JOB_TIMEOUT,
      * GAFFER_WORKER_EXPIRY, GAFFER_RETRY_BASE, GAFFER_RETRY_CAP, GAFFER_MAINTENANCE and
      * GAFFER_PREFETCH (default: {@link #DEFAULT_PREFETCH}). Unset or blank variables take the defaults.
      * DATABASE_URL is read by the database's own config.
@@ -152,6 +161,7 @@ public record WorkerConfig(
                 duration(env, "GAFFER_RECLAIM_INTERVAL", DEFAULT_RECLAIM_INTERVAL),
                 duration(env, "GAFFER_SHUTDOWN_GRACE", DEFAULT_SHUTDOWN_GRACE),
                 duration(env, "GAFFER_RETENTION", DEFAULT_RETENTION),
+                duration(env, "GAFFER_AUDIT_RETENTION", DEFAULT_AUDIT_RETENTION),
                 duration(env, "GAFFER_JOB_TIMEOUT", DEFAULT_JOB_TIMEOUT),
                 duration(env, "GAFFER_WORKER_EXPIRY", DEFAULT_WORKER_EXPIRY),
                 duration(env, "GAFFER_RETRY_BASE", DEFAULT_RETRY_BASE),
@@ -238,6 +248,7 @@ public record WorkerConfig(
         Duration reclaimInterval;
         Duration shutdownGrace;
         Duration retention;
+        Duration auditRetention;
         Duration jobTimeout;
         Duration workerExpiry;
         Duration retryBase;
@@ -257,6 +268,7 @@ public record WorkerConfig(
             reclaimInterval = w.reclaimInterval;
             shutdownGrace = w.shutdownGrace;
             retention = w.retention;
+            auditRetention = w.auditRetention;
             jobTimeout = w.jobTimeout;
             workerExpiry = w.workerExpiry;
             retryBase = w.retryBase;
@@ -278,6 +290,7 @@ public record WorkerConfig(
                     reclaimInterval,
                     shutdownGrace,
                     retention,
+                    auditRetention,
                     jobTimeout,
                     workerExpiry,
                     retryBase,

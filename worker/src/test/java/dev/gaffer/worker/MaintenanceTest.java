@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gaffer.db.WorkerStore;
 import dev.gaffer.job.Job;
 import dev.gaffer.job.NewJob;
+import dev.gaffer.job.ReviewTrail;
 import dev.gaffer.job.SubJob;
 import dev.gaffer.testing.TestDatabase;
 import dev.gaffer.worker.maintenance.Pruner;
@@ -40,7 +41,11 @@ class MaintenanceTest {
                 .exec("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id IN (" + old.id() + ", "
                         + child.id() + ")");
 
-        int pruned = new Pruner(db.reclaims(), Pruner.Config.of(Duration.ofDays(7))).runOnce();
+        int pruned = new Pruner(
+                        db.reclaims(),
+                        new ReviewTrail(db.dataSource()),
+                        Pruner.Config.of(Duration.ofDays(7), Duration.ofDays(400)))
+                .runOnce();
 
         assertThat(pruned).isEqualTo(1);
         assertThat(db.queries().find(old.id())).isEmpty();

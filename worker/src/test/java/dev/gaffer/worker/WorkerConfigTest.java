@@ -41,6 +41,7 @@ class WorkerConfigTest {
                 Map.entry("GAFFER_RECLAIM_INTERVAL", "3s"),
                 Map.entry("GAFFER_SHUTDOWN_GRACE", "1m"),
                 Map.entry("GAFFER_RETENTION", "30d"),
+                Map.entry("GAFFER_AUDIT_RETENTION", "90d"),
                 Map.entry("GAFFER_JOB_TIMEOUT", "2h")));
         assertThat(c.queues()).containsExactly("video", "default");
         assertThat(c.concurrency()).isEqualTo(64);
@@ -52,6 +53,7 @@ class WorkerConfigTest {
         assertThat(c.reclaimInterval()).isEqualTo(Duration.ofSeconds(3));
         assertThat(c.shutdownGrace()).isEqualTo(Duration.ofMinutes(1));
         assertThat(c.retention()).isEqualTo(Duration.ofDays(30));
+        assertThat(c.auditRetention()).isEqualTo(Duration.ofDays(90));
         assertThat(c.jobTimeout()).isEqualTo(Duration.ofHours(2));
     }
 
@@ -68,6 +70,7 @@ class WorkerConfigTest {
         assertFails("GAFFER_QUEUE_LIMITS", "video=2", "GAFFER_QUEUE_LIMITS names queue 'video'");
         assertFails("GAFFER_HEARTBEAT_TIMEOUT", "3s", "GAFFER_HEARTBEAT_TIMEOUT must be at least twice");
         assertFails("GAFFER_RETENTION", "7 days", "GAFFER_RETENTION must be a duration");
+        assertFails("GAFFER_AUDIT_RETENTION", "29d", "GAFFER_AUDIT_RETENTION must be at least 30d");
         assertFails("GAFFER_JOB_TIMEOUT", "-1s", "GAFFER_JOB_TIMEOUT must be a duration");
         assertFails("GAFFER_WORKER_NAME", "a/b", "GAFFER_WORKER_NAME must be 1 to 100 characters without '/'");
     }

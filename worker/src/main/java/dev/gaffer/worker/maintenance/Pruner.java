@@ -1,12 +1,17 @@
 package dev.gaffer.worker.maintenance;
 
 import dev.gaffer.job.ReclaimStore;
+import dev.gaffer.job.ReviewTrail;
 import java.time.Duration;
 
-/** Deletes finished top-level jobs (with their sub-jobs and events) older than the retention. */
+/**
+ * Deletes finished top-level jobs (with their sub-jobs and events) older than the retention, and
+ * review decisions (the audit trail, job_reviews) older than the audit retention, which is kept
+ * apart and longer: a decision outlives its job.
+ */
 public final class Pruner {
 
-    public record Config(Duration retention, int batchSize, int maxBatches) {
+    public record Config(Duration retention, Duration auditRetention, int batchSize, int maxBatches) {
         public static final int DEFAULT_BATCH_SIZE = 1000;
         public static final int DEFAULT_MAX_BATCHES = 50;
 
@@ -14,29 +19,50 @@ public final class Pruner {
             if (retention.isNegative() || retention.isZero()) {
                 throw new IllegalArgumentException("retention must be positive, got " + retention);
             }
+            if (auditRetention.compareTo(ReviewTrail.MIN_RETENTION) < 0) {
+                throw new IllegalArgumentException("the audit retention must be at least "
+                        + ReviewTrail.MIN_RETENTION.toDays() + " days, got " + auditRetention);
+            }
             if (batchSize < 1 || maxBatches < 1) {
                 throw new IllegalArgumentException("batch size and batches must be positive");
             }
         }
 
-        public static Config of(Duration retention) {
-            return new Config(retention, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCHES);
+        public static Config of(Duration retention, Duration auditRetention) {
+            return new Config(retention, auditRetention, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCHES);
         }
     }
 
     private final ReclaimStore reclaims;
+    private final ReviewTrail reviews;
     private final Config config;
 
-    public Pruner(ReclaimStore reclaims, Config config) {
+    public Pruner(ReclaimStore reclaims, ReviewTrail reviews, Config config) {
         this.reclaims = reclaims;
+        this.reviews = reviews;
         this.config = config;
     }
 
-    /** Deletes in short batches, at most maxBatches per run; returns how many top-level jobs went. */
+    /**
+     * Deletes in short batches, at most maxBatches per run of each kind: finished jobs, then
+     * decisions past the audit retention; returns how many top-level jobs went.
+     */
     public int runOnce() {
+        int deleted = inBatches(size -> reclaims.pruneFinished(config.retention(), size));
+        pruneReviews();
+        return deleted;
+    }
+
+    /** Decisions older than the audit retention, in batches as for jobs; returns how many went. */
+    public int pruneReviews() {
+        return inBatches(size -> reviews.prune(config.auditRetention(), size));
+    }
+
+    /** Runs {@code batch} (deleting up to its argument, returning how many) until one falls short, at most maxBatches times. */
+    private int inBatches(java.util.function.IntUnaryOperator batch) {
         int deleted = 0;
         for (int i = 0; i < config.maxBatches(); i++) {
-            int n = reclaims.pruneFinished(config.retention(), config.batchSize());
+            int n = batch.applyAsInt(config.batchSize());
             deleted += n;
             if (n < config.batchSize()) {
                 break;
