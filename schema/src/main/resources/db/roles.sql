@@ -93,6 +93,8 @@ GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, fi
 -- The decisions (APPROVE, REJECT, REQUEST_CHANGES) append their row to the audit trail (V013).
 -- Nobody updates or deletes it but pruning after the audit retention (its trigger).
 GRANT INSERT (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment) ON job_reviews TO gaffer_api;
+-- Review policies (V015) are set by admin keys through the API.
+GRANT SELECT, INSERT, UPDATE, DELETE ON review_policies TO gaffer_api;
 -- Every transition appends its history. The event that finishes a job (cancelled, failed) is
 -- written under the id its statement took for jobs.finished_event_id (V011): the id column and
 -- the sequence's nextval.
@@ -108,7 +110,10 @@ GRANT UPDATE (last_used_at) ON api_keys TO gaffer_api;
 -- ---- gaffer_worker ---------------------------------------------------------------------------
 GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks TO gaffer_worker;
 -- ReviewTrail.PRUNE: decisions older than the audit retention (the table's trigger refuses younger ones).
+-- ReviewTrail.EXPIRE: the decision 'expired' of a job nobody decided on within its policy's expiry.
 GRANT SELECT, DELETE ON job_reviews TO gaffer_worker;
+GRANT INSERT (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment) ON job_reviews TO gaffer_worker;
+GRANT SELECT ON review_policies TO gaffer_worker;
 -- Sub-jobs (OutcomeStore.WAIT_FOR_SUBJOBS): created approved, with the parent's approval.
 GRANT INSERT (parent_id, type, queue, priority, parameters, max_attempts, status, approved_by, approved_at)
     ON jobs TO gaffer_worker;
@@ -137,7 +142,8 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
     TO gaffer_client;
 
 -- ---- gaffer_readonly -------------------------------------------------------------------------
-GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks, job_trees, job_reviews
+GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks, job_trees, job_reviews,
+                review_policies
     TO gaffer_readonly;
 GRANT SELECT (id, name, role, key_prefix, created_at, last_used_at, revoked_at) ON api_keys TO gaffer_readonly;
 
@@ -229,7 +235,12 @@ BEGIN
              OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved', 'failed') AND n.attempt = o.attempt)
              -- Fail-fast: the siblings of a sub-job that failed its parent.
              OR (o.status IN ('approved', 'processing', 'waiting') AND n.status = 'cancelled'
-                 AND EXISTS (SELECT 1 FROM jobs p WHERE p.id = n.parent_id AND p.status = 'failed')))
+                 AND EXISTS (SELECT 1 FROM jobs p WHERE p.id = n.parent_id AND p.status = 'failed'))
+             -- Review expiry (ReviewTrail.EXPIRE): a pending job idle for longer than its policy allows.
+             OR (o.status = 'pending' AND n.status = 'cancelled' AND n.attempt = o.attempt
+                 AND EXISTS (SELECT 1 FROM review_policies p
+                              WHERE p.job_type = o.type AND p.gate = 'plan' AND p.expires_after IS NOT NULL
+                                AND o.updated_at < now() - p.expires_after)))
             -- Only a completion writes a result, and it names the lease holder as the one who completed.
             AND (n.result IS NOT DISTINCT FROM o.result OR (o.status = 'processing' AND n.status = 'completed'))
             AND (n.completed_by IS NOT DISTINCT FROM o.completed_by
@@ -368,12 +379,16 @@ BEGIN
     SELECT r.job_id, r.decision INTO bad
       FROM new_reviews r
       LEFT JOIN jobs j ON j.id = r.job_id
-     WHERE who <> 'gaffer_api'
-        OR j.id IS NULL
+     WHERE j.id IS NULL
+        -- Workers record only expiries, of the jobs they cancelled for it; people every other decision.
+        OR (who = 'gaffer_worker' AND (r.decision <> 'expired' OR j.status <> 'cancelled' OR r.reviewer <> 'gaffer'))
+        OR (who = 'gaffer_api' AND r.decision = 'expired')
         OR r.job_type <> j.type OR r.requested_by IS DISTINCT FROM j.created_by
         OR r.revision <> j.storyboard_revision OR r.gate <> 'plan'
         OR r.decided_at <> now()
-        OR j.status::text <> CASE r.decision WHEN 'changes_requested' THEN 'pending' ELSE r.decision::text END
+        OR j.status::text <> CASE r.decision WHEN 'changes_requested' THEN 'pending'
+                                             WHEN 'expired' THEN 'cancelled'
+                                             ELSE r.decision::text END
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION '% may not record a % decision for job %', who, bad.decision, bad.job_id
@@ -383,7 +398,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION gaffer_guard_reviews_insert() IS 'Trigger of job_reviews_guard_insert: only gaffer_api records decisions, as they left the job. See db/roles.sql.';
+COMMENT ON FUNCTION gaffer_guard_reviews_insert() IS 'Trigger of job_reviews_guard_insert: gaffer_api records decisions, gaffer_worker expiries, each as it left the job. See db/roles.sql.';
 
 DROP TRIGGER IF EXISTS job_reviews_guard_insert ON job_reviews;
 CREATE TRIGGER job_reviews_guard_insert AFTER INSERT ON job_reviews

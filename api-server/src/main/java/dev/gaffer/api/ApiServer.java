@@ -1,5 +1,6 @@
 package dev.gaffer.api;
 
+import static io.javalin.apibuilder.ApiBuilder.delete;
 import static io.javalin.apibuilder.ApiBuilder.get;
 import static io.javalin.apibuilder.ApiBuilder.path;
 import static io.javalin.apibuilder.ApiBuilder.post;
@@ -103,7 +104,7 @@ public final class ApiServer implements AutoCloseable {
         });
         ReviewTrail trail = new ReviewTrail(database.dataSource());
         this.jobs = new JobController(requests, queries, trail, config, metrics, validators);
-        this.reviews = new ReviewController(trail);
+        this.reviews = new ReviewController(trail, config);
         this.streams = new StreamController(queries, hub, auth);
         this.system = new SystemController(database, queries, metrics);
         // The API only reads artifacts; their size cap is the workers' to enforce when writing.
@@ -137,6 +138,11 @@ public final class ApiServer implements AutoCloseable {
             path("reviews", () -> {
                 get(reviews::export, Access.READ);
                 get("awaiting", reviews::awaiting, Access.APPROVE);
+            });
+            path("review-policies", () -> {
+                get(reviews::policies, Access.READ);
+                put("{type}", reviews::setPolicy, Access.ADMIN);
+                delete("{type}", reviews::deletePolicy, Access.ADMIN);
             });
             get("events", streams::allEvents, Access.READ);
             get("stats", system::stats, Access.READ);

@@ -23,6 +23,7 @@ import dev.gaffer.job.Results.Created;
 import dev.gaffer.job.Results.IdempotencyConflict;
 import dev.gaffer.job.Results.Moved;
 import dev.gaffer.job.Results.NotFound;
+import dev.gaffer.job.Results.Refused;
 import dev.gaffer.job.Results.StaleRevision;
 import dev.gaffer.job.Results.Transition;
 import dev.gaffer.job.Results.WrongState;
@@ -239,6 +240,7 @@ final class JobController {
         return switch (t) {
             case Moved m -> m.job();
             case NotFound n -> throw jobNotFound(n.id());
+            case Refused r -> throw ApiException.forbidden("job " + r.id() + ": " + r.reason());
             case StaleRevision s ->
                 throw ApiException.preconditionFailed(
                         "If-Match",

@@ -1,5 +1,6 @@
 package dev.gaffer.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.gaffer.api.Responses.JobPage;
 import dev.gaffer.api.Responses.JobResponse;
 import dev.gaffer.api.Responses.ReviewPage;
@@ -36,9 +37,11 @@ final class ReviewController {
             "decided_at");
 
     private final ReviewTrail trail;
+    private final ApiConfig config;
 
-    ReviewController(ReviewTrail trail) {
+    ReviewController(ReviewTrail trail, ApiConfig config) {
         this.trail = trail;
+        this.config = config;
     }
 
     /**
@@ -98,6 +101,124 @@ final class ReviewController {
         JsonSupport.write(
                 ctx, 200, new JobPage(jobs.stream().map(JobResponse::of).toList(), next));
     }
+
+    /** {@code GET /api/v3/review-policies}: every job type's policy (a type without one has the defaults). */
+    void policies(Context ctx) {
+        JsonSupport.write(
+                ctx,
+                200,
+                new PolicyList(trail.policies().stream().map(PolicyResponse::of).toList()));
+    }
+
+    /**
+     * {@code PUT /api/v3/review-policies/{type}} with {@code {"required_role": "approve"|"admin",
+     * "four_eyes": bool, "expires_after": "30m"|"12h"|"7d"|null}} (every field optional: its
+     * default): the whole policy, replaced. Admin keys only.
+     */
+    void setPolicy(Context ctx) {
+        String type = Params.name(ctx, "type");
+        JsonNode body = JsonSupport.readObject(ctx, config.maxBodyBytes());
+        for (var names = body.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!POLICY_FIELDS.contains(name)) {
+                throw ApiException.unprocessable(
+                        Params.printable(name),
+                        "unknown field '" + Params.printable(name) + "'; expected some of " + POLICY_FIELDS);
+            }
+        }
+        String role = "approve";
+        JsonNode r = body.get("required_role");
+        if (r != null && !r.isNull()) {
+            if (!r.isTextual() || !(r.asText().equals("approve") || r.asText().equals("admin"))) {
+                throw ApiException.unprocessable("required_role", "required_role must be approve or admin");
+            }
+            role = r.asText();
+        }
+        boolean fourEyes = false;
+        JsonNode f = body.get("four_eyes");
+        if (f != null && !f.isNull()) {
+            if (!f.isBoolean()) {
+                throw ApiException.unprocessable("four_eyes", "four_eyes must be true or false");
+            }
+            fourEyes = f.asBoolean();
+        }
+        java.time.Duration expires = null;
+        JsonNode e = body.get("expires_after");
+        if (e != null && !e.isNull()) {
+            expires = expiry(e);
+        }
+        var policy = trail.setPolicy(
+                type, role, fourEyes, expires, Authenticator.principal(ctx).name());
+        JsonSupport.write(ctx, 200, PolicyResponse.of(policy));
+    }
+
+    /** {@code DELETE /api/v3/review-policies/{type}}: back to the defaults; 404 when it had none. */
+    void deletePolicy(Context ctx) {
+        String type = Params.name(ctx, "type");
+        if (!trail.deletePolicy(type)) {
+            throw ApiException.notFound("job type " + type + " has no review policy");
+        }
+        ctx.status(204);
+    }
+
+    static final java.util.Set<String> POLICY_FIELDS =
+            new java.util.TreeSet<>(List.of("required_role", "four_eyes", "expires_after"));
+
+    private static final java.util.regex.Pattern EXPIRY = java.util.regex.Pattern.compile("^(\\d{1,7})(m|h|d)$");
+
+    /** {@code 30m}, {@code 12h} or {@code 7d}, from 1 minute to 3 650 days. */
+    static java.time.Duration expiry(JsonNode n) {
+        var m = n.isTextual() ? EXPIRY.matcher(n.asText()) : null;
+        if (m != null && m.matches()) {
+            long v = Long.parseLong(m.group(1));
+            java.time.Duration d = switch (m.group(2)) {
+                case "m" -> java.time.Duration.ofMinutes(v);
+                case "h" -> java.time.Duration.ofHours(v);
+                default -> java.time.Duration.ofDays(v);
+            };
+            if (d.compareTo(java.time.Duration.ofMinutes(1)) >= 0
+                    && d.compareTo(java.time.Duration.ofDays(3650)) <= 0) {
+                return d;
+            }
+        }
+        throw ApiException.unprocessable(
+                "expires_after",
+                "expires_after must be a duration such as 30m, 12h or 7d, from 1 minute to 3650 days, or null; got "
+                        + Params.printable(n.toString()));
+    }
+
+    /** A policy as clients see it: {@code expires_after} in the same form it is set ({@code 7d}), or null. */
+    record PolicyResponse(
+            String jobType,
+            String gate,
+            String requiredRole,
+            boolean fourEyes,
+            String expiresAfter,
+            String updatedBy,
+            java.time.Instant updatedAt) {
+        static PolicyResponse of(ReviewTrail.Policy p) {
+            return new PolicyResponse(
+                    p.jobType(),
+                    p.gate(),
+                    p.requiredRole(),
+                    p.fourEyes(),
+                    p.expiresAfter() == null ? null : text(p.expiresAfter()),
+                    p.updatedBy(),
+                    p.updatedAt());
+        }
+
+        private static String text(java.time.Duration d) {
+            if (d.toDays() > 0 && d.equals(java.time.Duration.ofDays(d.toDays()))) {
+                return d.toDays() + "d";
+            }
+            if (d.toHours() > 0 && d.equals(java.time.Duration.ofHours(d.toHours()))) {
+                return d.toHours() + "h";
+            }
+            return d.toMinutes() + "m";
+        }
+    }
+
+    record PolicyList(List<PolicyResponse> policies) {}
 
     private static String json(ReviewResponse r) {
         try {

@@ -223,6 +223,60 @@ class ReviewRoutesTest {
         assertThat(awaitingIds()).doesNotContain(id);
     }
 
+    @Test
+    void adminsSetReviewPoliciesAndFourEyesIsEnforced() {
+        HttpResponse<String> asApprover = putPolicy("noop", ApiKeyRole.APPROVE, "{\"four_eyes\":true}");
+        assertThat(asApprover.statusCode()).isEqualTo(403);
+        for (String bad : List.of(
+                "{\"four_eyes\":\"yes\"}",
+                "{\"required_role\":\"read\"}",
+                "{\"expires_after\":\"7 days\"}",
+                "{\"expires_after\":\"0m\"}",
+                "{\"expire_after\":\"7d\"}")) {
+            var r = putPolicy("noop", ApiKeyRole.ADMIN, bad);
+            assertThat(r.statusCode()).as(bad + " -> " + r.body()).isEqualTo(422);
+        }
+        assertThat(putPolicy("Bad!", ApiKeyRole.ADMIN, "{}").statusCode()).isEqualTo(422);
+        assertThat(json(api.get("/api/v3/review-policies", ApiKeyRole.READ)).get("policies"))
+                .isEmpty();
+
+        var set = putPolicy("noop", ApiKeyRole.ADMIN, "{\"four_eyes\":true,\"expires_after\":\"7d\"}");
+        assertThat(set.statusCode()).as(set.body()).isEqualTo(200);
+        assertThat(json(set).get("expires_after").asText()).isEqualTo("7d");
+        assertThat(json(set).get("updated_by").asText()).isEqualTo("admin-key");
+        try {
+            // A key with the approve role may also submit: its own job it may not approve.
+            var created = api.post("/api/v3/jobs", ApiKeyRole.APPROVE, "{\"type\":\"noop\"}");
+            long id = json(created).get("job_id").asLong();
+            var own = post(id, "approve", null, null);
+            assertThat(own.statusCode()).as(own.body()).isEqualTo(403);
+            assertThat(json(own).get("detail").asText()).contains("four eyes");
+            assertThat(status(id)).isEqualTo("pending");
+            var other = api.send(api.request("/api/v3/jobs/" + id + "/approve", ApiKeyRole.ADMIN)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.noBody())
+                    .build());
+            assertThat(other.statusCode()).as(other.body()).isEqualTo(200);
+        } finally {
+            var deleted = api.send(api.request("/api/v3/review-policies/noop", ApiKeyRole.ADMIN)
+                    .DELETE()
+                    .build());
+            assertThat(deleted.statusCode()).isEqualTo(204);
+        }
+        assertThat(api.send(api.request("/api/v3/review-policies/noop", ApiKeyRole.ADMIN)
+                                .DELETE()
+                                .build())
+                        .statusCode())
+                .isEqualTo(404);
+    }
+
+    private static HttpResponse<String> putPolicy(String type, ApiKeyRole as, String body) {
+        return api.send(api.request("/api/v3/review-policies/" + type, as)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(body))
+                .build());
+    }
+
     private static List<Long> awaitingIds() {
         List<Long> ids = new ArrayList<>();
         String cursor = null;

@@ -10,6 +10,7 @@ import dev.gaffer.job.Results.Created;
 import dev.gaffer.job.Results.IdempotencyConflict;
 import dev.gaffer.job.Results.Moved;
 import dev.gaffer.job.Results.NotFound;
+import dev.gaffer.job.Results.Refused;
 import dev.gaffer.job.Results.StaleRevision;
 import dev.gaffer.job.Results.Transition;
 import dev.gaffer.job.Results.WrongState;
@@ -376,22 +377,42 @@ public final class JobRequests {
         if (revision != null && revision < 1) {
             throw new IllegalArgumentException("a storyboard revision is 1 or more, got " + revision);
         }
-        List<Job> rows = Sql.query(
-                dataSource,
-                verb + " job " + id,
-                sql,
-                ps -> {
-                    ps.setLong(1, id);
-                    ps.setString(2, actor);
-                    ps.setString(3, comment);
-                    if (revision == null) {
-                        ps.setNull(4, java.sql.Types.INTEGER);
-                    } else {
-                        ps.setInt(4, revision);
-                    }
-                },
-                JobRows::job);
+        List<Job> rows;
+        try {
+            rows = Sql.query(
+                    dataSource,
+                    verb + " job " + id,
+                    sql,
+                    ps -> {
+                        ps.setLong(1, id);
+                        ps.setString(2, actor);
+                        ps.setString(3, comment);
+                        if (revision == null) {
+                            ps.setNull(4, java.sql.Types.INTEGER);
+                        } else {
+                            ps.setInt(4, revision);
+                        }
+                    },
+                    JobRows::job);
+        } catch (dev.gaffer.db.DatabaseException e) {
+            if (e.getCause() instanceof java.sql.SQLException s && INSUFFICIENT_PRIVILEGE.equals(s.getSQLState())) {
+                return new Refused(id, refusal(s));
+            }
+            throw e;
+        }
         return rows.isEmpty() ? notMoved(id, revision, reason) : new Moved(rows.getFirst());
+    }
+
+    /** SQLSTATE of a refusal by a review policy (V015) or a transition guard (roles.sql). */
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
+
+    /** PostgreSQL's message of a refusal, without its "ERROR: " and with its hint. */
+    private static String refusal(java.sql.SQLException e) {
+        if (e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null) {
+            var m = p.getServerErrorMessage();
+            return m.getMessage() + (m.getHint() == null ? "" : ". " + m.getHint());
+        }
+        return e.getMessage();
     }
 
     /** The longest comment a decision may carry (job_reviews_comment_length). */

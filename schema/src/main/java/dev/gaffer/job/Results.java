@@ -43,6 +43,13 @@ public final class Results {
      */
     public record StaleRevision(long id, int current) implements Transition {}
 
+    /**
+     * The database refused the decision: the job type's review policy (four eyes, the role that
+     * decides; review_policies, V015) or a role's transition guard. Nothing changed; {@code reason}
+     * is PostgreSQL's message.
+     */
+    public record Refused(long id, String reason) implements Transition {}
+
     /** Outcome of a fenced write by a worker. */
     public sealed interface Fenced {}
 

@@ -70,6 +70,69 @@ public final class ReviewTrail {
                            ORDER BY decided_at
                            LIMIT ?)""";
 
+    /** A job type's review policy (review_policies, V015); {@code expiresAfter} null: never. */
+    public record Policy(
+            String jobType,
+            String gate,
+            String requiredRole,
+            boolean fourEyes,
+            Duration expiresAfter,
+            String updatedBy,
+            Instant updatedAt) {}
+
+    private static final String POLICY_COLUMNS = "job_type, gate, required_role::text AS required_role, four_eyes,"
+            + " extract(epoch FROM expires_after)::bigint AS expires_after_s, updated_by, updated_at";
+
+    static final String POLICIES = "SELECT " + POLICY_COLUMNS + " FROM review_policies ORDER BY job_type, gate";
+
+    static final String SET_POLICY = """
+            INSERT INTO review_policies AS p (job_type, gate, required_role, four_eyes, expires_after, updated_by)
+            VALUES (?, 'plan', ?::api_key_role, ?, make_interval(secs => ?::double precision), ?)
+            ON CONFLICT (job_type, gate) DO UPDATE
+               SET required_role = excluded.required_role, four_eyes = excluded.four_eyes,
+                   expires_after = excluded.expires_after, updated_by = excluded.updated_by, updated_at = now()
+            """ + "RETURNING " + POLICY_COLUMNS;
+
+    static final String DELETE_POLICY = "DELETE FROM review_policies WHERE job_type = ? AND gate = 'plan'";
+
+    /**
+     * Review expiry, run by the workers' maintenance: pending jobs of a type whose policy has an
+     * expiry and whose last change (created, changes requested, revised: {@code updated_at}) is
+     * older than it are cancelled, each with its event and the decision 'expired' (reviewer
+     * gaffer) in the audit trail. Up to {@code ?} jobs, oldest first, skipping any a person is
+     * deciding on right now (SKIP LOCKED).
+     */
+    static final String EXPIRE = """
+            WITH due AS MATERIALIZED (
+                SELECT j.id, p.expires_after FROM jobs j
+                  JOIN review_policies p ON p.job_type = j.type AND p.gate = 'plan'
+                 WHERE j.status = 'pending' AND p.expires_after IS NOT NULL
+                   AND j.updated_at < now() - p.expires_after
+                 ORDER BY j.updated_at
+                 LIMIT ?
+                   FOR UPDATE OF j SKIP LOCKED),
+            expired AS (
+                UPDATE jobs j SET status = 'cancelled', finished_at = now(),
+                       finished_event_id = nextval('job_events_id_seq'), updated_at = now()
+                  FROM due d
+                 WHERE j.id = d.id AND j.status = 'pending'
+                RETURNING j.*, d.expires_after),
+            reviewed AS (
+                INSERT INTO job_reviews (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment)
+                SELECT id, type, 'plan', storyboard_revision, 'expired', 'gaffer', created_by,
+                       'no decision within ' || expires_after || ' (the review policy of ' || type || ')'
+                  FROM expired
+                RETURNING id),
+            changes AS (
+                SELECT id, queue, 'cancelled'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
+                       'gaffer' AS actor, progress_percentage, current_stage AS stage,
+                       'review expired: no decision within ' || expires_after AS message,
+                       NULL::timestamptz AS attempt_started_at, finished_event_id AS event_id
+                  FROM expired),
+            %s
+            SELECT count(*) AS expired, (SELECT count(*) FROM notified) AS notified FROM expired
+            """.formatted(JobHistory.RECORD);
+
     private final DataSource dataSource;
 
     public ReviewTrail(DataSource dataSource) {
@@ -142,6 +205,63 @@ public final class ReviewTrail {
             ps.setDouble(1, retention.toNanos() / 1e9);
             ps.setInt(2, limit);
         });
+    }
+
+    /** Every review policy, by job type. */
+    public List<Policy> policies() {
+        return Sql.query(dataSource, "read review policies", POLICIES, ps -> {}, ReviewTrail::policy);
+    }
+
+    /** Sets (creates or replaces) the plan review policy of {@code jobType}; returns it as stored. */
+    public Policy setPolicy(String jobType, String requiredRole, boolean fourEyes, Duration expiresAfter, String by) {
+        Objects.requireNonNull(jobType, "jobType");
+        Objects.requireNonNull(requiredRole, "requiredRole");
+        return Sql.query(
+                        dataSource,
+                        "set the review policy of " + jobType,
+                        SET_POLICY,
+                        ps -> {
+                            ps.setString(1, jobType);
+                            ps.setString(2, requiredRole);
+                            ps.setBoolean(3, fourEyes);
+                            if (expiresAfter == null) {
+                                ps.setNull(4, java.sql.Types.DOUBLE);
+                            } else {
+                                ps.setDouble(4, expiresAfter.toNanos() / 1e9);
+                            }
+                            ps.setString(5, by);
+                        },
+                        ReviewTrail::policy)
+                .getFirst();
+    }
+
+    /** Removes the plan review policy of {@code jobType} (back to the defaults); false when it had none. */
+    public boolean deletePolicy(String jobType) {
+        return Sql.update(
+                        dataSource,
+                        "delete the review policy of " + jobType,
+                        DELETE_POLICY,
+                        ps -> ps.setString(1, jobType))
+                > 0;
+    }
+
+    /** Cancels up to {@code limit} pending jobs whose review expired; returns how many. */
+    public int expire(int limit) {
+        return Sql.query(dataSource, "expire reviews", EXPIRE, ps -> ps.setInt(1, limit), rs -> rs.getInt("expired"))
+                .getFirst();
+    }
+
+    private static Policy policy(ResultSet rs) throws SQLException {
+        long expires = rs.getLong("expires_after_s");
+        boolean never = rs.wasNull();
+        return new Policy(
+                rs.getString("job_type"),
+                rs.getString("gate"),
+                rs.getString("required_role"),
+                rs.getBoolean("four_eyes"),
+                never ? null : Duration.ofSeconds(expires),
+                rs.getString("updated_by"),
+                Sql.instant(rs, "updated_at"));
     }
 
     private static Review review(ResultSet rs) throws SQLException {

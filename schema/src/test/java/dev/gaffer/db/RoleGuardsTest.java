@@ -156,6 +156,23 @@ class RoleGuardsTest {
         }
 
         @Test
+        void adminsSetReviewPoliciesAndWorkersExpireWhatTheySay() {
+            var policy = new dev.gaffer.job.ReviewTrail(api.dataSource())
+                    .setPolicy("sleep", "approve", true, Duration.ofHours(1), "lead");
+            assertThat(policy.fourEyes()).isTrue();
+            Job idle = pending("sleep");
+            Job busy = pending("noop");
+            fx.exec("UPDATE jobs SET updated_at = now() - interval '2 hours' WHERE id IN (" + idle.id() + ", "
+                    + busy.id() + ")");
+            assertThat(new dev.gaffer.job.ReviewTrail(worker.dataSource()).expire(10))
+                    .isEqualTo(1);
+            assertThat(asOwner.queries().find(idle.id()).orElseThrow().status()).isEqualTo(JobStatus.CANCELLED);
+            assertThat(asOwner.queries().find(busy.id()).orElseThrow().status()).isEqualTo(JobStatus.PENDING);
+            assertThat(new dev.gaffer.job.ReviewTrail(api.dataSource()).deletePolicy("sleep"))
+                    .isTrue();
+        }
+
+        @Test
         void workersClaimBeatCompleteFailReleaseAndAreReclaimed() {
             approved("noop");
             Job done = claimOne("w/1");
@@ -344,11 +361,21 @@ class RoleGuardsTest {
                     api,
                     "UPDATE jobs SET storyboard = '{\"evil\":1}', storyboard_revision = 2 WHERE id = "
                             + approvedOne.id());
+            // Workers cancel no pending job that its policy does not say has expired, and record
+            // only expiries.
+            refused(
+                    worker,
+                    "UPDATE jobs SET status = 'cancelled', finished_at = now(),"
+                            + " finished_event_id = nextval('job_events_id_seq') WHERE id = " + pendingOne.id());
+            refused(
+                    api,
+                    "INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer, requested_by, comment)"
+                            + " VALUES (" + pendingOne.id() + ", 'noop', 1, 'expired', 'gaffer', 'tester', 'x')");
             // Workers record no decisions.
             refused(
                     worker,
-                    "INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer, requested_by) VALUES ("
-                            + pendingOne.id() + ", 'noop', 1, 'changes_requested', 'w', 'tester')");
+                    "INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer, requested_by, comment)"
+                            + " VALUES (" + pendingOne.id() + ", 'noop', 1, 'changes_requested', 'w', 'tester', 'x')");
             // Nobody changes a decision, the owner included; nobody deletes a recent one.
             refused(api, "UPDATE job_reviews SET comment = 'changed' WHERE job_id = " + approvedOne.id());
             refused(api, "DELETE FROM job_reviews WHERE job_id = " + approvedOne.id());

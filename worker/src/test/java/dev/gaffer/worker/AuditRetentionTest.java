@@ -44,4 +44,19 @@ class AuditRetentionTest {
         assertThatThrownBy(() -> Pruner.Config.of(Duration.ofDays(7), Duration.ofDays(29)))
                 .hasMessageContaining("at least 30 days");
     }
+
+    @Test
+    void thePruningTaskCancelsJobsWhoseReviewExpired() {
+        ReviewTrail trail = new ReviewTrail(db.dataSource());
+        trail.setPolicy("sleep", "approve", false, Duration.ofMinutes(30), "ops");
+        Job idle = db.fixtures().pending("sleep");
+        db.fixtures().exec("UPDATE jobs SET updated_at = now() - interval '31 minutes' WHERE id = " + idle.id());
+
+        new Pruner(db.reclaims(), trail, Pruner.Config.of(Duration.ofDays(7), Duration.ofDays(400))).runOnce();
+
+        assertThat(db.queries().find(idle.id()).orElseThrow().status()).isEqualTo(dev.gaffer.job.JobStatus.CANCELLED);
+        assertThat(trail.ofJob(idle.id()))
+                .singleElement()
+                .satisfies(r -> assertThat(r.decision()).isEqualTo("expired"));
+    }
 }

@@ -45,17 +45,24 @@ public final class Pruner {
 
     /**
      * Deletes in short batches, at most maxBatches per run of each kind: finished jobs, then
-     * decisions past the audit retention; returns how many top-level jobs went.
+     * decisions past the audit retention; then cancels the pending jobs whose review expired
+     * (review_policies). Returns how many top-level jobs were deleted.
      */
     public int runOnce() {
         int deleted = inBatches(size -> reclaims.pruneFinished(config.retention(), size));
         pruneReviews();
+        expireReviews();
         return deleted;
     }
 
     /** Decisions older than the audit retention, in batches as for jobs; returns how many went. */
     public int pruneReviews() {
         return inBatches(size -> reviews.prune(config.auditRetention(), size));
+    }
+
+    /** Pending jobs that waited for a decision longer than their review policy allows: cancelled; returns how many. */
+    public int expireReviews() {
+        return inBatches(reviews::expire);
     }
 
     /** Runs {@code batch} (deleting up to its argument, returning how many) until one falls short, at most maxBatches times. */

@@ -1,0 +1,125 @@
+package dev.gaffer.job;
+
+import static dev.gaffer.job.JobFixtures.params;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gaffer.auth.ApiKeyRole;
+import dev.gaffer.auth.ApiKeyStore;
+import dev.gaffer.job.Results.Moved;
+import dev.gaffer.job.Results.Refused;
+import dev.gaffer.job.ReviewTrail.Review;
+import dev.gaffer.testing.TestDatabase;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Review policies (review_policies, V015), enforced by PostgreSQL on every decision whoever
+ * writes it, and the expiry that the workers' maintenance applies.
+ */
+class ReviewPoliciesTest {
+
+    @RegisterExtension
+    static final TestDatabase db = TestDatabase.perTest("review_policies");
+
+    private static ReviewTrail trail() {
+        return new ReviewTrail(db.dataSource());
+    }
+
+    private static Job pendingBy(String type, String requester) {
+        return db.requests()
+                .create(new NewJob(type, null, 0, params("n", 1), null, 3, null, null, requester))
+                .job();
+    }
+
+    @Test
+    void fourEyesRefusesTheRequestersOwnApprovalAndNothingChanges() {
+        trail().setPolicy("noop", "approve", true, null, "ops");
+        Job j = pendingBy("noop", "sam");
+
+        var own = db.requests().approve(j.id(), "sam", "mine, fine", null);
+        assertThat(own).isInstanceOf(Refused.class);
+        assertThat(((Refused) own).reason()).contains("four eyes").contains("sam");
+        assertThat(db.queries().find(j.id()).orElseThrow().status()).isEqualTo(JobStatus.PENDING);
+        assertThat(trail().ofJob(j.id())).isEmpty();
+        assertThat(db.fixtures().eventKinds(j.id())).containsExactly("created");
+
+        // Asking for changes to one's own job, or turning it down, is not an approval.
+        assertThat(db.requests().requestChanges(j.id(), "sam", "on second thought", null))
+                .isInstanceOf(Moved.class);
+        assertThat(db.requests().approve(j.id(), "rita", null, null)).isInstanceOf(Moved.class);
+        // The database refuses it whoever writes it, the owner at a psql prompt included.
+        Job other = pendingBy("noop", "sam");
+        assertThatThrownBy(() -> db.fixtures()
+                        .exec("INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer, requested_by)"
+                                + " VALUES (" + other.id() + ", 'noop', 1, 'approved', 'sam', 'sam')"))
+                .hasMessageContaining("four eyes");
+        // Other types keep the defaults.
+        Job video = pendingBy("sleep", "sam");
+        assertThat(db.requests().approve(video.id(), "sam")).isInstanceOf(Moved.class);
+    }
+
+    @Test
+    void aPolicyRoleRefusesKeysBelowIt() {
+        ApiKeyStore keys = new ApiKeyStore(db.dataSource());
+        keys.create("lead", ApiKeyRole.ADMIN);
+        keys.create("rita", ApiKeyRole.APPROVE);
+        trail().setPolicy("noop", "admin", false, null, "ops");
+        Job j = pendingBy("noop", "sam");
+
+        var refused = db.requests().reject(j.id(), "rita", "no", null);
+        assertThat(refused).isInstanceOf(Refused.class);
+        assertThat(((Refused) refused).reason())
+                .contains("rita has role approve")
+                .contains("needs admin");
+        assertThat(db.requests().approve(j.id(), "lead", null, null)).isInstanceOf(Moved.class);
+        assertThat(trail().ofJob(j.id())).extracting(Review::reviewer).containsExactly("lead");
+    }
+
+    @Test
+    void aPendingJobIdleLongerThanItsExpiryIsCancelledWithTheDecisionExpired() {
+        trail().setPolicy("noop", "approve", false, Duration.ofHours(12), "ops");
+        Job stale = pendingBy("noop", "sam");
+        Job fresh = pendingBy("noop", "sam");
+        Job otherType = pendingBy("sleep", "sam");
+        db.fixtures()
+                .exec("UPDATE jobs SET updated_at = now() - interval '13 hours' WHERE id IN (" + stale.id() + ", "
+                        + otherType.id() + ")");
+
+        assertThat(trail().expire(100)).isEqualTo(1);
+
+        Job cancelled = db.queries().find(stale.id()).orElseThrow();
+        assertThat(cancelled.status()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(trail().ofJob(stale.id())).singleElement().satisfies(r -> {
+            assertThat(r.decision()).isEqualTo("expired");
+            assertThat(r.reviewer()).isEqualTo("gaffer");
+            assertThat(r.comment()).contains("12:00:00");
+        });
+        assertThat(db.queries().events(stale.id(), 0, 10))
+                .filteredOn(e -> e.kind().equals("cancelled"))
+                .singleElement()
+                .satisfies(e -> assertThat(e.message()).startsWith("review expired"));
+        assertThat(db.queries().find(fresh.id()).orElseThrow().status()).isEqualTo(JobStatus.PENDING);
+        assertThat(db.queries().find(otherType.id()).orElseThrow().status()).isEqualTo(JobStatus.PENDING);
+        assertThat(trail().expire(100)).isZero();
+    }
+
+    @Test
+    void policiesAreDataWithChecks() {
+        var set = trail().setPolicy("video", "admin", true, Duration.ofDays(7), "ops");
+        assertThat(set.expiresAfter()).isEqualTo(Duration.ofDays(7));
+        assertThat(set.updatedBy()).isEqualTo("ops");
+        var replaced = trail().setPolicy("video", "approve", false, null, "lead");
+        assertThat(replaced.expiresAfter()).isNull();
+        assertThat(replaced.fourEyes()).isFalse();
+        assertThat(trail().policies()).extracting(ReviewTrail.Policy::jobType).containsExactly("video");
+        assertThatThrownBy(() -> trail().setPolicy("video", "read", false, null, "ops"))
+                .hasMessageContaining("review_policies_role_decides");
+        assertThatThrownBy(() -> trail().setPolicy("video", "approve", false, Duration.ofSeconds(5), "ops"))
+                .hasMessageContaining("review_policies_expiry_range");
+        assertThat(trail().deletePolicy("video")).isTrue();
+        assertThat(trail().deletePolicy("video")).isFalse();
+        assertThat(trail().policies()).isEmpty();
+    }
+}
