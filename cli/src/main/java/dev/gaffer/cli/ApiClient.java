@@ -65,13 +65,19 @@ final class ApiClient {
         return send(b.build());
     }
 
-    /** PUT of a JSON document, with {@code If-Match} (a storyboard revision). */
-    JsonNode put(String path, JsonNode body, int ifMatch) {
-        return send(request(path)
+    /** PUT of a JSON document, with {@code If-Match} (a storyboard revision) when not null. */
+    JsonNode put(String path, JsonNode body, Integer ifMatch) {
+        HttpRequest.Builder b = request(path)
                 .header("Content-Type", "application/json")
-                .header("If-Match", "\"" + ifMatch + "\"")
-                .PUT(HttpRequest.BodyPublishers.ofString(body.toString()))
-                .build());
+                .PUT(HttpRequest.BodyPublishers.ofString(body.toString()));
+        if (ifMatch != null) {
+            b.header("If-Match", "\"" + ifMatch + "\"");
+        }
+        return send(b.build());
+    }
+
+    JsonNode delete(String path) {
+        return send(request(path).DELETE().build());
     }
 
     /** One page of a text export: its body and the {@code Gaffer-Next-Since} header. */

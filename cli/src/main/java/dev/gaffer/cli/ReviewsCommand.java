@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
         name = "reviews",
         mixinStandardHelpOptions = true,
         description = "Export the audit trail of review decisions; list the jobs awaiting review.",
-        subcommands = {ReviewsCommand.Export.class, ReviewsCommand.Awaiting.class})
+        subcommands = {ReviewsCommand.Export.class, ReviewsCommand.Awaiting.class, ReviewsCommand.Policy.class})
 final class ReviewsCommand implements Runnable {
 
     @picocli.CommandLine.Spec
@@ -119,6 +119,76 @@ final class ReviewsCommand implements Runnable {
                         "(more: the API's ?cursor=" + page.get("next_cursor").asText() + ")");
             }
             return 0;
+        }
+    }
+
+    @Command(
+            name = "policy",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Show, set or remove the review policy of a job type (setting and removing need an admin key).")
+    static final class Policy implements Callable<Integer> {
+        @Mixin
+        JobsCommand.Connection connection;
+
+        @picocli.CommandLine.Parameters(
+                paramLabel = "TYPE",
+                arity = "0..1",
+                description = "The job type; without it, every policy is listed.")
+        String type;
+
+        @Option(names = "--four-eyes", negatable = true, description = "The requester may not approve their own job.")
+        Boolean fourEyes;
+
+        @Option(names = "--role", description = "The role that decides: approve (default) or admin.")
+        String role;
+
+        @Option(
+                names = "--expires-after",
+                description = "30m, 12h or 7d: a pending job idle that long is cancelled; 'never' for no expiry.")
+        String expiresAfter;
+
+        @Option(names = "--delete", description = "Remove the policy: the type has the defaults again.")
+        boolean delete;
+
+        @Override
+        public Integer call() {
+            ApiClient client = connection.client();
+            if (type == null) {
+                if (fourEyes != null || role != null || expiresAfter != null || delete) {
+                    throw new IllegalArgumentException("name the job type to set or remove its policy");
+                }
+                JsonNode all = client.get("/api/v3/review-policies");
+                if (connection.json) {
+                    System.out.println(all.toPrettyString());
+                } else {
+                    for (JsonNode p : all.path("policies")) {
+                        System.out.println(line(p));
+                    }
+                }
+                return 0;
+            }
+            if (delete) {
+                client.delete("/api/v3/review-policies/" + type);
+                System.out.println(type + ": review policy removed (the defaults apply)");
+                return 0;
+            }
+            var body = ApiClient.JSON.createObjectNode();
+            if (fourEyes != null) body.put("four_eyes", fourEyes);
+            if (role != null) body.put("required_role", role);
+            if (expiresAfter != null && !expiresAfter.equals("never")) body.put("expires_after", expiresAfter);
+            JsonNode p = client.put("/api/v3/review-policies/" + type, body, null);
+            System.out.println(connection.json ? p.toPrettyString() : line(p));
+            return 0;
+        }
+
+        private static String line(JsonNode p) {
+            return p.path("job_type").asText() + ": role "
+                    + p.path("required_role").asText()
+                    + (p.path("four_eyes").asBoolean() ? ", four eyes" : "")
+                    + (p.hasNonNull("expires_after")
+                            ? ", expires after " + p.get("expires_after").asText()
+                            : "");
         }
     }
 }

@@ -95,6 +95,18 @@ class GafferDevIT {
             var rejected = GafferProcess.run(cli, COMMAND_LIMIT, "jobs", "reject", other, "--reason", "not needed");
             assertThat(rejected.exitCode()).as(rejected.err()).isZero();
             assertThat(rejected.out()).contains("rejected");
+            var policy = GafferProcess.run(
+                    cli, COMMAND_LIMIT, "reviews", "policy", "noop", "--four-eyes", "--expires-after", "7d");
+            assertThat(policy.exitCode()).as(policy.err()).isZero();
+            assertThat(policy.out()).contains("noop: role approve, four eyes, expires after 7d");
+            var policies = GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "policy");
+            assertThat(policies.out()).contains("noop: role approve, four eyes");
+            var badPolicy = GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "policy", "noop", "--role", "read");
+            assertThat(badPolicy.exitCode()).isEqualTo(1);
+            assertThat(badPolicy.err()).contains("HTTP 422").contains("required_role");
+            assertThat(GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "policy", "noop", "--delete")
+                            .exitCode())
+                    .isZero();
             var exported =
                     GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "export", "--format", "csv", "--job", other);
             assertThat(exported.exitCode()).as(exported.err()).isZero();
