@@ -88,7 +88,7 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
 -- the transition guards' business (below).
 GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, finished_event_id, result, last_error,
               progress_percentage, current_stage, subjobs_open, locked_by, heartbeat_at, lease_expires_at,
-              updated_at, storyboard, storyboard_revision)
+              updated_at, storyboard, storyboard_revision, review_approvals)
     ON jobs TO gaffer_api;
 -- The decisions (APPROVE, REJECT, REQUEST_CHANGES) append their row to the audit trail (V013).
 -- Nobody updates or deletes it but pruning after the audit retention (its trigger).
@@ -217,6 +217,14 @@ BEGIN
             AND ((n.storyboard IS NOT DISTINCT FROM o.storyboard AND n.storyboard_revision = o.storyboard_revision)
                  OR (o.status = 'pending' AND n.status = 'pending'
                      AND n.storyboard_revision = o.storyboard_revision + 1))
+            -- Approvals toward a quorum count one per approval in the trail, and start again with a
+            -- revision.
+            AND (n.review_approvals = o.review_approvals
+                 OR (n.review_approvals = o.review_approvals + 1
+                     AND EXISTS (SELECT 1 FROM job_reviews r
+                                  WHERE r.job_id = n.id AND r.revision = n.storyboard_revision
+                                    AND r.decision = 'approved' AND r.decided_at = now()))
+                 OR (n.review_approvals = 0 AND n.storyboard_revision = o.storyboard_revision + 1))
             -- A decision on a plan is in the audit trail, written in this transaction, about the
             -- revision decided on.
             AND (o.status <> 'pending' OR n.status NOT IN ('approved', 'rejected')
@@ -388,6 +396,9 @@ BEGIN
         OR r.decided_at <> now()
         OR j.status::text <> CASE r.decision WHEN 'changes_requested' THEN 'pending'
                                              WHEN 'expired' THEN 'cancelled'
+                                             -- An approval toward a quorum leaves the job pending.
+                                             WHEN 'approved' THEN CASE WHEN j.status = 'pending' AND j.review_approvals > 0
+                                                                       THEN 'pending' ELSE 'approved' END
                                              ELSE r.decision::text END
      LIMIT 1;
     IF FOUND THEN

@@ -1,7 +1,16 @@
 WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::text AS comment, ?::int AS revision),
+policy AS (
+    SELECT COALESCE((SELECT p.quorum FROM review_policies p JOIN jobs j ON p.job_type = j.type
+                      WHERE j.id = args.id AND p.gate = 'plan'), 1) AS quorum
+      FROM args),
 decided AS (
-    UPDATE jobs j SET status = 'approved', approved_by = args.actor, approved_at = now(), updated_at = now()
-      FROM args
+    UPDATE jobs j
+       SET review_approvals = j.review_approvals + 1,
+           status = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN 'approved' ELSE 'pending' END::job_status,
+           approved_by = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN args.actor END,
+           approved_at = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN now() END,
+           updated_at = now()
+      FROM args, policy
      WHERE j.id = args.id AND j.status = 'pending'
    AND (args.revision IS NULL OR j.storyboard_revision = args.revision)
     RETURNING j.*),
@@ -12,9 +21,12 @@ reviewed AS (
     RETURNING id),
 changes AS (
     SELECT d.id, d.queue, 'approved'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
-           d.approved_by AS actor, d.progress_percentage, d.current_stage AS stage, args.comment AS message,
+           args.actor, d.progress_percentage, d.current_stage AS stage,
+           CASE WHEN d.status = 'pending'
+                THEN concat_ws(': ', 'approval ' || d.review_approvals || ' of ' || policy.quorum, args.comment)
+                ELSE args.comment END AS message,
            NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
-      FROM decided d, args),
+      FROM decided d, args, policy),
 events AS (
     INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,
                             message, attempt_started_at)

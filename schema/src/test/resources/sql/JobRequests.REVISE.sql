@@ -1,7 +1,7 @@
 WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::jsonb AS storyboard, ?::int AS revision),
 revised AS (
     UPDATE jobs j SET storyboard = args.storyboard, storyboard_revision = j.storyboard_revision + 1,
-           updated_at = now()
+           review_approvals = 0, updated_at = now()
       FROM args
      WHERE j.id = args.id AND j.status = 'pending' AND j.storyboard_revision = args.revision
     RETURNING j.*),

@@ -24,8 +24,13 @@ public final class Responses {
     @JsonPropertyOrder({"message", "job_id", "status"})
     public record ApproveResponse(String message, long jobId, String status) {
         static ApproveResponse of(Job job) {
+            // A job type whose review policy asks for a quorum stays pending until it is reached.
             return new ApproveResponse(
-                    "Job approved successfully", job.id(), job.status().dbName());
+                    job.status() == dev.gaffer.job.JobStatus.PENDING
+                            ? "Approval recorded; the job's review policy needs more approvals"
+                            : "Job approved successfully",
+                    job.id(),
+                    job.status().dbName());
         }
     }
 

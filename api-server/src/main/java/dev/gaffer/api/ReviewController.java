@@ -147,8 +147,21 @@ final class ReviewController {
         if (e != null && !e.isNull()) {
             expires = expiry(e);
         }
+        int quorum = 1;
+        JsonNode q = body.get("quorum");
+        if (q != null && !q.isNull()) {
+            if (!q.isIntegralNumber() || q.asLong() < 1 || q.asLong() > 10) {
+                throw ApiException.unprocessable("quorum", "quorum must be a whole number from 1 to 10");
+            }
+            quorum = q.intValue();
+        }
         var policy = trail.setPolicy(
-                type, role, fourEyes, expires, Authenticator.principal(ctx).name());
+                type,
+                role,
+                fourEyes,
+                expires,
+                quorum,
+                Authenticator.principal(ctx).name());
         JsonSupport.write(ctx, 200, PolicyResponse.of(policy));
     }
 
@@ -162,7 +175,7 @@ final class ReviewController {
     }
 
     static final java.util.Set<String> POLICY_FIELDS =
-            new java.util.TreeSet<>(List.of("required_role", "four_eyes", "expires_after"));
+            new java.util.TreeSet<>(List.of("required_role", "four_eyes", "expires_after", "quorum"));
 
     private static final java.util.regex.Pattern EXPIRY = java.util.regex.Pattern.compile("^(\\d{1,7})(m|h|d)$");
 
@@ -194,6 +207,7 @@ final class ReviewController {
             String requiredRole,
             boolean fourEyes,
             String expiresAfter,
+            int quorum,
             String updatedBy,
             java.time.Instant updatedAt) {
         static PolicyResponse of(ReviewTrail.Policy p) {
@@ -203,6 +217,7 @@ final class ReviewController {
                     p.requiredRole(),
                     p.fourEyes(),
                     p.expiresAfter() == null ? null : text(p.expiresAfter()),
+                    p.quorum(),
                     p.updatedBy(),
                     p.updatedAt());
         }

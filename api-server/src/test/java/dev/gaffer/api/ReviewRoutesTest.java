@@ -232,7 +232,9 @@ class ReviewRoutesTest {
                 "{\"required_role\":\"read\"}",
                 "{\"expires_after\":\"7 days\"}",
                 "{\"expires_after\":\"0m\"}",
-                "{\"expire_after\":\"7d\"}")) {
+                "{\"expire_after\":\"7d\"}",
+                "{\"quorum\":0}",
+                "{\"quorum\":1.5}")) {
             var r = putPolicy("noop", ApiKeyRole.ADMIN, bad);
             assertThat(r.statusCode()).as(bad + " -> " + r.body()).isEqualTo(422);
         }
@@ -268,6 +270,31 @@ class ReviewRoutesTest {
                                 .build())
                         .statusCode())
                 .isEqualTo(404);
+    }
+
+    @Test
+    void underAQuorumTheFirstApprovalIsRecordedAndTheJobWaitsForTheNext() {
+        assertThat(putPolicy("noop", ApiKeyRole.ADMIN, "{\"quorum\":2}").statusCode())
+                .isEqualTo(200);
+        try {
+            long id = api.createJob("noop");
+            var first = post(id, "approve", null, null);
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(json(first).get("status").asText()).isEqualTo("pending");
+            assertThat(json(first).get("message").asText()).contains("needs more approvals");
+            assertThat(post(id, "approve", null, null).statusCode()).isEqualTo(403);
+            var second = api.send(api.request("/api/v3/jobs/" + id + "/approve", ApiKeyRole.ADMIN)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.noBody())
+                    .build());
+            assertThat(second.body())
+                    .isEqualTo("{\"message\":\"Job approved successfully\",\"job_id\":" + id
+                            + ",\"status\":\"approved\"}");
+        } finally {
+            api.send(api.request("/api/v3/review-policies/noop", ApiKeyRole.ADMIN)
+                    .DELETE()
+                    .build());
+        }
     }
 
     private static HttpResponse<String> putPolicy(String type, ApiKeyRole as, String body) {

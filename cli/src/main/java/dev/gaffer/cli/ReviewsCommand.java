@@ -148,6 +148,9 @@ final class ReviewsCommand implements Runnable {
                 description = "30m, 12h or 7d: a pending job idle that long is cancelled; 'never' for no expiry.")
         String expiresAfter;
 
+        @Option(names = "--quorum", description = "How many distinct reviewers must approve (1 to 10; default 1).")
+        Integer quorum;
+
         @Option(names = "--delete", description = "Remove the policy: the type has the defaults again.")
         boolean delete;
 
@@ -176,6 +179,7 @@ final class ReviewsCommand implements Runnable {
             var body = ApiClient.JSON.createObjectNode();
             if (fourEyes != null) body.put("four_eyes", fourEyes);
             if (role != null) body.put("required_role", role);
+            if (quorum != null) body.put("quorum", quorum);
             if (expiresAfter != null && !expiresAfter.equals("never")) body.put("expires_after", expiresAfter);
             JsonNode p = client.put("/api/v3/review-policies/" + type, body, null);
             System.out.println(connection.json ? p.toPrettyString() : line(p));
@@ -186,6 +190,9 @@ final class ReviewsCommand implements Runnable {
             return p.path("job_type").asText() + ": role "
                     + p.path("required_role").asText()
                     + (p.path("four_eyes").asBoolean() ? ", four eyes" : "")
+                    + (p.path("quorum").asInt(1) > 1
+                            ? ", quorum " + p.path("quorum").asInt()
+                            : "")
                     + (p.hasNonNull("expires_after")
                             ? ", expires after " + p.get("expires_after").asText()
                             : "");

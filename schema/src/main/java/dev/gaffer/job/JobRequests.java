@@ -73,17 +73,29 @@ public final class JobRequests {
     static final String APPROVE =
             """
             WITH %s,
+            policy AS (
+                SELECT COALESCE((SELECT p.quorum FROM review_policies p JOIN jobs j ON p.job_type = j.type
+                                  WHERE j.id = args.id AND p.gate = 'plan'), 1) AS quorum
+                  FROM args),
             decided AS (
-                UPDATE jobs j SET status = 'approved', approved_by = args.actor, approved_at = now(), updated_at = now()
-                  FROM args
+                UPDATE jobs j
+                   SET review_approvals = j.review_approvals + 1,
+                       status = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN 'approved' ELSE 'pending' END::job_status,
+                       approved_by = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN args.actor END,
+                       approved_at = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN now() END,
+                       updated_at = now()
+                  FROM args, policy
                  WHERE %s
                 RETURNING j.*),
             %s,
             changes AS (
                 SELECT d.id, d.queue, 'approved'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
-                       d.approved_by AS actor, d.progress_percentage, d.current_stage AS stage, args.comment AS message,
+                       args.actor, d.progress_percentage, d.current_stage AS stage,
+                       CASE WHEN d.status = 'pending'
+                            THEN concat_ws(': ', 'approval ' || d.review_approvals || ' of ' || policy.quorum, args.comment)
+                            ELSE args.comment END AS message,
                        NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
-                  FROM decided d, args),
+                  FROM decided d, args, policy),
             %s
             SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
             """.formatted(DECISION_ARGS, DECIDABLE, REVIEWED.formatted("approved"), RECORD, COLUMNS);
@@ -144,7 +156,7 @@ public final class JobRequests {
             WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::jsonb AS storyboard, ?::int AS revision),
             revised AS (
                 UPDATE jobs j SET storyboard = args.storyboard, storyboard_revision = j.storyboard_revision + 1,
-                       updated_at = now()
+                       review_approvals = 0, updated_at = now()
                   FROM args
                  WHERE j.id = args.id AND j.status = 'pending' AND j.storyboard_revision = args.revision
                 RETURNING j.*),
@@ -397,6 +409,12 @@ public final class JobRequests {
         } catch (dev.gaffer.db.DatabaseException e) {
             if (e.getCause() instanceof java.sql.SQLException s && INSUFFICIENT_PRIVILEGE.equals(s.getSQLState())) {
                 return new Refused(id, refusal(s));
+            }
+            if (e.isUniqueViolation()) {
+                return new Refused(
+                        id,
+                        actor + " has already approved this revision of job " + id
+                                + "; a quorum counts distinct reviewers");
             }
             throw e;
         }

@@ -77,20 +77,22 @@ public final class ReviewTrail {
             String requiredRole,
             boolean fourEyes,
             Duration expiresAfter,
+            int quorum,
             String updatedBy,
             Instant updatedAt) {}
 
     private static final String POLICY_COLUMNS = "job_type, gate, required_role::text AS required_role, four_eyes,"
-            + " extract(epoch FROM expires_after)::bigint AS expires_after_s, updated_by, updated_at";
+            + " extract(epoch FROM expires_after)::bigint AS expires_after_s, quorum, updated_by, updated_at";
 
     static final String POLICIES = "SELECT " + POLICY_COLUMNS + " FROM review_policies ORDER BY job_type, gate";
 
     static final String SET_POLICY = """
-            INSERT INTO review_policies AS p (job_type, gate, required_role, four_eyes, expires_after, updated_by)
-            VALUES (?, 'plan', ?::api_key_role, ?, make_interval(secs => ?::double precision), ?)
+            INSERT INTO review_policies AS p (job_type, gate, required_role, four_eyes, expires_after, quorum, updated_by)
+            VALUES (?, 'plan', ?::api_key_role, ?, make_interval(secs => ?::double precision), ?, ?)
             ON CONFLICT (job_type, gate) DO UPDATE
                SET required_role = excluded.required_role, four_eyes = excluded.four_eyes,
-                   expires_after = excluded.expires_after, updated_by = excluded.updated_by, updated_at = now()
+                   expires_after = excluded.expires_after, quorum = excluded.quorum, updated_by = excluded.updated_by,
+                   updated_at = now()
             """ + "RETURNING " + POLICY_COLUMNS;
 
     static final String DELETE_POLICY = "DELETE FROM review_policies WHERE job_type = ? AND gate = 'plan'";
@@ -214,6 +216,12 @@ public final class ReviewTrail {
 
     /** Sets (creates or replaces) the plan review policy of {@code jobType}; returns it as stored. */
     public Policy setPolicy(String jobType, String requiredRole, boolean fourEyes, Duration expiresAfter, String by) {
+        return setPolicy(jobType, requiredRole, fourEyes, expiresAfter, 1, by);
+    }
+
+    /** As {@link #setPolicy(String, String, boolean, Duration, String)}, with a quorum of distinct approvers (1 to 10). */
+    public Policy setPolicy(
+            String jobType, String requiredRole, boolean fourEyes, Duration expiresAfter, int quorum, String by) {
         Objects.requireNonNull(jobType, "jobType");
         Objects.requireNonNull(requiredRole, "requiredRole");
         return Sql.query(
@@ -229,7 +237,8 @@ public final class ReviewTrail {
                             } else {
                                 ps.setDouble(4, expiresAfter.toNanos() / 1e9);
                             }
-                            ps.setString(5, by);
+                            ps.setInt(5, quorum);
+                            ps.setString(6, by);
                         },
                         ReviewTrail::policy)
                 .getFirst();
@@ -260,6 +269,7 @@ public final class ReviewTrail {
                 rs.getString("required_role"),
                 rs.getBoolean("four_eyes"),
                 never ? null : Duration.ofSeconds(expires),
+                rs.getInt("quorum"),
                 rs.getString("updated_by"),
                 Sql.instant(rs, "updated_at"));
     }

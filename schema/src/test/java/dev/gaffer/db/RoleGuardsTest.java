@@ -168,6 +168,17 @@ class RoleGuardsTest {
                     .isEqualTo(1);
             assertThat(asOwner.queries().find(idle.id()).orElseThrow().status()).isEqualTo(JobStatus.CANCELLED);
             assertThat(asOwner.queries().find(busy.id()).orElseThrow().status()).isEqualTo(JobStatus.PENDING);
+            // A quorum of two: the first approval leaves the job pending, the second runs it.
+            new dev.gaffer.job.ReviewTrail(api.dataSource()).setPolicy("sleep", "approve", false, null, 2, "lead");
+            Job quorum = pending("sleep");
+            assertThat(((Moved) asApi.requests().approve(quorum.id(), "rita"))
+                            .job()
+                            .status())
+                    .isEqualTo(JobStatus.PENDING);
+            assertThat(((Moved) asApi.requests().approve(quorum.id(), "lee"))
+                            .job()
+                            .status())
+                    .isEqualTo(JobStatus.APPROVED);
             assertThat(new dev.gaffer.job.ReviewTrail(api.dataSource()).deletePolicy("sleep"))
                     .isTrue();
         }
@@ -355,6 +366,8 @@ class RoleGuardsTest {
                     api,
                     "INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer, requested_by) VALUES ("
                             + approvedOne.id() + ", 'noop', 1, 'approved', 'mallory', 'tester')");
+            // Approvals toward a quorum counted without a decision in the trail.
+            refused(api, "UPDATE jobs SET review_approvals = 1 WHERE id = " + pendingOne.id());
             // A storyboard changed behind the reviewers' backs, or after the approval.
             refused(api, "UPDATE jobs SET storyboard = '{\"evil\":1}' WHERE id = " + pendingOne.id());
             refused(

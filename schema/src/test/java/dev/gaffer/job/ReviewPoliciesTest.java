@@ -122,4 +122,59 @@ class ReviewPoliciesTest {
         assertThat(trail().deletePolicy("video")).isFalse();
         assertThat(trail().policies()).isEmpty();
     }
+
+    @Test
+    void aQuorumNeedsThatManyDistinctReviewersOfTheSameRevision() {
+        trail().setPolicy("noop", "approve", false, null, 2, "ops");
+        Job j = pendingBy("noop", "sam");
+
+        Job first = ((Moved) db.requests().approve(j.id(), "rita", "one", null)).job();
+        assertThat(first.status()).isEqualTo(JobStatus.PENDING);
+        assertThat(first.approvedBy()).isNull();
+        var twice = db.requests().approve(j.id(), "rita", "again", null);
+        assertThat(twice).isInstanceOf(Refused.class);
+        assertThat(((Refused) twice).reason()).contains("already approved");
+
+        // A revision starts the count again.
+        db.requests().revise(j.id(), "sam", JobFixtures.json("{\"v\":2}"), 1);
+        assertThat(((Moved) db.requests().approve(j.id(), "rita", null, 2))
+                        .job()
+                        .status())
+                .isEqualTo(JobStatus.PENDING);
+        Job second = ((Moved) db.requests().approve(j.id(), "lee", null, 2)).job();
+        assertThat(second.status()).isEqualTo(JobStatus.APPROVED);
+        assertThat(second.approvedBy()).isEqualTo("lee");
+        assertThat(trail().ofJob(j.id()))
+                .extracting(r -> r.reviewer() + "@" + r.revision())
+                .containsExactly("rita@1", "rita@2", "lee@2");
+        assertThat(db.queries().events(j.id(), 0, 20))
+                .filteredOn(e -> e.kind().equals("approved"))
+                .extracting(JobEvent::message)
+                .containsExactly("approval 1 of 2: one", "approval 1 of 2", null);
+    }
+
+    @Test
+    void concurrentApprovalsTowardAQuorumAreEachCountedOnce() throws Exception {
+        trail().setPolicy("noop", "approve", false, null, 3, "ops");
+        for (int round = 0; round < 5; round++) {
+            Job j = pendingBy("noop", "sam");
+            var start = new java.util.concurrent.CountDownLatch(1);
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+            var results = new java.util.ArrayList<java.util.concurrent.Future<Results.Transition>>();
+            for (String who : java.util.List.of("a", "b", "c")) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return db.requests().approve(j.id(), who, null, null);
+                }));
+            }
+            start.countDown();
+            for (var f : results) {
+                assertThat(f.get()).isInstanceOf(Moved.class);
+            }
+            pool.shutdown();
+            Job after = db.queries().find(j.id()).orElseThrow();
+            assertThat(after.status()).isEqualTo(JobStatus.APPROVED);
+            assertThat(trail().ofJob(j.id())).hasSize(3);
+        }
+    }
 }
