@@ -208,6 +208,42 @@ class SseStreamTest {
     }
 
     @Test
+    void reviewDecisionsAreLiveEventsAndNotifyHints() throws Exception {
+        try (java.sql.Connection listen = api.db.connection();
+                java.sql.Statement st = listen.createStatement();
+                Stream s = new Stream("/api/v3/events", null)) {
+            st.execute("LISTEN " + dev.gaffer.job.JobHistory.EVENTS_CHANNEL);
+            long id = api.createJob("noop");
+            assertThat(s.take(1)).extracting(Sse::kind).containsExactly("created");
+            var asked = api.post(
+                    "/api/v3/jobs/" + id + "/request-changes", ApiKeyRole.APPROVE, "{\"comment\":\"shorter\"}");
+            assertThat(asked.statusCode()).isEqualTo(200);
+            List<Sse> changes = s.take(1);
+            assertThat(changes).extracting(Sse::kind).containsExactly("changes_requested");
+            assertThat(changes.getFirst().data().get("message").asText()).isEqualTo("shorter");
+            assertThat(changes.getFirst().data().get("actor").asText()).isEqualTo("approve-key");
+            var rejected = api.post("/api/v3/jobs/" + id + "/reject", ApiKeyRole.APPROVE, "{\"reason\":\"no budget\"}");
+            assertThat(rejected.statusCode()).isEqualTo(200);
+            assertThat(s.take(1)).extracting(Sse::kind).containsExactly("rejected");
+
+            List<String> hints = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            var pg = listen.unwrap(org.postgresql.PGConnection.class);
+            while (hints.stream().noneMatch(h -> h.contains("\"rejected\"")) && System.nanoTime() < deadline) {
+                var got = pg.getNotifications(200);
+                if (got != null) {
+                    for (var n : got) {
+                        hints.add(n.getParameter());
+                    }
+                }
+            }
+            assertThat(hints)
+                    .anyMatch(h -> h.contains("\"changes_requested\"") && h.contains("\"id\":" + id))
+                    .anyMatch(h -> h.contains("\"rejected\"") && h.contains("\"id\":" + id));
+        }
+    }
+
+    @Test
     void streamOfAMissingJobIs404AndNeedsAKey() {
         assertThat(api.get("/api/v3/jobs/31337/stream", ApiKeyRole.READ).statusCode())
                 .isEqualTo(404);
