@@ -579,8 +579,16 @@ async function loadJob(fresh) {
   try {
     const job = await api("GET", "/api/v3/jobs/" + id);
     if (state.jobId !== id) return;
+    // Decisions change only while the job is pending (and as it leaves): a running video's reloads,
+    // one per sub-job event, need not ask for them again.
+    const reviewsMayChange = fresh || job.status === "pending" || $("job-view").dataset.status === "pending";
     renderJob(job, fresh);
-    await Promise.all([loadTimeline(id), loadSubjobs(job), loadArtifacts(job), loadReviews(id)]);
+    await Promise.all([
+      loadTimeline(id),
+      loadSubjobs(job),
+      loadArtifacts(job),
+      reviewsMayChange ? loadReviews(id) : Promise.resolve(),
+    ]);
   } catch (e) {
     if (e.status !== 401 && state.jobId === id) {
       $("job-title").textContent = "Job #" + id;

@@ -21,12 +21,9 @@ reviewed AS (
     RETURNING id),
 changes AS (
     SELECT d.id, d.queue, 'approved'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
-           args.actor, d.progress_percentage, d.current_stage AS stage,
-           CASE WHEN d.status = 'pending'
-                THEN concat_ws(': ', 'approval ' || d.review_approvals || ' of ' || policy.quorum, args.comment)
-                ELSE args.comment END AS message,
+           args.actor, d.progress_percentage, d.current_stage AS stage, CASE WHEN d.status = 'pending' THEN concat_ws(': ', 'approval ' || d.review_approvals || ' of ' || (SELECT quorum FROM policy), args.comment) ELSE args.comment END AS message,
            NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
-      FROM decided d, args, policy),
+      FROM decided d, args),
 events AS (
     INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,
                             message, attempt_started_at)

@@ -11,9 +11,9 @@ reviewed AS (
       FROM decided d, args
     RETURNING id),
 changes AS (
-    SELECT d.id, d.queue, 'changes_requested'::job_event_kind AS kind, d.status, d.attempt,
-           NULL::text AS worker_id, args.actor, d.progress_percentage, d.current_stage AS stage,
-           args.comment AS message, NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
+    SELECT d.id, d.queue, 'changes_requested'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
+           args.actor, d.progress_percentage, d.current_stage AS stage, args.comment AS message,
+           NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
       FROM decided d, args),
 events AS (
     INSERT INTO job_events (id, job_id, kind, status, attempt, worker_id, actor, progress_percentage, stage,

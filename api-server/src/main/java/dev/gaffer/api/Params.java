@@ -83,23 +83,20 @@ final class Params {
      * A filter on a job type or queue name: anything that is not a name can match no job, and
      * PostgreSQL could not even compare some of it (NUL), so it is refused with the name's rules.
      */
-    /** A path parameter that is a job type or queue name; 422 otherwise. */
-    static String name(Context ctx, String param) {
-        String text = ctx.pathParam(param);
-        if (!NAME.matcher(text).matches()) {
-            throw ApiException.unprocessable(
-                    param,
-                    param + " must be a lower-case letter, then a-z, 0-9, '_', '.', '-' (at most 63 characters), got '"
-                            + printable(text) + "'");
-        }
-        return text;
-    }
-
     static String optionalName(Context ctx, String name) {
         String text = ctx.queryParam(name);
         if (text == null || text.isEmpty()) {
             return null;
         }
+        return checkedName(name, text);
+    }
+
+    /** A path parameter that is a job type or queue name, refused with the same rules. */
+    static String name(Context ctx, String param) {
+        return checkedName(param, ctx.pathParam(param));
+    }
+
+    private static String checkedName(String name, String text) {
         if (!NAME.matcher(text).matches()) {
             throw ApiException.unprocessable(
                     name,

@@ -67,11 +67,27 @@ public final class JobRequests {
                 RETURNING id)""";
 
     /**
+     * The decision's event: one job_events row per row of {@code decided}, of kind {@code %1$s},
+     * by the reviewer, with the message {@code %2$s} and the event id {@code %3$s} (SQL
+     * expressions over {@code d}, the decided job, and {@code args}).
+     */
+    private static final String DECISION_EVENT = """
+            changes AS (
+                SELECT d.id, d.queue, '%1$s'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
+                       args.actor, d.progress_percentage, d.current_stage AS stage, %2$s AS message,
+                       NULL::timestamptz AS attempt_started_at, %3$s AS event_id
+                  FROM decided d, args)""";
+
+    /** An approval's message: its comment, after how far the quorum is while the job stays pending. */
+    private static final String APPROVAL_MESSAGE =
+            "CASE WHEN d.status = 'pending' THEN concat_ws(': ', 'approval ' || d.review_approvals || ' of '"
+                    + " || (SELECT quorum FROM policy), args.comment) ELSE args.comment END";
+
+    /**
      * pending → approved. The approval records who approved in the job's row and, with the
      * optional comment and the revision approved, in job_reviews.
      */
-    static final String APPROVE =
-            """
+    static final String APPROVE = """
             WITH %s,
             policy AS (
                 SELECT COALESCE((SELECT p.quorum FROM review_policies p JOIN jobs j ON p.job_type = j.type
@@ -88,24 +104,22 @@ public final class JobRequests {
                  WHERE %s
                 RETURNING j.*),
             %s,
-            changes AS (
-                SELECT d.id, d.queue, 'approved'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
-                       args.actor, d.progress_percentage, d.current_stage AS stage,
-                       CASE WHEN d.status = 'pending'
-                            THEN concat_ws(': ', 'approval ' || d.review_approvals || ' of ' || policy.quorum, args.comment)
-                            ELSE args.comment END AS message,
-                       NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
-                  FROM decided d, args, policy),
+            %s,
             %s
             SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
-            """.formatted(DECISION_ARGS, DECIDABLE, REVIEWED.formatted("approved"), RECORD, COLUMNS);
+            """.formatted(
+                    DECISION_ARGS,
+                    DECIDABLE,
+                    REVIEWED.formatted("approved"),
+                    DECISION_EVENT.formatted("approved", APPROVAL_MESSAGE, "NULL::bigint"),
+                    RECORD,
+                    COLUMNS);
 
     /**
      * pending → rejected, terminal: the job never runs. The reason is the review's comment and
      * the message of the rejected event, which is the job's finishing event (V011).
      */
-    static final String REJECT =
-            """
+    static final String REJECT = """
             WITH %s,
             decided AS (
                 UPDATE jobs j SET status = 'rejected', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),
@@ -114,14 +128,16 @@ public final class JobRequests {
                  WHERE %s
                 RETURNING j.*),
             %s,
-            changes AS (
-                SELECT d.id, d.queue, 'rejected'::job_event_kind AS kind, d.status, d.attempt, NULL::text AS worker_id,
-                       args.actor, d.progress_percentage, d.current_stage AS stage, args.comment AS message,
-                       NULL::timestamptz AS attempt_started_at, d.finished_event_id AS event_id
-                  FROM decided d, args),
+            %s,
             %s
             SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
-            """.formatted(DECISION_ARGS, DECIDABLE, REVIEWED.formatted("rejected"), RECORD, COLUMNS);
+            """.formatted(
+                    DECISION_ARGS,
+                    DECIDABLE,
+                    REVIEWED.formatted("rejected"),
+                    DECISION_EVENT.formatted("rejected", "args.comment", "d.finished_event_id"),
+                    RECORD,
+                    COLUMNS);
 
     /**
      * pending stays pending, with the reviewer's comment in job_reviews and in the
@@ -129,8 +145,7 @@ public final class JobRequests {
      * is updated ({@code updated_at}) so that the decision holds the job's lock and sees the
      * state and revision that a concurrent approval or revision would change.
      */
-    static final String REQUEST_CHANGES =
-            """
+    static final String REQUEST_CHANGES = """
             WITH %s,
             decided AS (
                 UPDATE jobs j SET updated_at = now()
@@ -138,14 +153,16 @@ public final class JobRequests {
                  WHERE %s
                 RETURNING j.*),
             %s,
-            changes AS (
-                SELECT d.id, d.queue, 'changes_requested'::job_event_kind AS kind, d.status, d.attempt,
-                       NULL::text AS worker_id, args.actor, d.progress_percentage, d.current_stage AS stage,
-                       args.comment AS message, NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
-                  FROM decided d, args),
+            %s,
             %s
             SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
-            """.formatted(DECISION_ARGS, DECIDABLE, REVIEWED.formatted("changes_requested"), RECORD, COLUMNS);
+            """.formatted(
+                    DECISION_ARGS,
+                    DECIDABLE,
+                    REVIEWED.formatted("changes_requested"),
+                    DECISION_EVENT.formatted("changes_requested", "args.comment", "NULL::bigint"),
+                    RECORD,
+                    COLUMNS);
 
     /**
      * A pending job's storyboard replaced by its submitter: the next revision, which asks for
@@ -480,17 +497,22 @@ public final class JobRequests {
      * revision and the job is pending) another revision.
      */
     private Transition notMoved(long id, Integer revision, String reason) {
-        List<Object[]> state =
-                Sql.query(dataSource, "read status of job " + id, STATUS_OF, ps -> ps.setLong(1, id), rs ->
-                        new Object[] {JobStatus.fromDb(rs.getString("status")), rs.getInt("storyboard_revision")});
-        if (state.isEmpty()) {
+        List<State> found = Sql.query(
+                dataSource,
+                "read status of job " + id,
+                STATUS_OF,
+                ps -> ps.setLong(1, id),
+                rs -> new State(JobStatus.fromDb(rs.getString("status")), rs.getInt("storyboard_revision")));
+        if (found.isEmpty()) {
             return new NotFound(id);
         }
-        JobStatus status = (JobStatus) state.getFirst()[0];
-        int current = (Integer) state.getFirst()[1];
-        if (status == JobStatus.PENDING && revision != null && revision != current) {
-            return new StaleRevision(id, current);
+        State state = found.getFirst();
+        if (state.status() == JobStatus.PENDING && revision != null && revision != state.revision()) {
+            return new StaleRevision(id, state.revision());
         }
-        return new WrongState(id, status, reason);
+        return new WrongState(id, state.status(), reason);
     }
+
+    /** A job's status and storyboard revision, as {@link #STATUS_OF} reads them. */
+    private record State(JobStatus status, int revision) {}
 }
