@@ -110,17 +110,17 @@ public final class JsonSupport {
     static JsonNode readValue(Context ctx, long maxBytes) {
         requireJsonContentType(ctx);
         long declared = ctx.req().getContentLengthLong();
-        if (declared > maxBytes) {
-            throw tooLarge(maxBytes);
-        }
         byte[] body;
         try (var in = ctx.req().getInputStream()) {
+            if (declared > maxBytes) {
+                throw refuseTooLarge(ctx, in, maxBytes);
+            }
             body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (body.length > maxBytes) {
+                throw refuseTooLarge(ctx, in, maxBytes);
+            }
         } catch (java.io.IOException e) {
             throw ApiException.badRequest("the request body could not be read: " + e.getMessage());
-        }
-        if (body.length > maxBytes) {
-            throw tooLarge(maxBytes);
         }
         if (body.length == 0) {
             throw ApiException.badRequest("the request body is empty; expected JSON");
@@ -151,6 +151,32 @@ public final class JsonSupport {
                     "the request body must be JSON, sent with 'Content-Type:" + " application/json'; got "
                             + (type == null ? "no Content-Type" : "'" + Params.printable(type) + "'"));
         }
+    }
+
+    /**
+     * The 413 for a body over the limit, after reading and dropping the rest of it, up to {@link
+     * #drainBudget}. Refusing without reading is not enough: the connection would be closed with
+     * the client's bytes still unread, the kernel answers such a close with a reset, and the reset
+     * throws the 413 away before the client reads it. A body larger than the budget is not read;
+     * that connection is closed, and its client may see the reset.
+     */
+    private static ApiException refuseTooLarge(Context ctx, java.io.InputStream in, long maxBytes)
+            throws java.io.IOException {
+        long budget = drainBudget(maxBytes);
+        long dropped = 0;
+        byte[] sink = new byte[16 * 1024];
+        for (int n; dropped <= budget && (n = in.read(sink)) >= 0; ) {
+            dropped += n;
+        }
+        if (dropped > budget) {
+            ctx.header("Connection", "close");
+        }
+        return tooLarge(maxBytes);
+    }
+
+    /** How much of an oversized body is read to be dropped: four times the limit, 4 to 64 MiB. */
+    static long drainBudget(long maxBytes) {
+        return Math.min(64L << 20, Math.max(4 * maxBytes, 4L << 20));
     }
 
     private static ApiException tooLarge(long maxBytes) {

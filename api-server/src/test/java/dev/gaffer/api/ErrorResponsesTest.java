@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gaffer.auth.ApiKeyRole;
+import dev.gaffer.testing.TestPostgres;
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -112,6 +115,32 @@ class ErrorResponsesTest {
         String big = "{\"type\":\"noop\",\"parameters\":{\"blob\":\"" + "x".repeat(1024 * 1024 + 10) + "\"}}";
         JsonNode p = problem(api.post("/api/v3/jobs", ApiKeyRole.SUBMIT, big), 413);
         assertThat(p.get("detail").asText()).contains("GAFFER_MAX_BODY_BYTES");
+    }
+
+    /**
+     * The 413 must reach the client even though the server refuses before reading the body: a
+     * connection closed with unread bytes is reset, and the reset throws away the answer (the
+     * client sees "header parser received no bytes"). Sizes just over the limit, a few times it,
+     * declared and chunked, on fresh and reused connections.
+     */
+    @Test
+    void everyBodyOverTheLimitGetsItsAnswerNotAReset() {
+        ApiConfig small = new ApiConfig("127.0.0.1", 0, true, false, 65_536, ApiConfig.defaultJobTypes(), 3);
+        try (TestApi tight = new TestApi(TestPostgres.freshDatabase("api_errors_limit"), small)) {
+            for (int i = 0; i < 200; i++) {
+                int size = 65_537 + (i % 8) * 9_000;
+                String big = "{\"type\":\"noop\",\"parameters\":{\"blob\":\"" + "x".repeat(size) + "\"}}";
+                problem(tight.post("/api/v3/jobs", ApiKeyRole.SUBMIT, big), 413);
+                byte[] bytes = big.getBytes(StandardCharsets.UTF_8);
+                HttpResponse<String> chunked = tight.send(tight.request("/api/v3/jobs", ApiKeyRole.SUBMIT)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes)))
+                        .build());
+                problem(chunked, 413);
+            }
+            // The server is still fine for the next request.
+            assertThat(tight.get("/api/v3/jobs", ApiKeyRole.READ).statusCode()).isEqualTo(200);
+        }
     }
 
     @Test
