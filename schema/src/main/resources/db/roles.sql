@@ -88,7 +88,7 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
 -- the transition guards' business (below).
 GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, finished_event_id, result, last_error,
               progress_percentage, current_stage, subjobs_open, locked_by, heartbeat_at, lease_expires_at,
-              updated_at, storyboard, storyboard_revision, review_approvals)
+              updated_at, storyboard, storyboard_revision, review_approvals, resume_stage)
     ON jobs TO gaffer_api;
 -- The decisions (APPROVE, REJECT, REQUEST_CHANGES) append their row to the audit trail (V013).
 -- Nobody updates or deletes it but pruning after the audit retention (its trigger).
@@ -120,7 +120,8 @@ GRANT INSERT (parent_id, type, queue, priority, parameters, max_attempts, status
 -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RECLAIM, RELEASE and the fan-in.
 GRANT UPDATE (status, attempt, locked_by, heartbeat_at, lease_expires_at, started_at, claimed_at, updated_at,
               progress_percentage, current_stage, result, finished_at, finished_event_id, completed_by, run_at,
-              last_error, subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure)
+              last_error, subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure,
+              review_gate, gate_round, review_summary, redo_stage, review_approvals)
     ON jobs TO gaffer_worker;
 -- PRUNE deletes finished top-level jobs; their sub-jobs, events and artifacts go by ON DELETE
 -- CASCADE, which PostgreSQL runs with the table owner's rights.
@@ -197,6 +198,8 @@ BEGIN
             -- APPROVE, REJECT, REQUEST_CHANGES, REVISE, CANCEL and RETRY, and the fan-in of a
             -- cancelled sub-job.
             (   (o.status = 'pending' AND n.status IN ('approved', 'rejected', 'pending'))
+             -- The rejection at a gate after the plan fails the job: it was approved and has run.
+             OR (o.status = 'pending' AND n.status = 'failed' AND o.review_gate <> 'plan')
              OR (o.status IN ('pending', 'approved', 'processing', 'waiting') AND n.status = 'cancelled')
              OR (o.status IN ('failed', 'cancelled') AND n.status IN ('approved', 'waiting'))
              OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved')))
@@ -210,27 +213,41 @@ BEGIN
             AND (n.heartbeat_at IS NULL OR n.heartbeat_at IS NOT DISTINCT FROM o.heartbeat_at)
             AND (n.lease_expires_at IS NULL OR n.lease_expires_at IS NOT DISTINCT FROM o.lease_expires_at)
             AND (n.attempt = o.attempt OR n.attempt = 0)
-            AND n.last_error IS NOT DISTINCT FROM o.last_error
+            AND (n.last_error IS NOT DISTINCT FROM o.last_error OR (o.status = 'pending' AND n.status = 'failed'))
+            -- A person never moves a job to another gate. The rejection at a gate makes its redo
+            -- stage the one a retry resumes at.
+            AND n.review_gate = o.review_gate AND n.gate_round = o.gate_round
+            AND n.review_summary IS NOT DISTINCT FROM o.review_summary AND n.redo_stage IS NOT DISTINCT FROM o.redo_stage
+            AND (n.resume_stage IS NOT DISTINCT FROM o.resume_stage
+                 OR (o.status = 'pending' AND n.status = 'failed' AND n.resume_stage IS NOT DISTINCT FROM o.redo_stage))
             -- A completion is a worker's.
             AND n.completed_by IS NOT DISTINCT FROM o.completed_by
-            -- The storyboard changes only by a revision of a pending job, to the next revision.
+            -- The storyboard changes only by a revision of a pending job at its plan, to the next revision.
             AND ((n.storyboard IS NOT DISTINCT FROM o.storyboard AND n.storyboard_revision = o.storyboard_revision)
-                 OR (o.status = 'pending' AND n.status = 'pending'
+                 OR (o.status = 'pending' AND n.status = 'pending' AND o.review_gate = 'plan'
                      AND n.storyboard_revision = o.storyboard_revision + 1))
             -- Approvals toward a quorum count one per approval in the trail, and start again with a
             -- revision.
             AND (n.review_approvals = o.review_approvals
                  OR (n.review_approvals = o.review_approvals + 1
                      AND EXISTS (SELECT 1 FROM job_reviews r
-                                  WHERE r.job_id = n.id AND r.revision = n.storyboard_revision
+                                  WHERE r.job_id = n.id AND r.gate = n.review_gate
+                                    AND r.revision = CASE WHEN n.review_gate = 'plan' THEN n.storyboard_revision
+                                                          ELSE n.gate_round END
                                     AND r.decision = 'approved' AND r.decided_at = now()))
                  OR (n.review_approvals = 0 AND n.storyboard_revision = o.storyboard_revision + 1))
-            -- A decision on a plan is in the audit trail, written in this transaction, about the
-            -- revision decided on.
-            AND (o.status <> 'pending' OR n.status NOT IN ('approved', 'rejected')
+            -- A decision on a plan or a gate is in the audit trail, written in this transaction,
+            -- about the gate and revision decided on. At a gate, a request for changes sends the
+            -- job back to work (approved at its redo stage) and a rejection fails it.
+            AND (o.status <> 'pending' OR n.status NOT IN ('approved', 'rejected', 'failed')
                  OR EXISTS (SELECT 1 FROM job_reviews r
-                             WHERE r.job_id = n.id AND r.revision = n.storyboard_revision
-                               AND r.decision::text = n.status::text AND r.decided_at = now()))
+                             WHERE r.job_id = n.id AND r.gate = o.review_gate AND r.decided_at = now()
+                               AND r.revision = CASE WHEN o.review_gate = 'plan' THEN o.storyboard_revision
+                                                     ELSE o.gate_round END
+                               AND CASE WHEN n.status = 'approved'
+                                        THEN r.decision = 'approved'
+                                             OR (o.review_gate <> 'plan' AND r.decision = 'changes_requested')
+                                        ELSE r.decision = 'rejected' END))
         WHEN 'gaffer_worker' THEN
             -- CLAIM, HEARTBEAT, COMPLETE, FAIL, WAIT_FOR_SUBJOBS, RELEASE, RECLAIM and the fan-in.
             -- A worker never touches a job that waits for a person or has finished.
@@ -241,13 +258,17 @@ BEGIN
              OR (o.status = 'processing' AND n.status = 'approved' AND n.attempt IN (o.attempt, o.attempt - 1))
              OR (o.status = 'processing' AND n.status = 'waiting' AND n.attempt = o.attempt - 1)
              OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved', 'failed') AND n.attempt = o.attempt)
+             -- A gate (OutcomeStore.AWAIT_REVIEW): the lease and the attempt given back, the next
+             -- stop at a gate, its approvals counted from none.
+             OR (o.status = 'processing' AND n.status = 'pending' AND n.attempt = o.attempt - 1
+                 AND n.review_gate <> 'plan' AND n.gate_round = o.gate_round + 1 AND n.review_approvals = 0)
              -- Fail-fast: the siblings of a sub-job that failed its parent.
              OR (o.status IN ('approved', 'processing', 'waiting') AND n.status = 'cancelled'
                  AND EXISTS (SELECT 1 FROM jobs p WHERE p.id = n.parent_id AND p.status = 'failed'))
              -- Review expiry (ReviewTrail.EXPIRE): a pending job idle for longer than its policy allows.
              OR (o.status = 'pending' AND n.status = 'cancelled' AND n.attempt = o.attempt
                  AND EXISTS (SELECT 1 FROM review_policies p
-                              WHERE p.job_type = o.type AND p.gate = 'plan' AND p.expires_after IS NOT NULL
+                              WHERE p.job_type = o.type AND p.gate = o.review_gate AND p.expires_after IS NOT NULL
                                 AND o.updated_at < now() - p.expires_after)))
             -- Only a completion writes a result, and it names the lease holder as the one who completed.
             AND (n.result IS NOT DISTINCT FROM o.result OR (o.status = 'processing' AND n.status = 'completed'))
@@ -255,6 +276,12 @@ BEGIN
                  OR (o.status = 'processing' AND n.status = 'completed' AND n.completed_by = o.locked_by))
             -- Only a new wave of sub-jobs adds to the total.
             AND (n.subjobs_total = o.subjobs_total OR (o.status = 'processing' AND n.status = 'waiting'))
+            -- Only stopping at a gate changes what is reviewed; a worker decides nothing.
+            AND ((n.review_gate = o.review_gate AND n.gate_round = o.gate_round
+                  AND n.review_approvals = o.review_approvals
+                  AND n.review_summary IS NOT DISTINCT FROM o.review_summary
+                  AND n.redo_stage IS NOT DISTINCT FROM o.redo_stage)
+                 OR (o.status = 'processing' AND n.status = 'pending'))
         ELSE false
      END, false)
         -- Either role: a job waits exactly for its unfinished sub-jobs, and resumes when none is left.
@@ -357,7 +384,7 @@ BEGIN
                 OR (e.kind = 'created' AND j.parent_id IS NULL)
             WHEN 'gaffer_worker' THEN
                 e.kind IN ('claimed', 'progress', 'waiting', 'resumed', 'retried', 'reclaimed', 'released',
-                           'completed', 'failed', 'cancelled')
+                           'completed', 'failed', 'cancelled', 'awaiting_review')
                 OR (e.kind = 'created' AND j.parent_id IS NOT NULL)
             ELSE false
          END, false)
@@ -392,13 +419,19 @@ BEGIN
         OR (who = 'gaffer_worker' AND (r.decision <> 'expired' OR j.status <> 'cancelled' OR r.reviewer <> 'gaffer'))
         OR (who = 'gaffer_api' AND r.decision = 'expired')
         OR r.job_type <> j.type OR r.requested_by IS DISTINCT FROM j.created_by
-        OR r.revision <> j.storyboard_revision OR r.gate <> 'plan'
+        -- The gate the job is at (or was, the decision having moved it on), and its revision there.
+        OR r.gate <> j.review_gate
+        OR r.revision <> CASE WHEN j.review_gate = 'plan' THEN j.storyboard_revision ELSE j.gate_round END
         OR r.decided_at <> now()
-        OR j.status::text <> CASE r.decision WHEN 'changes_requested' THEN 'pending'
+        OR j.status::text <> CASE r.decision WHEN 'changes_requested' THEN CASE WHEN j.review_gate = 'plan'
+                                                                                THEN 'pending' ELSE 'approved' END
                                              WHEN 'expired' THEN 'cancelled'
                                              -- An approval toward a quorum leaves the job pending.
                                              WHEN 'approved' THEN CASE WHEN j.status = 'pending' AND j.review_approvals > 0
                                                                        THEN 'pending' ELSE 'approved' END
+                                             -- A rejection at a later gate fails the job.
+                                             WHEN 'rejected' THEN CASE WHEN j.review_gate = 'plan'
+                                                                       THEN 'rejected' ELSE 'failed' END
                                              ELSE r.decision::text END
      LIMIT 1;
     IF FOUND THEN

@@ -1,22 +1,26 @@
-WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::text AS comment, ?::int AS revision),
+WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::text AS comment, ?::int AS revision, ?::text AS gate),
 policy AS (
     SELECT COALESCE((SELECT p.quorum FROM review_policies p JOIN jobs j ON p.job_type = j.type
-                      WHERE j.id = args.id AND p.gate = 'plan'), 1) AS quorum
+                      WHERE j.id = args.id AND p.gate = j.review_gate), 1) AS quorum
       FROM args),
 decided AS (
     UPDATE jobs j
        SET review_approvals = j.review_approvals + 1,
            status = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN 'approved' ELSE 'pending' END::job_status,
-           approved_by = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN args.actor END,
-           approved_at = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN now() END,
+           approved_by = CASE WHEN j.review_gate <> 'plan' THEN j.approved_by
+                              WHEN j.review_approvals + 1 >= policy.quorum THEN args.actor END,
+           approved_at = CASE WHEN j.review_gate <> 'plan' THEN j.approved_at
+                              WHEN j.review_approvals + 1 >= policy.quorum THEN now() END,
+           current_stage = CASE WHEN j.review_gate <> 'plan' AND j.review_approvals + 1 >= policy.quorum THEN j.resume_stage
+                                ELSE j.current_stage END,
            updated_at = now()
       FROM args, policy
-     WHERE j.id = args.id AND j.status = 'pending'
-   AND (args.revision IS NULL OR j.storyboard_revision = args.revision)
+     WHERE j.id = args.id AND j.status = 'pending' AND (args.gate IS NULL OR j.review_gate = args.gate)
+   AND (args.revision IS NULL OR CASE WHEN j.review_gate = 'plan' THEN j.storyboard_revision ELSE j.gate_round END = args.revision)
     RETURNING j.*),
 reviewed AS (
     INSERT INTO job_reviews (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment)
-    SELECT d.id, d.type, 'plan', d.storyboard_revision, 'approved', args.actor, d.created_by, args.comment
+    SELECT d.id, d.type, d.review_gate, CASE WHEN d.review_gate = 'plan' THEN d.storyboard_revision ELSE d.gate_round END, 'approved', args.actor, d.created_by, args.comment
       FROM decided d, args
     RETURNING id),
 changes AS (
@@ -41,4 +45,5 @@ notified AS (
 SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
-approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, (SELECT count(*) FROM notified) AS notified FROM decided
+approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, review_gate,
+review_summary, (SELECT count(*) FROM notified) AS notified FROM decided

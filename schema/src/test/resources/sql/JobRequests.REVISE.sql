@@ -3,7 +3,8 @@ revised AS (
     UPDATE jobs j SET storyboard = args.storyboard, storyboard_revision = j.storyboard_revision + 1,
            review_approvals = 0, updated_at = now()
       FROM args
-     WHERE j.id = args.id AND j.status = 'pending' AND j.storyboard_revision = args.revision
+     WHERE j.id = args.id AND j.status = 'pending' AND j.review_gate = 'plan'
+       AND j.storyboard_revision = args.revision
     RETURNING j.*),
 changes AS (
     SELECT r.id, r.queue, 'revised'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
@@ -28,4 +29,5 @@ notified AS (
 SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
-approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, (SELECT count(*) FROM notified) AS notified FROM revised
+approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, review_gate,
+review_summary, (SELECT count(*) FROM notified) AS notified FROM revised

@@ -1,1 +1,1 @@
-DELETE FROM review_policies WHERE job_type = ? AND gate = 'plan'
+DELETE FROM review_policies WHERE job_type = ? AND gate = ?

@@ -1,6 +1,6 @@
 WITH due AS MATERIALIZED (
     SELECT j.id, p.expires_after FROM jobs j
-      JOIN review_policies p ON p.job_type = j.type AND p.gate = 'plan'
+      JOIN review_policies p ON p.job_type = j.type AND p.gate = j.review_gate
      WHERE j.status = 'pending' AND p.expires_after IS NOT NULL
        AND j.updated_at < now() - p.expires_after
      ORDER BY j.updated_at
@@ -14,7 +14,8 @@ expired AS (
     RETURNING j.*, d.expires_after),
 reviewed AS (
     INSERT INTO job_reviews (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment)
-    SELECT id, type, 'plan', storyboard_revision, 'expired', 'gaffer', created_by,
+    SELECT id, type, review_gate, CASE WHEN review_gate = 'plan' THEN storyboard_revision ELSE gate_round END,
+           'expired', 'gaffer', created_by,
            'no decision within ' || expires_after || ' (the review policy of ' || type || ')'
       FROM expired
     RETURNING id),

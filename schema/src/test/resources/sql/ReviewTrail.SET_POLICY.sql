@@ -1,5 +1,5 @@
 INSERT INTO review_policies AS p (job_type, gate, required_role, four_eyes, expires_after, quorum, updated_by)
-VALUES (?, 'plan', ?::api_key_role, ?, make_interval(secs => ?::double precision), ?, ?)
+VALUES (?, ?, ?::api_key_role, ?, make_interval(secs => ?::double precision), ?, ?)
 ON CONFLICT (job_type, gate) DO UPDATE
    SET required_role = excluded.required_role, four_eyes = excluded.four_eyes,
        expires_after = excluded.expires_after, quorum = excluded.quorum, updated_by = excluded.updated_by,

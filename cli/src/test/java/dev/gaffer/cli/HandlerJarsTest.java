@@ -221,7 +221,9 @@ class HandlerJarsTest {
                 now,
                 null,
                 now,
-                1);
+                1,
+                "plan",
+                null);
         return new JobContext() {
             @Override
             public Job job() {

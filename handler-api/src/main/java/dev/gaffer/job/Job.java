@@ -36,7 +36,9 @@ public record Job(
         Instant startedAt,
         Instant finishedAt,
         Instant updatedAt,
-        int storyboardRevision) {
+        int storyboardRevision,
+        String reviewGate,
+        JsonNode reviewSummary) {
 
     /** The lease this row represents; only meaningful while it is processing. */
     public Lease lease() {

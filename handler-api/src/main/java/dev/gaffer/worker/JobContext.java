@@ -52,7 +52,8 @@ public interface JobContext {
 
     /**
      * The job's current stage when it was claimed: null on a first run, the resume stage when the
-     * job comes back after its sub-jobs finished.
+     * job comes back after its sub-jobs finished or a reviewer approved its gate, the redo stage
+     * when a reviewer asked for changes at a gate ({@link Outcome.AwaitReview}).
      */
     default String stage() {
         return job().currentStage();
@@ -91,6 +92,11 @@ public interface JobContext {
 
     /** The sub-jobs spawned so far (all waves), with their status, result and last error. */
     List<Job> subJobs();
+
+    /** The gate the job last stopped at ({@code plan} until it stops at one), as it was claimed. */
+    default String reviewGate() {
+        return job().reviewGate();
+    }
 
     /** Shorthand for returning {@link Outcome.WaitForSubJobs}. */
     default Outcome spawnAndWait(List<SubJob> subJobs, String fanoutStage, String resumeStage) {

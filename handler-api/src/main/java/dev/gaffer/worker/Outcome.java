@@ -57,6 +57,28 @@ public sealed interface Outcome {
         }
     }
 
+    /**
+     * Stop at {@code gate} for a person's decision (issue 18): the job gives its lease and its
+     * attempt back and waits, pending, holding no slot, for as long as it takes. {@code summary}
+     * (any JSON, may be null) is what the reviewers look at, e.g. links to the artifacts to judge.
+     * An approval resumes the job, on any worker, at {@code resumeStage} ({@link JobContext#stage()});
+     * a request for changes runs it again from {@code redoStage}, the stage that produces what was
+     * reviewed (null: from the start); a rejection fails it with the reviewer's reason. Only a
+     * top-level job may stop at a gate; a sub-job that returns this fails.
+     */
+    record AwaitReview(String gate, String resumeStage, String redoStage, JsonNode summary) implements Outcome {
+        private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
+
+        public AwaitReview {
+            Objects.requireNonNull(gate, "gate");
+            Objects.requireNonNull(resumeStage, "resumeStage");
+            if (!NAME.matcher(gate).matches() || gate.equals("plan")) {
+                throw new IllegalArgumentException("a gate is a name of 1 to 63 characters a-z, 0-9, _ . -, starting"
+                        + " with a letter, and not plan (the review before the first run); got '" + gate + "'");
+            }
+        }
+    }
+
     static Outcome complete(JsonNode result) {
         return new Complete(result);
     }
@@ -67,6 +89,14 @@ public sealed interface Outcome {
 
     static Outcome fail(String error) {
         return new Fail(error);
+    }
+
+    static Outcome awaitReview(String gate, String resumeStage, JsonNode summary) {
+        return new AwaitReview(gate, resumeStage, null, summary);
+    }
+
+    static Outcome awaitReview(String gate, String resumeStage, String redoStage, JsonNode summary) {
+        return new AwaitReview(gate, resumeStage, redoStage, summary);
     }
 
     static Outcome waitFor(List<SubJob> subJobs, String fanoutStage, String resumeStage) {

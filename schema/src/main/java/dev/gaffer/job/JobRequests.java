@@ -23,8 +23,9 @@ import javax.sql.DataSource;
 
 /**
  * The transitions people ask for, through the API: create (→ pending), the decisions on a
- * pending job's plan (approve → approved, reject → rejected, request changes: stays pending, each
- * recorded in the audit trail job_reviews), revise (a pending job's storyboard, to its next
+ * pending job's plan (approve → approved, reject → rejected, request changes: stays pending) or on
+ * a gate it stopped at later (approve → approved at its resume stage, reject → failed, request
+ * changes → approved at its redo stage), each recorded in the audit trail job_reviews, revise (a pending job's storyboard, to its next
  * revision), cancel (an unfinished job and its tree → cancelled), retry (failed or cancelled →
  * approved or waiting, with a fresh budget of attempts).
  *
@@ -42,17 +43,27 @@ public final class JobRequests {
     static final String FIND = "SELECT " + COLUMNS + " FROM jobs WHERE id = ?";
 
     /**
-     * The arguments of a decision on a pending job's plan: the job, the reviewer, the comment
-     * (the reason, for a rejection), and the storyboard revision the reviewer decided on (NULL:
+     * The arguments of a decision on a pending job's review: the job, the reviewer, the comment
+     * (the reason, for a rejection), the revision the reviewer decided on and the gate (each NULL:
      * whichever is current).
      */
-    private static final String DECISION_ARGS =
-            "args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::text AS comment, ?::int AS revision)";
+    private static final String DECISION_ARGS = "args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::text AS comment,"
+            + " ?::int AS revision, ?::text AS gate)";
+
+    /**
+     * The revision under review of the job row {@code %s}: at the plan its storyboard's, at a
+     * later gate its stop at a gate (V018). What job_reviews.revision records.
+     */
+    private static final String REVISION =
+            "CASE WHEN %1$s.review_gate = 'plan' THEN %1$s.storyboard_revision ELSE %1$s.gate_round END";
 
     /** The pending job a decision applies to, in {@code UPDATE jobs j … FROM args}. */
     private static final String DECIDABLE = """
-            j.id = args.id AND j.status = 'pending'
-               AND (args.revision IS NULL OR j.storyboard_revision = args.revision)""";
+            j.id = args.id AND j.status = 'pending' AND (args.gate IS NULL OR j.review_gate = args.gate)
+               AND (args.revision IS NULL OR %s = args.revision)""".formatted(REVISION.formatted("j"));
+
+    /** Whether the job row {@code j} waits at a gate after its plan (V018). */
+    private static final String AT_GATE = "j.review_gate <> 'plan'";
 
     /**
      * The decision's row in the audit trail ({@code job_reviews}, V013), written by the statement
@@ -62,9 +73,9 @@ public final class JobRequests {
     private static final String REVIEWED = """
             reviewed AS (
                 INSERT INTO job_reviews (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment)
-                SELECT d.id, d.type, 'plan', d.storyboard_revision, '%s', args.actor, d.created_by, args.comment
+                SELECT d.id, d.type, d.review_gate, %s, '%%s', args.actor, d.created_by, args.comment
                   FROM decided d, args
-                RETURNING id)""";
+                RETURNING id)""".formatted(REVISION.formatted("d"));
 
     /**
      * The decision's event: one job_events row per row of {@code decided}, of kind {@code %1$s},
@@ -84,45 +95,61 @@ public final class JobRequests {
                     + " || (SELECT quorum FROM policy), args.comment) ELSE args.comment END";
 
     /**
-     * pending → approved. The approval records who approved in the job's row and, with the
-     * optional comment and the revision approved, in job_reviews.
+     * pending → approved, once the gate's quorum of approvals is reached. At the plan the approval
+     * records who approved in the job's row; at a later gate the job keeps its plan's approver and
+     * resumes at its resume stage. Either way the reviewer, the optional comment and the revision
+     * approved go to job_reviews.
      */
     static final String APPROVE = """
-            WITH %s,
+            WITH %1$s,
             policy AS (
                 SELECT COALESCE((SELECT p.quorum FROM review_policies p JOIN jobs j ON p.job_type = j.type
-                                  WHERE j.id = args.id AND p.gate = 'plan'), 1) AS quorum
+                                  WHERE j.id = args.id AND p.gate = j.review_gate), 1) AS quorum
                   FROM args),
             decided AS (
                 UPDATE jobs j
                    SET review_approvals = j.review_approvals + 1,
                        status = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN 'approved' ELSE 'pending' END::job_status,
-                       approved_by = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN args.actor END,
-                       approved_at = CASE WHEN j.review_approvals + 1 >= policy.quorum THEN now() END,
+                       approved_by = CASE WHEN %6$s THEN j.approved_by
+                                          WHEN j.review_approvals + 1 >= policy.quorum THEN args.actor END,
+                       approved_at = CASE WHEN %6$s THEN j.approved_at
+                                          WHEN j.review_approvals + 1 >= policy.quorum THEN now() END,
+                       current_stage = CASE WHEN %6$s AND j.review_approvals + 1 >= policy.quorum THEN j.resume_stage
+                                            ELSE j.current_stage END,
                        updated_at = now()
                   FROM args, policy
-                 WHERE %s
+                 WHERE %2$s
                 RETURNING j.*),
-            %s,
-            %s,
-            %s
-            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
+            %3$s,
+            %4$s,
+            %5$s
+            SELECT %7$s, (SELECT count(*) FROM notified) AS notified FROM decided
             """.formatted(
                     DECISION_ARGS,
                     DECIDABLE,
                     REVIEWED.formatted("approved"),
                     DECISION_EVENT.formatted("approved", APPROVAL_MESSAGE, "NULL::bigint"),
                     RECORD,
+                    AT_GATE,
                     COLUMNS);
 
     /**
-     * pending → rejected, terminal: the job never runs. The reason is the review's comment and
-     * the message of the rejected event, which is the job's finishing event (V011).
+     * At the plan, pending → rejected, terminal: the job never runs. At a later gate, pending →
+     * failed with the reason as its error: the job was approved and has run, and a person may
+     * retry it, which runs it again from the redo stage (it becomes the resume stage here), so
+     * that what was turned down is made again and reviewed again. The reason is the review's
+     * comment and the message of the rejected event, which is the job's finishing event (V011).
      */
     static final String REJECT = """
             WITH %s,
             decided AS (
-                UPDATE jobs j SET status = 'rejected', finished_at = now(), finished_event_id = nextval('job_events_id_seq'),
+                UPDATE jobs j
+                   SET status = CASE WHEN %s THEN 'failed' ELSE 'rejected' END::job_status, finished_at = now(),
+                       finished_event_id = nextval('job_events_id_seq'),
+                       last_error = CASE WHEN %2$s THEN 'rejected at review of gate ' || j.review_gate || ' by '
+                                                        || args.actor || ': ' || args.comment
+                                         ELSE j.last_error END,
+                       resume_stage = CASE WHEN %2$s THEN j.redo_stage ELSE j.resume_stage END,
                        updated_at = now()
                   FROM args
                  WHERE %s
@@ -133,6 +160,7 @@ public final class JobRequests {
             SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
             """.formatted(
                     DECISION_ARGS,
+                    AT_GATE,
                     DECIDABLE,
                     REVIEWED.formatted("rejected"),
                     DECISION_EVENT.formatted("rejected", "args.comment", "d.finished_event_id"),
@@ -140,15 +168,19 @@ public final class JobRequests {
                     COLUMNS);
 
     /**
-     * pending stays pending, with the reviewer's comment in job_reviews and in the
+     * At the plan, pending stays pending, with the reviewer's comment in job_reviews and in the
      * changes_requested event; its submitter answers with a revision ({@link #REVISE}). The row
      * is updated ({@code updated_at}) so that the decision holds the job's lock and sees the
-     * state and revision that a concurrent approval or revision would change.
+     * state and revision that a concurrent approval or revision would change. At a later gate,
+     * pending → approved at the redo stage: the job goes back to the stage that produces what was
+     * reviewed, and stops at the gate again when it is done.
      */
     static final String REQUEST_CHANGES = """
             WITH %s,
             decided AS (
-                UPDATE jobs j SET updated_at = now()
+                UPDATE jobs j
+                   SET status = CASE WHEN %s THEN 'approved' ELSE 'pending' END::job_status,
+                       current_stage = CASE WHEN %2$s THEN j.redo_stage ELSE j.current_stage END, updated_at = now()
                   FROM args
                  WHERE %s
                 RETURNING j.*),
@@ -158,6 +190,7 @@ public final class JobRequests {
             SELECT %s, (SELECT count(*) FROM notified) AS notified FROM decided
             """.formatted(
                     DECISION_ARGS,
+                    AT_GATE,
                     DECIDABLE,
                     REVIEWED.formatted("changes_requested"),
                     DECISION_EVENT.formatted("changes_requested", "args.comment", "NULL::bigint"),
@@ -175,7 +208,8 @@ public final class JobRequests {
                 UPDATE jobs j SET storyboard = args.storyboard, storyboard_revision = j.storyboard_revision + 1,
                        review_approvals = 0, updated_at = now()
                   FROM args
-                 WHERE j.id = args.id AND j.status = 'pending' AND j.storyboard_revision = args.revision
+                 WHERE j.id = args.id AND j.status = 'pending' AND j.review_gate = 'plan'
+                   AND j.storyboard_revision = args.revision
                 RETURNING j.*),
             changes AS (
                 SELECT r.id, r.queue, 'revised'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
@@ -292,7 +326,8 @@ public final class JobRequests {
               FROM retried
             """.formatted(RECORD, COLUMNS, FanIn.SUBJOBS_PROGRESS_SHARE);
 
-    static final String STATUS_OF = "SELECT status, storyboard_revision FROM jobs WHERE id = ?";
+    static final String STATUS_OF =
+            "SELECT status, review_gate, %s AS revision FROM jobs j WHERE id = ?".formatted(REVISION.formatted("j"));
 
     private final DataSource dataSource;
 
@@ -344,7 +379,16 @@ public final class JobRequests {
      * ({@link StaleRevision} otherwise). Concurrent decisions: exactly one moves it.
      */
     public Transition approve(long id, String approvedBy, String comment, Integer revision) {
-        return decide(id, "approve", APPROVE, approvedBy, comment, revision, "only a pending job can be approved");
+        return approve(id, approvedBy, comment, revision, null);
+    }
+
+    /**
+     * As {@link #approve(long, String, String, Integer)}, deciding only the review of {@code gate}
+     * (null: whichever is open). At a gate after the plan, the job resumes at its resume stage.
+     */
+    public Transition approve(long id, String approvedBy, String comment, Integer revision, String gate) {
+        return decide(
+                id, "approve", APPROVE, approvedBy, comment, revision, gate, "only a pending job can be approved");
     }
 
     /**
@@ -352,8 +396,16 @@ public final class JobRequests {
      * With {@code revision}, only while the storyboard is still that revision.
      */
     public Transition reject(long id, String rejectedBy, String reason, Integer revision) {
+        return reject(id, rejectedBy, reason, revision, null);
+    }
+
+    /**
+     * As {@link #reject(long, String, String, Integer)}, deciding only the review of {@code gate}
+     * (null: whichever is open). At a gate after the plan the job fails, with the reason as its error.
+     */
+    public Transition reject(long id, String rejectedBy, String reason, Integer revision, String gate) {
         requireText(reason, "a rejection needs a reason");
-        return decide(id, "reject", REJECT, rejectedBy, reason, revision, "only a pending job can be rejected");
+        return decide(id, "reject", REJECT, rejectedBy, reason, revision, gate, "only a pending job can be rejected");
     }
 
     /**
@@ -361,6 +413,14 @@ public final class JobRequests {
      * about; its submitter revises the storyboard ({@link #revise}) to ask for review again.
      */
     public Transition requestChanges(long id, String reviewer, String comment, Integer revision) {
+        return requestChanges(id, reviewer, comment, revision, null);
+    }
+
+    /**
+     * As {@link #requestChanges(long, String, String, Integer)}, deciding only the review of {@code
+     * gate} (null: whichever is open). At a gate after the plan the job runs again from its redo stage.
+     */
+    public Transition requestChanges(long id, String reviewer, String comment, Integer revision, String gate) {
         requireText(comment, "a request for changes needs a comment");
         return decide(
                 id,
@@ -369,6 +429,7 @@ public final class JobRequests {
                 reviewer,
                 comment,
                 revision,
+                gate,
                 "changes can be requested only while a job is pending");
     }
 
@@ -392,12 +453,22 @@ public final class JobRequests {
                 },
                 JobRows::job);
         return rows.isEmpty()
-                ? notMoved(id, revision, "only the storyboard of a pending job can be revised")
+                ? notMoved(id, revision, PLAN, "only the storyboard of a pending job can be revised")
                 : new Moved(rows.getFirst());
     }
 
+    /** The gate of the first review, of a job's plan (its storyboard), before it first runs. */
+    public static final String PLAN = "plan";
+
     private Transition decide(
-            long id, String verb, String sql, String actor, String comment, Integer revision, String reason) {
+            long id,
+            String verb,
+            String sql,
+            String actor,
+            String comment,
+            Integer revision,
+            String gate,
+            String reason) {
         Objects.requireNonNull(actor, "actor");
         if (comment != null && comment.length() > MAX_COMMENT) {
             throw new IllegalArgumentException(
@@ -421,6 +492,7 @@ public final class JobRequests {
                         } else {
                             ps.setInt(4, revision);
                         }
+                        ps.setString(5, gate);
                     },
                     JobRows::job);
         } catch (dev.gaffer.db.DatabaseException e) {
@@ -435,7 +507,7 @@ public final class JobRequests {
             }
             throw e;
         }
-        return rows.isEmpty() ? notMoved(id, revision, reason) : new Moved(rows.getFirst());
+        return rows.isEmpty() ? notMoved(id, revision, gate, reason) : new Moved(rows.getFirst());
     }
 
     /** SQLSTATE of a refusal by a review policy (V015) or a transition guard (roles.sql). */
@@ -489,30 +561,37 @@ public final class JobRequests {
     }
 
     private Transition notMoved(long id, String reason) {
-        return notMoved(id, null, reason);
+        return notMoved(id, null, null, reason);
     }
 
     /**
-     * Why a transition moved nothing: no such job, another state, or (when the caller named a
-     * revision and the job is pending) another revision.
+     * Why a transition moved nothing: no such job, another state, or (when the job is pending and
+     * the caller named them) another gate or another revision.
      */
-    private Transition notMoved(long id, Integer revision, String reason) {
+    private Transition notMoved(long id, Integer revision, String gate, String reason) {
         List<State> found = Sql.query(
                 dataSource,
                 "read status of job " + id,
                 STATUS_OF,
                 ps -> ps.setLong(1, id),
-                rs -> new State(JobStatus.fromDb(rs.getString("status")), rs.getInt("storyboard_revision")));
+                rs -> new State(
+                        JobStatus.fromDb(rs.getString("status")), rs.getString("review_gate"), rs.getInt("revision")));
         if (found.isEmpty()) {
             return new NotFound(id);
         }
         State state = found.getFirst();
+        if (state.status() == JobStatus.PENDING && gate != null && !gate.equals(state.gate())) {
+            return new WrongState(
+                    id,
+                    state.status(),
+                    "job " + id + " awaits review of gate '" + state.gate() + "', not of '" + gate + "'");
+        }
         if (state.status() == JobStatus.PENDING && revision != null && revision != state.revision()) {
             return new StaleRevision(id, state.revision());
         }
         return new WrongState(id, state.status(), reason);
     }
 
-    /** A job's status and storyboard revision, as {@link #STATUS_OF} reads them. */
-    private record State(JobStatus status, int revision) {}
+    /** A job's status, open gate and revision under review, as {@link #STATUS_OF} reads them. */
+    private record State(JobStatus status, String gate, int revision) {}
 }

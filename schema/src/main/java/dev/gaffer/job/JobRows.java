@@ -22,7 +22,8 @@ final class JobRows {
             id, parent_id, type, queue, priority, parameters, storyboard, result, status, current_stage,
             progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
             subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
-            approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision""";
+            approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, review_gate,
+            review_summary""";
 
     /*
      * The jsonb columns as Json.parse reads them (a default ObjectMapper), but with the parsers'
@@ -87,7 +88,9 @@ final class JobRows {
                 instant(rs, i + 28),
                 instant(rs, i + 29),
                 instant(rs, i + 30),
-                rs.getInt(i + 31));
+                rs.getInt(i + 31),
+                rs.getString(i + 32),
+                jsonb(rs, i + 33));
     }
 
     /**

@@ -23,8 +23,8 @@ import javax.sql.DataSource;
 
 /**
  * How a lease ends with its handler's outcome: completed (processing → completed), failed or to be
- * retried later (→ failed, or → approved after a backoff), or waiting for the sub-jobs it spawns
- * (→ waiting). Each is fenced by {@code (id, attempt, locked_by, status = 'processing')} like every
+ * retried later (→ failed, or → approved after a backoff), waiting for the sub-jobs it spawns
+ * (→ waiting), or stopped at a gate for a person's decision (→ pending). Each is fenced by {@code (id, attempt, locked_by, status = 'processing')} like every
  * write of a lease holder ({@link LeaseStore}): the outcome of a lost lease changes nothing and
  * comes back as {@link LeaseLost}. A sub-job that ends does its parent's fan-in ({@link FanIn}) in
  * the same statement. Every statement's text, as PostgreSQL receives it, is in {@code
@@ -183,6 +183,37 @@ public final class OutcomeStore {
             %1$s
             SELECT c.id, (SELECT count(*) FROM notified) AS notified FROM children c ORDER BY c.id
             """.formatted(RECORD, FanIn.SUBJOBS_PROGRESS_SHARE);
+
+    /**
+     * The job stops at a gate (V018): it gives its lease and its attempt back and is pending at
+     * {@code gate}, for a person's decision ({@link JobRequests}), with what the reviewers look at
+     * ({@code summary}), the stage an approval resumes it at and the stage a request for changes
+     * sends it back to. Its next stop at a gate, with no approvals yet. Only a top-level job stops
+     * at a gate (jobs_gate_top_level); a sub-job's row is not changed, and comes back as not
+     * written. Fenced like every outcome.
+     */
+    static final String AWAIT_REVIEW = """
+            WITH args AS (SELECT ?::bigint AS id, ?::int AS attempt, ?::text AS worker, ?::text AS gate,
+                                 ?::text AS resume_stage, ?::text AS redo_stage, ?::jsonb AS summary),
+            gated AS (
+                UPDATE jobs j
+                   SET status = 'pending', attempt = j.attempt - 1, locked_by = NULL, heartbeat_at = NULL,
+                       lease_expires_at = NULL, review_gate = args.gate, gate_round = j.gate_round + 1,
+                       review_approvals = 0, review_summary = args.summary, resume_stage = args.resume_stage,
+                       redo_stage = args.redo_stage, current_stage = 'awaiting review: ' || args.gate, updated_at = now()
+                  FROM args
+                 WHERE j.id = args.id AND j.attempt = args.attempt AND j.locked_by = args.worker
+                   AND j.status = 'processing' AND j.parent_id IS NULL
+                RETURNING j.*),
+            changes AS (
+                SELECT g.id, g.queue, 'awaiting_review'::job_event_kind AS kind, g.status, g.attempt,
+                       args.worker AS worker_id, NULL::text AS actor, g.progress_percentage, g.current_stage AS stage,
+                       'awaiting review of gate ' || g.review_gate || ' (stop ' || g.gate_round || ')' AS message,
+                       g.claimed_at AS attempt_started_at, NULL::bigint AS event_id
+                  FROM gated g, args),
+            %s
+            SELECT id, (SELECT count(*) FROM notified) AS notified FROM gated
+            """.formatted(RECORD);
 
     private final DataSource dataSource;
 
@@ -355,6 +386,39 @@ public final class OutcomeStore {
                     "spawned " + ids.size() + " sub-jobs of " + subJobs.size() + " for job " + lease.jobId());
         }
         return new Spawned(List.copyOf(ids));
+    }
+
+    /**
+     * processing → pending at {@code gate} ({@link #AWAIT_REVIEW}): the job waits for a person's
+     * decision, holding no lease. {@code summary} (any JSON, may be null) is what the reviewers
+     * look at. A sub-job may not stop at a gate: {@link IllegalArgumentException}.
+     */
+    public Fenced awaitReview(
+            Lease lease, boolean subJob, String gate, String resumeStage, String redoStage, JsonNode summary) {
+        Objects.requireNonNull(gate, "gate");
+        Objects.requireNonNull(resumeStage, "resumeStage");
+        if (subJob) {
+            throw new IllegalArgumentException("job " + lease.jobId()
+                    + " is a sub-job, and only a top-level job stops at a gate: its parent is what a person reviews");
+        }
+        int rows = Sql.query(
+                        dataSource,
+                        "job " + lease.jobId() + " awaits review of gate " + gate,
+                        AWAIT_REVIEW,
+                        ps -> {
+                            bindFence(ps, lease);
+                            ps.setString(4, gate);
+                            ps.setString(5, resumeStage);
+                            ps.setString(6, redoStage);
+                            ps.setString(7, summary == null || summary.isNull() ? null : Json.write(summary));
+                        },
+                        rs -> rs.getLong("id"))
+                .size();
+        return switch (rows) {
+            case 0 -> new LeaseLost(lease);
+            case 1 -> new Written(lease.jobId(), JobStatus.PENDING, null);
+            default -> throw new IllegalStateException("gating job " + lease.jobId() + " changed " + rows + " rows");
+        };
     }
 
     /** The fence of the {@code args} CTE of {@link #FAIL} and {@link #WAIT_FOR_SUBJOBS}: parameters 1 to 3. */

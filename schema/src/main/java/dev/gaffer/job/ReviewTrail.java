@@ -50,15 +50,21 @@ public final class ReviewTrail {
             LIMIT ?""";
 
     /**
-     * Pending jobs that wait for a reviewer, oldest first: every pending job except those whose
-     * current revision has a request for changes (they wait for their submitter).
+     * Pending jobs that wait for a reviewer, oldest first: every pending job, at its plan or at a
+     * later gate, except plans whose current revision has a request for changes (they wait for
+     * their submitter); with a role ({@code ?}, NULL: any), only those whose policy lets that role
+     * decide.
      */
     static final String AWAITING = """
             SELECT %s FROM jobs j
              WHERE j.status = 'pending' AND j.id > ?
-               AND NOT EXISTS (SELECT 1 FROM job_reviews r
-                                WHERE r.job_id = j.id AND r.revision = j.storyboard_revision
-                                  AND r.decision = 'changes_requested')
+               AND NOT (j.review_gate = 'plan'
+                        AND EXISTS (SELECT 1 FROM job_reviews r
+                                     WHERE r.job_id = j.id AND r.gate = 'plan' AND r.revision = j.storyboard_revision
+                                       AND r.decision = 'changes_requested'))
+               AND (?::api_key_role IS NULL
+                    OR COALESCE((SELECT p.required_role FROM review_policies p
+                                  WHERE p.job_type = j.type AND p.gate = j.review_gate), 'approve') <= ?::api_key_role)
              ORDER BY j.id
              LIMIT ?""".formatted(JobRows.COLUMNS);
 
@@ -88,26 +94,26 @@ public final class ReviewTrail {
 
     static final String SET_POLICY = """
             INSERT INTO review_policies AS p (job_type, gate, required_role, four_eyes, expires_after, quorum, updated_by)
-            VALUES (?, 'plan', ?::api_key_role, ?, make_interval(secs => ?::double precision), ?, ?)
+            VALUES (?, ?, ?::api_key_role, ?, make_interval(secs => ?::double precision), ?, ?)
             ON CONFLICT (job_type, gate) DO UPDATE
                SET required_role = excluded.required_role, four_eyes = excluded.four_eyes,
                    expires_after = excluded.expires_after, quorum = excluded.quorum, updated_by = excluded.updated_by,
                    updated_at = now()
             """ + "RETURNING " + POLICY_COLUMNS;
 
-    static final String DELETE_POLICY = "DELETE FROM review_policies WHERE job_type = ? AND gate = 'plan'";
+    static final String DELETE_POLICY = "DELETE FROM review_policies WHERE job_type = ? AND gate = ?";
 
     /**
-     * Review expiry, run by the workers' maintenance: pending jobs of a type whose policy has an
-     * expiry and whose last change (created, changes requested, revised: {@code updated_at}) is
-     * older than it are cancelled, each with its event and the decision 'expired' (reviewer
+     * Review expiry, run by the workers' maintenance: pending jobs whose policy (of their type and
+     * the gate they wait at) has an expiry and whose last change (created, stopped at the gate,
+     * changes requested, revised: {@code updated_at}) is older than it are cancelled, each with its event and the decision 'expired' (reviewer
      * gaffer) in the audit trail. Up to {@code ?} jobs, oldest first, skipping any a person is
      * deciding on right now (SKIP LOCKED).
      */
     static final String EXPIRE = """
             WITH due AS MATERIALIZED (
                 SELECT j.id, p.expires_after FROM jobs j
-                  JOIN review_policies p ON p.job_type = j.type AND p.gate = 'plan'
+                  JOIN review_policies p ON p.job_type = j.type AND p.gate = j.review_gate
                  WHERE j.status = 'pending' AND p.expires_after IS NOT NULL
                    AND j.updated_at < now() - p.expires_after
                  ORDER BY j.updated_at
@@ -121,7 +127,8 @@ public final class ReviewTrail {
                 RETURNING j.*, d.expires_after),
             reviewed AS (
                 INSERT INTO job_reviews (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment)
-                SELECT id, type, 'plan', storyboard_revision, 'expired', 'gaffer', created_by,
+                SELECT id, type, review_gate, CASE WHEN review_gate = 'plan' THEN storyboard_revision ELSE gate_round END,
+                       'expired', 'gaffer', created_by,
                        'no decision within ' || expires_after || ' (the review policy of ' || type || ')'
                   FROM expired
                 RETURNING id),
@@ -176,6 +183,14 @@ public final class ReviewTrail {
 
     /** Up to {@code limit} pending jobs that wait for a decision, with an id above {@code afterId}, oldest first. */
     public List<Job> awaiting(long afterId, int limit) {
+        return awaiting(afterId, limit, null);
+    }
+
+    /**
+     * As {@link #awaiting(long, int)}, only the reviews that a key of {@code role} (null: any) may
+     * decide under their policies.
+     */
+    public List<Job> awaiting(long afterId, int limit, String role) {
         if (limit < 1 || limit > JobQueries.MAX_PAGE_SIZE) {
             throw new IllegalArgumentException(
                     "limit must be between 1 and " + JobQueries.MAX_PAGE_SIZE + ", got " + limit);
@@ -186,7 +201,9 @@ public final class ReviewTrail {
                 AWAITING,
                 ps -> {
                     ps.setLong(1, afterId);
-                    ps.setInt(2, limit);
+                    ps.setString(2, role);
+                    ps.setString(3, role);
+                    ps.setInt(4, limit);
                 },
                 JobRows::job);
     }
@@ -222,7 +239,20 @@ public final class ReviewTrail {
     /** As {@link #setPolicy(String, String, boolean, Duration, String)}, with a quorum of distinct approvers (1 to 10). */
     public Policy setPolicy(
             String jobType, String requiredRole, boolean fourEyes, Duration expiresAfter, int quorum, String by) {
+        return setPolicy(jobType, JobRequests.PLAN, requiredRole, fourEyes, expiresAfter, quorum, by);
+    }
+
+    /** As {@link #setPolicy(String, String, boolean, Duration, int, String)}, for the reviews of {@code gate}. */
+    public Policy setPolicy(
+            String jobType,
+            String gate,
+            String requiredRole,
+            boolean fourEyes,
+            Duration expiresAfter,
+            int quorum,
+            String by) {
         Objects.requireNonNull(jobType, "jobType");
+        Objects.requireNonNull(gate, "gate");
         Objects.requireNonNull(requiredRole, "requiredRole");
         return Sql.query(
                         dataSource,
@@ -230,15 +260,16 @@ public final class ReviewTrail {
                         SET_POLICY,
                         ps -> {
                             ps.setString(1, jobType);
-                            ps.setString(2, requiredRole);
-                            ps.setBoolean(3, fourEyes);
+                            ps.setString(2, gate);
+                            ps.setString(3, requiredRole);
+                            ps.setBoolean(4, fourEyes);
                             if (expiresAfter == null) {
-                                ps.setNull(4, java.sql.Types.DOUBLE);
+                                ps.setNull(5, java.sql.Types.DOUBLE);
                             } else {
-                                ps.setDouble(4, expiresAfter.toNanos() / 1e9);
+                                ps.setDouble(5, expiresAfter.toNanos() / 1e9);
                             }
-                            ps.setInt(5, quorum);
-                            ps.setString(6, by);
+                            ps.setInt(6, quorum);
+                            ps.setString(7, by);
                         },
                         ReviewTrail::policy)
                 .getFirst();
@@ -246,11 +277,19 @@ public final class ReviewTrail {
 
     /** Removes the plan review policy of {@code jobType} (back to the defaults); false when it had none. */
     public boolean deletePolicy(String jobType) {
+        return deletePolicy(jobType, JobRequests.PLAN);
+    }
+
+    /** Removes the review policy of {@code jobType} at {@code gate}; false when it had none. */
+    public boolean deletePolicy(String jobType, String gate) {
         return Sql.update(
                         dataSource,
-                        "delete the review policy of " + jobType,
+                        "delete the review policy of " + jobType + " at gate " + gate,
                         DELETE_POLICY,
-                        ps -> ps.setString(1, jobType))
+                        ps -> {
+                            ps.setString(1, jobType);
+                            ps.setString(2, gate);
+                        })
                 > 0;
     }
 

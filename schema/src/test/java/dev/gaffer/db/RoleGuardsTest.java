@@ -184,6 +184,29 @@ class RoleGuardsTest {
         }
 
         @Test
+        void gatesStopResumeGoBackAndFailUnderTheirRoles() {
+            approved("video");
+            Job run = claimOne("w/1");
+            assertThat(asWorker.outcomes()
+                            .awaitReview(run.lease(), false, "scenes", "stitching", "rendering", json("{\"clips\":2}")))
+                    .isInstanceOf(Written.class);
+            Job back = ((Moved) asApi.requests().requestChanges(run.id(), "rita", "darker", null, "scenes")).job();
+            assertThat(back.currentStage()).isEqualTo("rendering");
+            Job again = claimOne("w/1");
+            asWorker.outcomes().awaitReview(again.lease(), false, "scenes", "stitching", "rendering", null);
+            assertThat(((Moved) asApi.requests().approve(run.id(), "rita", null, 2, "scenes"))
+                            .job()
+                            .currentStage())
+                    .isEqualTo("stitching");
+            Job third = claimOne("w/1");
+            asWorker.outcomes().awaitReview(third.lease(), false, "scenes", "stitching", "rendering", null);
+            Job failed = ((Moved) asApi.requests().reject(run.id(), "rita", "no", null, "scenes")).job();
+            assertThat(failed.status()).isEqualTo(JobStatus.FAILED);
+            assertThat(((Moved) asApi.requests().retry(run.id(), "sam")).job().currentStage())
+                    .isEqualTo("rendering");
+        }
+
+        @Test
         void workersClaimBeatCompleteFailReleaseAndAreReclaimed() {
             approved("noop");
             Job done = claimOne("w/1");
@@ -398,6 +421,32 @@ class RoleGuardsTest {
             refused(owner, "TRUNCATE job_reviews");
             assertThat(fx.count("SELECT count(*) FROM job_reviews WHERE job_id = " + approvedOne.id()))
                     .isEqualTo(1);
+        }
+
+        @Test
+        void noRoleDecidesAGateWithoutItsDecisionNorMovesAJobToAGateOtherwise() {
+            approved("video");
+            Job run = asWorker.leases()
+                    .claim("w/1", List.of("default"), 1, List.of())
+                    .getFirst();
+            asWorker.outcomes().awaitReview(run.lease(), false, "scenes", "stitching", "rendering", null);
+            // A worker decides nothing; a person's statements decide with their trail row only.
+            refused(worker, "UPDATE jobs SET status = 'approved', current_stage = 'stitching' WHERE id = " + run.id());
+            refused(
+                    api,
+                    "UPDATE jobs SET status = 'failed', finished_at = now(),"
+                            + " finished_event_id = nextval('job_events_id_seq'), last_error = 'quietly'"
+                            + " WHERE id = " + run.id());
+            refused(api, "UPDATE jobs SET status = 'approved', current_stage = 'stitching' WHERE id = " + run.id());
+            // Only the lease holder's outcome stops a job at a gate.
+            refused(api, "UPDATE jobs SET review_gate = 'other', gate_round = 2 WHERE id = " + run.id());
+            Job pendingOne = pending("noop");
+            refused(worker, "UPDATE jobs SET review_summary = '{\"forged\":1}' WHERE id = " + pendingOne.id());
+            approved("noop");
+            Job held = asWorker.leases()
+                    .claim("w/2", List.of("default"), 1, List.of())
+                    .getFirst();
+            refused(worker, "UPDATE jobs SET review_gate = 'sneaky', gate_round = 1 WHERE id = " + held.id());
         }
 
         @Test

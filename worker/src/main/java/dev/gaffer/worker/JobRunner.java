@@ -453,6 +453,27 @@ final class JobRunner {
             case Outcome.Complete c -> throw new IllegalStateException("a completion is written in a round");
             case Outcome.RetryLater r -> outcomes.fail(rj.lease, ErrorSummary.cap(r.reason()), true, r.delay());
             case Outcome.Fail f -> outcomes.fail(rj.lease, ErrorSummary.cap(f.error()), false, Duration.ZERO);
+            case Outcome.AwaitReview a -> {
+                if (rj.job.parentId() != null) {
+                    yield outcomes.fail(
+                            rj.lease,
+                            "the handler asked for a review of gate " + a.gate()
+                                    + ", but only a top-level job stops at a gate: its parent is what a person reviews",
+                            false,
+                            Duration.ZERO);
+                }
+                JsonNode summary;
+                try {
+                    summary = JsonLimits.checked("review summary", a.summary());
+                } catch (InvalidJobException e) {
+                    yield outcomes.fail(
+                            rj.lease,
+                            "the handler's review summary cannot be stored: " + e.getMessage(),
+                            false,
+                            Duration.ZERO);
+                }
+                yield outcomes.awaitReview(rj.lease, false, a.gate(), a.resumeStage(), a.redoStage(), summary);
+            }
             case Outcome.WaitForSubJobs w -> {
                 SpawnResult s =
                         outcomes.waitForSubJobs(rj.lease, w.subJobs(), w.fanoutStage(), w.resumeStage(), w.policy());
@@ -472,6 +493,7 @@ final class JobRunner {
                     case APPROVED -> stats.retried.incrementAndGet();
                     case FAILED -> stats.failed.incrementAndGet();
                     case WAITING -> stats.waiting.incrementAndGet();
+                    case PENDING -> stats.awaitingReview.incrementAndGet();
                     default -> throw new IllegalStateException("job " + rj.id() + " ended up " + w.status());
                 }
             }

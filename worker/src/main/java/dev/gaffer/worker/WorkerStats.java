@@ -11,6 +11,7 @@ public final class WorkerStats {
     final AtomicLong retried = new AtomicLong();
     final AtomicLong failed = new AtomicLong();
     final AtomicLong waiting = new AtomicLong();
+    final AtomicLong awaitingReview = new AtomicLong();
     final AtomicLong discarded = new AtomicLong();
     final AtomicLong released = new AtomicLong();
     final AtomicLong leasesLost = new AtomicLong();
@@ -35,7 +36,8 @@ public final class WorkerStats {
             long timedOut,
             long heartbeats,
             long roundStatementNanos,
-            long roundStartNanos) {}
+            long roundStartNanos,
+            long awaitingReview) {}
 
     public Snapshot snapshot() {
         return new Snapshot(
@@ -51,6 +53,7 @@ public final class WorkerStats {
                 timedOut.get(),
                 heartbeats.get(),
                 roundStatementNanos.get(),
-                roundStartNanos.get());
+                roundStartNanos.get(),
+                awaitingReview.get());
     }
 }
