@@ -104,7 +104,7 @@ public final class ApiServer implements AutoCloseable {
         });
         ReviewTrail trail = new ReviewTrail(database.dataSource());
         this.jobs = new JobController(requests, queries, trail, config, metrics, validators);
-        this.reviews = new ReviewController(trail, config);
+        this.reviews = new ReviewController(trail, config, validators);
         this.streams = new StreamController(queries, hub, auth);
         this.system = new SystemController(database, queries, metrics);
         // The API only reads artifacts; their size cap is the workers' to enforce when writing.
@@ -143,6 +143,8 @@ public final class ApiServer implements AutoCloseable {
                 get(reviews::policies, Access.READ);
                 put("{type}", reviews::setPolicy, Access.ADMIN);
                 delete("{type}", reviews::deletePolicy, Access.ADMIN);
+                put("{type}/{gate}", reviews::setPolicy, Access.ADMIN);
+                delete("{type}/{gate}", reviews::deletePolicy, Access.ADMIN);
             });
             get("events", streams::allEvents, Access.READ);
             get("stats", system::stats, Access.READ);

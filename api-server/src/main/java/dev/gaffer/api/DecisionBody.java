@@ -6,7 +6,8 @@ import java.util.Iterator;
 
 /**
  * The body of a decision (approve, reject, request changes): one text field, {@code comment} or
- * {@code reason}. Other fields are refused, so that a misspelt {@code reson} is not taken for a
+ * {@code reason}, and optionally the {@code gate} the reviewer decides (without it, whichever
+ * review is open). Other fields are refused, so that a misspelt {@code reson} is not taken for a
  * rejection without a reason.
  */
 final class DecisionBody {
@@ -17,10 +18,11 @@ final class DecisionBody {
     static String text(JsonNode body, String field, boolean required) {
         for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
             String name = names.next();
-            if (!name.equals(field)) {
+            if (!name.equals(field) && !name.equals(GATE)) {
                 throw ApiException.unprocessable(
                         Params.printable(name),
-                        "unknown field '" + Params.printable(name) + "'; this decision takes only '" + field + "'");
+                        "unknown field '" + Params.printable(name) + "'; this decision takes only '" + field
+                                + "' and 'gate'");
             }
         }
         JsonNode n = body.get(field);
@@ -43,5 +45,25 @@ final class DecisionBody {
                     field + " may have at most " + JobRequests.MAX_COMMENT + " characters, got " + text.length());
         }
         return text;
+    }
+
+    static final String GATE = "gate";
+
+    private static final java.util.regex.Pattern GATE_NAME =
+            java.util.regex.Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
+
+    /** The gate a decision is about, or null (whichever review is open); 422 when it is not a gate's name. */
+    static String gate(JsonNode body) {
+        JsonNode n = body == null ? null : body.get(GATE);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isTextual() || !GATE_NAME.matcher(n.asText()).matches()) {
+            throw ApiException.unprocessable(
+                    GATE,
+                    "gate must be the name of a gate (plan, or one the job type declares: a-z, 0-9, _ . -), got "
+                            + Params.printable(n.toString()));
+        }
+        return n.asText();
     }
 }

@@ -126,25 +126,36 @@ final class JobController {
         long id = Params.jobId(ctx);
         JsonNode body = JsonSupport.readOptionalObject(ctx, config.maxBodyBytes());
         String comment = body == null ? null : DecisionBody.text(body, "comment", false);
-        Job job = moved(requests.approve(id, Authenticator.principal(ctx).name(), comment, ifMatch(ctx, false)));
+        Job job = moved(requests.approve(
+                id, Authenticator.principal(ctx).name(), comment, ifMatch(ctx, false), DecisionBody.gate(body)));
         metrics.jobAction("approved");
         JsonSupport.write(ctx, 200, ApproveResponse.of(job));
     }
 
-    /** pending → rejected, terminal; body {@code {"reason": "…"}} (required); optional If-Match. */
+    /**
+     * At the plan pending → rejected, terminal; at a later gate pending → failed. Body {@code
+     * {"reason": "…"}} (required), optionally {@code "gate"}; optional If-Match.
+     */
     void reject(Context ctx) {
         long id = Params.jobId(ctx);
-        String reason = DecisionBody.text(JsonSupport.readObject(ctx, config.maxBodyBytes()), "reason", true);
-        Job job = moved(requests.reject(id, Authenticator.principal(ctx).name(), reason, ifMatch(ctx, false)));
+        JsonNode body = JsonSupport.readObject(ctx, config.maxBodyBytes());
+        String reason = DecisionBody.text(body, "reason", true);
+        Job job = moved(requests.reject(
+                id, Authenticator.principal(ctx).name(), reason, ifMatch(ctx, false), DecisionBody.gate(body)));
         metrics.jobAction("rejected");
         JsonSupport.write(ctx, 200, JobResponse.of(job));
     }
 
-    /** A pending job stays pending with the reviewer's {@code {"comment": "…"}} (required); optional If-Match. */
+    /**
+     * At the plan a pending job stays pending with the reviewer's {@code {"comment": "…"}}
+     * (required); at a later gate it goes back to its redo stage. Optionally {@code "gate"}; optional If-Match.
+     */
     void requestChanges(Context ctx) {
         long id = Params.jobId(ctx);
-        String comment = DecisionBody.text(JsonSupport.readObject(ctx, config.maxBodyBytes()), "comment", true);
-        Job job = moved(requests.requestChanges(id, Authenticator.principal(ctx).name(), comment, ifMatch(ctx, false)));
+        JsonNode body = JsonSupport.readObject(ctx, config.maxBodyBytes());
+        String comment = DecisionBody.text(body, "comment", true);
+        Job job = moved(requests.requestChanges(
+                id, Authenticator.principal(ctx).name(), comment, ifMatch(ctx, false), DecisionBody.gate(body)));
         metrics.jobAction("changes_requested");
         JsonSupport.write(ctx, 200, JobResponse.of(job));
     }

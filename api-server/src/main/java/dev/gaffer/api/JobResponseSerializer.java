@@ -48,6 +48,10 @@ final class JobResponseSerializer extends StdSerializer<JobResponse> {
     private static final SerializedString OPEN = new SerializedString("open");
     private static final SerializedString FINISHED = new SerializedString("finished");
     private static final SerializedString STORYBOARD_REVISION = new SerializedString("storyboard_revision");
+    private static final SerializedString REVIEW = new SerializedString("review");
+    private static final SerializedString GATE = new SerializedString("gate");
+    private static final SerializedString REVISION = new SerializedString("revision");
+    private static final SerializedString SUMMARY = new SerializedString("summary");
 
     JobResponseSerializer() {
         super(JobResponse.class);
@@ -125,6 +129,21 @@ final class JobResponseSerializer extends StdSerializer<JobResponse> {
         }
         g.writeFieldName(STORYBOARD_REVISION);
         g.writeNumber(j.storyboardRevision());
+        g.writeFieldName(REVIEW);
+        if (j.review() == null) {
+            g.writeNull();
+        } else {
+            g.writeStartObject(j.review());
+            g.writeFieldName(GATE);
+            g.writeString(j.review().gate());
+            g.writeFieldName(REVISION);
+            g.writeNumber(j.review().revision());
+            g.writeFieldName(OPEN);
+            g.writeBoolean(j.review().open());
+            g.writeFieldName(SUMMARY);
+            tree(g, p, j.review().summary());
+            g.writeEndObject();
+        }
         g.writeEndObject();
     }
 

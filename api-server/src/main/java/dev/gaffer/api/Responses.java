@@ -76,7 +76,15 @@ public final class Responses {
             String lastError,
             JsonNode result,
             SubJobCounts subjobs,
-            int storyboardRevision) {
+            int storyboardRevision,
+            Review review) {
+
+        /**
+         * The job's review: the gate ({@code plan}, or a gate its handler stopped at later), the
+         * revision decided on there (a decision's If-Match), whether it is open (the job is
+         * pending) and, at a later gate, what the handler gave the reviewers to look at.
+         */
+        public record Review(String gate, int revision, boolean open, JsonNode summary) {}
 
         static JobResponse of(Job j) {
             return new JobResponse(
@@ -106,7 +114,12 @@ public final class Responses {
                     j.lastError(),
                     j.result(),
                     new SubJobCounts(j.subjobsTotal(), j.subjobsOpen(), j.subjobsTotal() - j.subjobsOpen()),
-                    j.storyboardRevision());
+                    j.storyboardRevision(),
+                    new Review(
+                            j.reviewGate(),
+                            j.reviewRevision(),
+                            j.status() == dev.gaffer.job.JobStatus.PENDING,
+                            j.reviewSummary()));
         }
     }
 

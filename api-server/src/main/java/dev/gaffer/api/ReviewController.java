@@ -38,10 +38,31 @@ final class ReviewController {
 
     private final ReviewTrail trail;
     private final ApiConfig config;
+    private final dev.gaffer.job.JobTypeValidators validators;
 
-    ReviewController(ReviewTrail trail, ApiConfig config) {
+    ReviewController(ReviewTrail trail, ApiConfig config, dev.gaffer.job.JobTypeValidators validators) {
         this.trail = trail;
         this.config = config;
+        this.validators = validators;
+    }
+
+    /**
+     * The {@code {gate}} of a policy route: {@code plan} without one; otherwise a gate that the
+     * job type declares (its validator's {@code gates}), 422 naming the declared ones if not.
+     */
+    private String gate(Context ctx, String type) {
+        if (!ctx.pathParamMap().containsKey("gate")) {
+            return dev.gaffer.job.JobRequests.PLAN;
+        }
+        String gate = Params.name(ctx, "gate");
+        java.util.Set<String> declared = validators.gates(type);
+        if (!gate.equals(dev.gaffer.job.JobRequests.PLAN) && !declared.contains(gate)) {
+            throw ApiException.unprocessable(
+                    "gate",
+                    "job type " + type + " declares no gate '" + gate + "'; its gates: plan"
+                            + (declared.isEmpty() ? "" : ", " + String.join(", ", new java.util.TreeSet<>(declared))));
+        }
+        return gate;
     }
 
     /**
@@ -88,11 +109,15 @@ final class ReviewController {
         }
     }
 
-    /** {@code GET /api/v3/reviews/awaiting?cursor=&limit=}: pending jobs waiting for a decision, oldest first. */
+    /**
+     * {@code GET /api/v3/reviews/awaiting?cursor=&limit=}: pending jobs waiting for a decision, at
+     * their plan or a later gate, that the caller's role may decide under their policies; oldest first.
+     */
     void awaiting(Context ctx) {
         Long cursor = Params.optionalLong(ctx, "cursor");
         int limit = Params.limit(ctx, DEFAULT_AWAITING_PAGE, JobQueries.MAX_PAGE_SIZE);
-        List<Job> jobs = trail.awaiting(cursor == null ? 0 : cursor, limit + 1);
+        String role = Authenticator.principal(ctx).role().dbName();
+        List<Job> jobs = trail.awaiting(cursor == null ? 0 : cursor, limit + 1, role);
         String next = null;
         if (jobs.size() > limit) {
             jobs = jobs.subList(0, limit);
@@ -111,12 +136,13 @@ final class ReviewController {
     }
 
     /**
-     * {@code PUT /api/v3/review-policies/{type}} with {@code {"required_role": "approve"|"admin",
+     * {@code PUT /api/v3/review-policies/{type}[/{gate}]} (without a gate: the plan) with {@code {"required_role": "approve"|"admin",
      * "four_eyes": bool, "expires_after": "30m"|"12h"|"7d"|null}} (every field optional: its
      * default): the whole policy, replaced. Admin keys only.
      */
     void setPolicy(Context ctx) {
         String type = Params.name(ctx, "type");
+        String gate = gate(ctx, type);
         JsonNode body = JsonSupport.readObject(ctx, config.maxBodyBytes());
         for (var names = body.fieldNames(); names.hasNext(); ) {
             String name = names.next();
@@ -157,6 +183,7 @@ final class ReviewController {
         }
         var policy = trail.setPolicy(
                 type,
+                gate,
                 role,
                 fourEyes,
                 expires,
@@ -165,11 +192,15 @@ final class ReviewController {
         JsonSupport.write(ctx, 200, PolicyResponse.of(policy));
     }
 
-    /** {@code DELETE /api/v3/review-policies/{type}}: back to the defaults; 404 when it had none. */
+    /**
+     * {@code DELETE /api/v3/review-policies/{type}[/{gate}]}: back to the defaults; 404 when it had
+     * none.
+     */
     void deletePolicy(Context ctx) {
         String type = Params.name(ctx, "type");
-        if (!trail.deletePolicy(type)) {
-            throw ApiException.notFound("job type " + type + " has no review policy");
+        String gate = gate(ctx, type);
+        if (!trail.deletePolicy(type, gate)) {
+            throw ApiException.notFound("job type " + type + " has no review policy for gate " + gate);
         }
         ctx.status(204);
     }

@@ -56,7 +56,8 @@ class JobResponseSerializerTest {
                 "boom: \t tab, \\ backslash, \u2028 separator",
                 tree("[1,\"two\",{\"three\":3.0}]"),
                 new SubJobCounts(10, 4, 6),
-                3);
+                3,
+                new JobResponse.Review("scenes", 2, true, tree("{\"clips\":[\"/a.mp4\"],\"note\":\"é\"}")));
         assertSameBytes(full);
     }
 
@@ -89,7 +90,8 @@ class JobResponseSerializerTest {
                 null,
                 null,
                 null,
-                1);
+                1,
+                null);
         assertSameBytes(sparse);
         // A job whose documents are JSON null (jsonb 'null'), not SQL NULL.
         assertSameBytes(new JobResponse(
@@ -119,7 +121,8 @@ class JobResponseSerializerTest {
                 "",
                 tree("\"just a string\""),
                 new SubJobCounts(0, 0, 0),
-                1));
+                1,
+                new JobResponse.Review("plan", 1, false, null)));
     }
 
     @Test
@@ -151,7 +154,8 @@ class JobResponseSerializerTest {
                 null,
                 null,
                 new SubJobCounts(1, 1, 0),
-                2);
+                2,
+                new JobResponse.Review("plan", 2, true, null));
         assertSameBytes(new JobPage(List.of(a, a), "3"));
         assertSameBytes(new JobPage(List.of(), null));
         assertSameBytes(new SubJobList(1, List.of(a)));

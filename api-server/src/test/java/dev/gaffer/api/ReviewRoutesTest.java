@@ -273,6 +273,39 @@ class ReviewRoutesTest {
     }
 
     @Test
+    void aPolicyIsSetPerGateThatTheJobTypeDeclares() {
+        var scenes = putPolicy("video/scenes", ApiKeyRole.ADMIN, "{\"quorum\":2,\"required_role\":\"admin\"}");
+        assertThat(scenes.statusCode()).as(scenes.body()).isEqualTo(200);
+        assertThat(json(scenes).get("gate").asText()).isEqualTo("scenes");
+        try {
+            // The plan's policy is another row: still the defaults.
+            assertThat(json(api.get("/api/v3/review-policies", ApiKeyRole.READ)).get("policies"))
+                    .singleElement()
+                    .satisfies(p -> assertThat(p.get("gate").asText()).isEqualTo("scenes"));
+            var undeclared = putPolicy("video/stitch", ApiKeyRole.ADMIN, "{}");
+            assertThat(undeclared.statusCode()).isEqualTo(422);
+            assertThat(json(undeclared).get("detail").asText()).contains("plan, scenes");
+            assertThat(putPolicy("noop/scenes", ApiKeyRole.ADMIN, "{}").statusCode())
+                    .isEqualTo(422);
+            assertThat(putPolicy("video/Bad!", ApiKeyRole.ADMIN, "{}").statusCode())
+                    .isEqualTo(422);
+            assertThat(putPolicy("video/scenes", ApiKeyRole.APPROVE, "{}").statusCode())
+                    .isEqualTo(403);
+        } finally {
+            assertThat(api.send(api.request("/api/v3/review-policies/video/scenes", ApiKeyRole.ADMIN)
+                                    .DELETE()
+                                    .build())
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        assertThat(api.send(api.request("/api/v3/review-policies/video/scenes", ApiKeyRole.ADMIN)
+                                .DELETE()
+                                .build())
+                        .statusCode())
+                .isEqualTo(404);
+    }
+
+    @Test
     void underAQuorumTheFirstApprovalIsRecordedAndTheJobWaitsForTheNext() {
         assertThat(putPolicy("noop", ApiKeyRole.ADMIN, "{\"quorum\":2}").statusCode())
                 .isEqualTo(200);

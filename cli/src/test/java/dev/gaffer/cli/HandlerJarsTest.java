@@ -223,7 +223,8 @@ class HandlerJarsTest {
                 now,
                 1,
                 "plan",
-                null);
+                null,
+                0);
         return new JobContext() {
             @Override
             public Job job() {

@@ -38,7 +38,16 @@ public record Job(
         Instant updatedAt,
         int storyboardRevision,
         String reviewGate,
-        JsonNode reviewSummary) {
+        JsonNode reviewSummary,
+        int gateRound) {
+
+    /**
+     * The revision the review of {@link #reviewGate()} is about: at the plan the storyboard
+     * revision, at a later gate the job's stop at a gate. What a decision's {@code If-Match} names.
+     */
+    public int reviewRevision() {
+        return "plan".equals(reviewGate) ? storyboardRevision : gateRound;
+    }
 
     /** The lease this row represents; only meaningful while it is processing. */
     public Lease lease() {

@@ -20,4 +20,12 @@ public interface JobTypeValidator {
      * The documents have passed {@link JsonLimits}; {@code storyboard} may be null.
      */
     void validate(String type, JsonNode parameters, JsonNode storyboard);
+
+    /**
+     * The gates a job of {@code type} may stop at after its plan ({@code Outcome.AwaitReview}):
+     * the names a review policy may be set for. None by default.
+     */
+    default Set<String> gates(String type) {
+        return Set.of();
+    }
 }

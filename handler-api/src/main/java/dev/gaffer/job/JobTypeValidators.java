@@ -48,6 +48,12 @@ public final class JobTypeValidators {
         }
     }
 
+    /** The gates that {@code type} declares (none for a type without a validator). */
+    public Set<String> gates(String type) {
+        JobTypeValidator v = byType.get(type);
+        return v == null ? Set.of() : Set.copyOf(v.gates(type));
+    }
+
     /** The types that have a validator. */
     public Set<String> types() {
         return byType.keySet();

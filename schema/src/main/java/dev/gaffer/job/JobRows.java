@@ -23,7 +23,7 @@ final class JobRows {
             progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
             subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
             approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, review_gate,
-            review_summary""";
+            review_summary, gate_round""";
 
     /*
      * The jsonb columns as Json.parse reads them (a default ObjectMapper), but with the parsers'
@@ -90,7 +90,8 @@ final class JobRows {
                 instant(rs, i + 30),
                 rs.getInt(i + 31),
                 rs.getString(i + 32),
-                jsonb(rs, i + 33));
+                jsonb(rs, i + 33),
+                rs.getInt(i + 34));
     }
 
     /**

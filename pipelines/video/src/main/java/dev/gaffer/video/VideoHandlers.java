@@ -37,7 +37,13 @@ public final class VideoHandlers {
     public static final Set<String> TYPES = Set.of(VIDEO, IMAGE_PAIRS, SCENE);
 
     public static final String RENDERING = "rendering";
+    /** After the scenes, when the job asks for a review of them: where it stops at the gate. */
+    public static final String RENDERED = "rendered";
+
     public static final String STITCHING = "stitching";
+    /** The gate of the rendered scenes, before the stitch ({@code parameters.review: ["scenes"]}). */
+    public static final String SCENES_GATE = "scenes";
+
     public static final String CLIP = "clip.mp4";
     public static final String VIDEO_FILE = "video.mp4";
 
@@ -73,7 +79,13 @@ public final class VideoHandlers {
             } catch (VideoSpec.InvalidSpecException e) {
                 return Outcome.fail("invalid video job: " + e.getMessage());
             }
+            if (RENDERED.equals(ctx.stage())) {
+                return awaitSceneReview(ctx, spec);
+            }
             if (!STITCHING.equals(ctx.stage())) {
+                // The first run, or a request for changes at the scenes gate (its redo stage): a
+                // new wave of scenes; the stitch takes the newest clip of each scene.
+                boolean review = VideoSpec.reviewGates(ctx.parameters()).contains(SCENES_GATE);
                 List<SubJob> scenes = new ArrayList<>();
                 for (int i = 0; i < spec.scenes().size(); i++) {
                     ObjectNode p = spec.format(JSON);
@@ -82,25 +94,74 @@ public final class VideoHandlers {
                     scenes.add(new SubJob(SCENE, null, ctx.job().priority(), p, NewJob.DEFAULT_MAX_ATTEMPTS));
                 }
                 // One scene that cannot be rendered makes the video impossible: stop the others at once.
-                return Outcome.waitFor(scenes, RENDERING, STITCHING, SubJobFailurePolicy.FAIL_FAST);
+                return Outcome.waitFor(scenes, RENDERING, review ? RENDERED : STITCHING, SubJobFailurePolicy.FAIL_FAST);
             }
             return stitch(ctx, spec);
         }
 
-        private Outcome stitch(JobContext ctx, VideoSpec spec) throws Exception {
-            List<Job> scenes = ctx.subJobs().stream()
-                    .filter(j -> SCENE.equals(j.type()))
-                    .sorted(Comparator.comparingInt(
-                            j -> j.parameters().path("index").asInt()))
-                    .toList();
+        /**
+         * The newest scene sub-job of each scene, by index: a request for changes at the scenes
+         * gate renders every scene again, and the earlier clips stay as they were.
+         */
+        private static List<Job> latestScenes(JobContext ctx) {
+            java.util.Map<Integer, Job> newest = new java.util.TreeMap<>();
+            for (Job j : ctx.subJobs()) {
+                if (SCENE.equals(j.type())) {
+                    newest.merge(j.parameters().path("index").asInt(), j, (a, b) -> a.id() > b.id() ? a : b);
+                }
+            }
+            return List.copyOf(newest.values());
+        }
+
+        /** Why the scenes cannot be used, or null when every scene of the spec has its clip. */
+        private static String unusable(List<Job> scenes, VideoSpec spec) {
             for (Job s : scenes) {
                 if (s.status() != JobStatus.COMPLETED) {
-                    return Outcome.fail("scene " + s.parameters().path("index").asInt() + " (job " + s.id() + ") "
-                            + s.status().dbName() + (s.lastError() == null ? "" : ": " + s.lastError()));
+                    return "scene " + s.parameters().path("index").asInt() + " (job " + s.id() + ") "
+                            + s.status().dbName() + (s.lastError() == null ? "" : ": " + s.lastError());
                 }
             }
             if (scenes.size() != spec.scenes().size()) {
-                return Outcome.fail("expected " + spec.scenes().size() + " scene sub-jobs, found " + scenes.size());
+                return "expected " + spec.scenes().size() + " scene sub-jobs, found " + scenes.size();
+            }
+            return null;
+        }
+
+        /**
+         * Stops at the scenes gate with what the reviewer looks at: each scene's caption and
+         * clip (a link to download it). Approved, the job stitches; with changes requested, it
+         * renders the scenes again and stops here again.
+         */
+        private Outcome awaitSceneReview(JobContext ctx, VideoSpec spec) {
+            List<Job> scenes = latestScenes(ctx);
+            String why = unusable(scenes, spec);
+            if (why != null) {
+                return Outcome.fail(why);
+            }
+            ObjectNode summary = JSON.createObjectNode();
+            summary.put("look_at", "the rendered scenes; approve to stitch them, request changes to render them again");
+            var list = summary.putArray("scenes");
+            for (Job s : scenes) {
+                int index = s.parameters().path("index").asInt();
+                ObjectNode n = list.addObject();
+                n.put("index", index);
+                n.put("caption", spec.scenes().get(index).caption());
+                n.put("job_id", s.id());
+                n.put("clip_url", "/api/v3/jobs/" + s.id() + "/artifacts/" + CLIP);
+                n.put(
+                        "duration_seconds",
+                        s.result() == null
+                                ? 0
+                                : s.result().path("duration_seconds").asDouble());
+            }
+            return Outcome.awaitReview(SCENES_GATE, STITCHING, RENDERING, summary);
+        }
+
+        private Outcome stitch(JobContext ctx, VideoSpec spec) throws Exception {
+            List<Job> scenes = latestScenes(ctx);
+            String why = unusable(scenes, spec);
+            if (why != null) {
+                return Outcome.fail(why);
             }
             // The scenes took the job to 90 % (FanIn.SUBJOBS_PROGRESS_SHARE); the stitch reports
             // the rest, and only completing it is 100 %.

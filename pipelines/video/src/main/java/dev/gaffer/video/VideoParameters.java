@@ -22,6 +22,13 @@ public final class VideoParameters implements JobTypeValidator {
             VideoSpec.ofScene(parameters);
         } else {
             VideoSpec.from(parameters, storyboard);
+            VideoSpec.reviewGates(parameters);
         }
+    }
+
+    /** A video may stop at {@code scenes} (when its parameters ask for it); a scene at none. */
+    @Override
+    public Set<String> gates(String type) {
+        return VideoHandlers.SCENE.equals(type) ? Set.of() : VideoSpec.GATES;
     }
 }

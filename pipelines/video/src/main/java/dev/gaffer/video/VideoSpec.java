@@ -117,6 +117,34 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
         return new Scene(d.asDouble(), background, caption);
     }
 
+    /** The gates a video job may stop at: {@code scenes}, the rendered clips before the stitch. */
+    public static final java.util.Set<String> GATES = java.util.Set.of("scenes");
+
+    /**
+     * The gates a video job asks for in {@code parameters.review} (e.g. {@code ["scenes"]}):
+     * none when absent; a gate that is not in {@link #GATES} is refused.
+     */
+    public static java.util.Set<String> reviewGates(JsonNode parameters) {
+        JsonNode review = parameters == null ? null : parameters.get("review");
+        if (review == null || review.isNull()) {
+            return java.util.Set.of();
+        }
+        if (!review.isArray()) {
+            throw new InvalidSpecException("parameters.review", "must be a list of gates, e.g. [\"scenes\"]");
+        }
+        java.util.Set<String> gates = new java.util.TreeSet<>();
+        for (int i = 0; i < review.size(); i++) {
+            JsonNode g = review.get(i);
+            if (!g.isTextual() || !GATES.contains(g.asText())) {
+                throw new InvalidSpecException(
+                        "parameters.review[" + i + "]",
+                        "must be one of " + new java.util.TreeSet<>(GATES) + ", got " + g);
+            }
+            gates.add(g.asText());
+        }
+        return gates;
+    }
+
     public double totalSeconds() {
         return scenes.stream().mapToDouble(Scene::duration).sum();
     }
