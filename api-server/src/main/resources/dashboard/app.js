@@ -13,7 +13,8 @@ const state = {
   me: null, // {name, role} from /api/v3/me
   view: null, // "overview" | "jobs" | "job"
   jobId: null, // the job on the detail view
-  revision: null, // its storyboard revision as shown: decisions send it as If-Match
+  revision: null, // the revision of its review as shown: decisions send it as If-Match
+  gate: null, // the gate of its review as shown (plan, or a gate it stopped at): decisions name it
   jobs: { cursors: [null], page: 0, next: null, filter: {} },
   lastTimelineId: 0,
   subjobIds: new Set(),
@@ -455,9 +456,13 @@ function fillJobRow(row, job) {
   row.className = "job-row row-" + job.status + (job.status === "pending" ? " job-pending" : "");
   row.dataset.status = job.status;
   const statusCell = el("td", { class: "status-cell" }, statusBadge(job.status));
-  if (job.status === "pending") statusCell.append(el("span", { class: "pending-tag", text: "awaits approval" }));
+  const gate = job.status === "pending" && job.review && job.review.gate !== "plan" ? job.review.gate : null;
+  if (job.status === "pending") {
+    statusCell.append(el("span", { class: "pending-tag", text: gate ? `awaits review: ${gate}` : "awaits approval" }));
+  }
   const actions = el("td", { class: "actions-cell" });
-  if (job.status === "pending" && canAct()) {
+  // A gate is decided on its page, where what it produced is shown; a plan may be approved from the list.
+  if (job.status === "pending" && !gate && canAct()) {
     const b = el("button", { type: "button", class: "small approve", "data-action": "approve", text: "Approve" });
     b.setAttribute("aria-label", "Approve job " + job.job_id);
     b.addEventListener("click", () => runAction(job.job_id, "approve", $("jobs-error"), b));
@@ -527,7 +532,10 @@ function refreshRow(row, jobId) {
   );
 }
 
-/** Decisions on the job page carry the comment box and the storyboard revision on screen (If-Match). */
+/**
+ * Decisions on the job page carry the comment box, the gate on screen and its revision (If-Match):
+ * a decision made on what the page showed, never on what replaced it meanwhile.
+ */
 const DECISIONS = { approve: "comment", reject: "reason", "request-changes": "comment" };
 
 async function runAction(jobId, action, errorNode, button, revision) {
@@ -541,7 +549,8 @@ async function runAction(jobId, action, errorNode, button, revision) {
       $("review-comment").focus();
       return false;
     }
-    if (comment) body = { [DECISIONS[action]]: comment };
+    body = { gate: state.gate };
+    if (comment) body[DECISIONS[action]] = comment;
     headers = { "If-Match": `"${revision}"` };
   }
   if (button) button.disabled = true;
@@ -606,8 +615,15 @@ function renderJob(job, fresh) {
   $("job-view").dataset.status = job.status;
   clear($("job-progress")).append(progressBar(job.job_id, job.progress_percentage, job.status));
   $("job-stage").textContent = job.current_stage || "";
+  const review = job.review || { gate: "plan", revision: job.storyboard_revision, open: job.status === "pending" };
+  const atGate = job.status === "pending" && review.gate !== "plan";
   $("job-pending-note").hidden = job.status !== "pending";
-  state.revision = job.storyboard_revision;
+  $("job-pending-note").textContent = atGate
+    ? `This job stopped at its gate “${review.gate}” and waits for a person's decision: approve to go on, request changes to make it again, reject to fail it.`
+    : "This job waits for a person to review its plan.";
+  state.revision = review.revision;
+  state.gate = review.gate;
+  renderGate(job, review, atGate);
 
   const acting = canAct();
   $("job-actions").hidden = !acting;
@@ -650,6 +666,44 @@ function renderJob(job, fresh) {
 
   renderParameters(job.parameters);
   renderStoryboard(job);
+}
+
+/** At a gate after the plan: what the handler left for the reviewers, scene clips played in place. */
+function renderGate(job, review, atGate) {
+  const section = $("job-gate-section");
+  section.hidden = !atGate;
+  const box = clear($("job-gate"));
+  if (!atGate) return;
+  const summary = review.summary;
+  box.append(el("p", { class: "muted", text: `Gate ${review.gate}, revision ${review.revision}.` }));
+  if (summary && typeof summary.look_at === "string") box.append(el("p", { text: "Look at " + summary.look_at + "." }));
+  const scenes = summary && Array.isArray(summary.scenes) ? summary.scenes : null;
+  if (!scenes) {
+    if (summary !== null && summary !== undefined) box.append(el("pre", { class: "json", text: JSON.stringify(summary, null, 2) }));
+    return;
+  }
+  const list = el("ol", { class: "gate-scenes" });
+  for (const s of scenes) {
+    const li = el("li", { "data-scene": String(s.index) }, el("span", { text: s.caption || `Scene ${s.index + 1}` }));
+    if (typeof s.clip_url === "string" && s.clip_url.startsWith("/api/v3/")) {
+      const play = el("button", { type: "button", class: "secondary", text: "Play clip" });
+      play.addEventListener("click", async () => {
+        play.disabled = true;
+        try {
+          const url = await fetchBlobUrl(s.clip_url);
+          const video = el("video", { controls: true, preload: "metadata", "aria-label": `Clip of scene ${s.index + 1}` });
+          video.src = url;
+          play.replaceWith(video);
+        } catch (e) {
+          play.disabled = false;
+          play.textContent = "Could not load the clip: " + (e.detail || e.message);
+        }
+      });
+      li.append(" ", play);
+    }
+    list.append(li);
+  }
+  box.append(list);
 }
 
 function renderParameters(params) {
@@ -779,7 +833,7 @@ async function loadReviews(id) {
       { "data-decision": r.decision, "data-review-id": r.id },
       timeEl(r.decided_at),
       el("span", { class: "kind", text: r.decision.replace("_", " ") }),
-      el("span", { text: `by ${r.reviewer} · revision ${r.revision}` }),
+      el("span", { text: `by ${r.reviewer} · ${r.gate === "plan" ? "plan" : "gate " + r.gate} · revision ${r.revision}` }),
     );
     if (r.comment) li.append(el("div", { class: "muted", text: r.comment }));
     list.append(li);

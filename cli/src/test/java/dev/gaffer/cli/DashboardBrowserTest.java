@@ -413,6 +413,58 @@ class DashboardBrowserTest {
         screenshot("video-detail-desktop");
     }
 
+    @Test
+    void aReviewerPlaysTheClipsAtTheScenesGateAsksForChangesThenApproves() throws Exception {
+        useKey(approveKey, "operator (approve)");
+        long id = createJob("video", """
+                {"width": 160, "height": 90, "fps": 25, "review": ["scenes"]},
+                 "storyboard": {"scenes": [
+                   {"duration": 0.6, "background": "navy", "caption": "Opening"},
+                   {"duration": 0.6, "background": "testsrc", "caption": "<i>Second</i>"}]}""");
+        driver.get(base() + "/#/jobs/" + id);
+        waitFor(d -> d.findElement(By.id("action-approve")).isDisplayed());
+        driver.findElement(By.id("action-approve")).click();
+
+        // Rendered, the job stops at its gate: the page says so and lists the clips to look at.
+        new WebDriverWait(driver, Duration.ofSeconds(90))
+                .ignoring(StaleElementReferenceException.class)
+                .until(d -> d.findElements(By.cssSelector("#job-gate li[data-scene]"))
+                                .size()
+                        == 2);
+        assertThat(driver.findElement(By.id("job-pending-note")).getText()).contains("gate “scenes”");
+        assertThat(driver.findElement(By.id("job-gate")).getText()).contains("revision 1", "Opening", "<i>Second</i>");
+        assertThat(driver.findElements(By.cssSelector("#job-gate i"))).isEmpty();
+        driver.findElement(By.cssSelector("#job-gate li[data-scene='0'] button"))
+                .click();
+        WebElement clip = visible(By.cssSelector("#job-gate li[data-scene='0'] video"));
+        assertThat(clip.getAttribute("src")).startsWith("blob:");
+        waitFor(d -> ((Number) js("return arguments[0].readyState;", clip)).intValue() >= 1);
+        assertThat(((Number) js("return arguments[0].duration;", clip)).doubleValue())
+                .isBetween(0.4, 0.8);
+        screenshot("scenes-gate-desktop");
+
+        driver.findElement(By.id("review-comment")).sendKeys("Opening is too dark");
+        driver.findElement(By.id("action-request-changes")).click();
+        // Rendered again, it stops again, at revision 2.
+        new WebDriverWait(driver, Duration.ofSeconds(90))
+                .ignoring(StaleElementReferenceException.class)
+                .until(d -> d.findElement(By.id("job-gate-section")).isDisplayed()
+                        && d.findElement(By.id("job-gate")).getText().contains("revision 2"));
+        driver.findElement(By.id("action-approve")).click();
+        new WebDriverWait(driver, Duration.ofSeconds(90))
+                .ignoring(StaleElementReferenceException.class)
+                .until(d ->
+                        "completed".equals(d.findElement(By.id("job-status")).getText()));
+        assertThat(driver.findElement(By.id("job-gate-section")).isDisplayed()).isFalse();
+        waitFor(d -> d.findElements(By.cssSelector("#job-reviews li")).size() == 3);
+        List<String> decisions = driver.findElements(By.cssSelector("#job-reviews li")).stream()
+                .map(WebElement::getText)
+                .toList();
+        assertThat(decisions.get(1)).contains("gate scenes", "revision 1", "Opening is too dark");
+        assertThat(decisions.get(2)).contains("gate scenes", "revision 2");
+        assertNoHorizontalOverflowOfThePage();
+    }
+
     // -----------------------------------------------------------------------------------------
 
     /** Enters a key through the page's own form, as a person would. */
