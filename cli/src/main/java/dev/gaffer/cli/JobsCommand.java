@@ -232,49 +232,63 @@ final class JobsCommand implements Runnable {
     @Command(
             name = "approve",
             mixinStandardHelpOptions = true,
-            description = "Approve a pending job (needs the approve role).")
+            description = "Approve a pending job's plan, or the gate it waits at (needs the approve role).")
     int approve(
             @Mixin Connection connection,
             @Parameters(paramLabel = "ID") long id,
             @Option(names = "--comment", description = "Kept with the decision in the audit trail.") String comment,
             @Option(
                             names = "--revision",
-                            description = "Only if the storyboard is still this revision (what you looked at).")
+                            description = "Only if the review is still at this revision (what you looked at).")
                     Integer revision,
+            @Option(
+                            names = "--gate",
+                            description = "Only if the job waits at this gate (plan, or one its handler stopped at).")
+                    String gate,
             @Option(
                             names = "--watch",
                             description = "Then show its live progress until it ends, as `gaffer jobs watch` does.")
                     boolean watch) {
-        int approved = decide(connection, id, "approve", "comment", comment, revision);
+        int approved = decide(connection, id, "approve", "comment", comment, revision, gate);
         return watch ? Watch.watch(connection, id) : approved;
     }
 
     @Command(
             name = "reject",
             mixinStandardHelpOptions = true,
-            description = "Reject a pending job's plan: it never runs and cannot be retried (needs the approve role).")
+            description = "Reject a pending job's plan (it never runs and cannot be retried) or the gate it waits at"
+                    + " (it fails with the reason) (needs the approve role).")
     int reject(
             @Mixin Connection connection,
             @Parameters(paramLabel = "ID") long id,
             @Option(names = "--reason", required = true, description = "Why; kept in the audit trail.") String reason,
-            @Option(names = "--revision", description = "Only if the storyboard is still this revision.")
-                    Integer revision) {
-        return decide(connection, id, "reject", "reason", reason, revision);
+            @Option(names = "--revision", description = "Only if the review is still at this revision.")
+                    Integer revision,
+            @Option(
+                            names = "--gate",
+                            description = "Only if the job waits at this gate (plan, or one its handler stopped at).")
+                    String gate) {
+        return decide(connection, id, "reject", "reason", reason, revision, gate);
     }
 
     @Command(
             name = "request-changes",
             mixinStandardHelpOptions = true,
             description =
-                    "Ask the submitter to change a pending job's storyboard; it stays pending (needs the approve role).")
+                    "Ask the submitter to change a pending job's storyboard (it stays pending), or send a job at a gate"
+                            + " back to the stage that makes what was reviewed (needs the approve role).")
     int requestChanges(
             @Mixin Connection connection,
             @Parameters(paramLabel = "ID") long id,
             @Option(names = "--comment", required = true, description = "What to change; kept in the audit trail.")
                     String comment,
-            @Option(names = "--revision", description = "Only if the storyboard is still this revision.")
-                    Integer revision) {
-        return decide(connection, id, "request-changes", "comment", comment, revision);
+            @Option(names = "--revision", description = "Only if the review is still at this revision.")
+                    Integer revision,
+            @Option(
+                            names = "--gate",
+                            description = "Only if the job waits at this gate (plan, or one its handler stopped at).")
+                    String gate) {
+        return decide(connection, id, "request-changes", "comment", comment, revision, gate);
     }
 
     @Command(
@@ -415,16 +429,21 @@ final class JobsCommand implements Runnable {
     }
 
     private static int action(Connection connection, long id, String verb) {
-        return decide(connection, id, verb, null, null, null);
+        return decide(connection, id, verb, null, null, null, null);
     }
 
-    /** A decision or action on one job, with its optional text field and If-Match revision. */
+    /** A decision or action on one job, with its optional text field, gate and If-Match revision. */
     private static int decide(
-            Connection connection, long id, String verb, String field, String text, Integer revision) {
+            Connection connection, long id, String verb, String field, String text, Integer revision, String gate) {
         ObjectNode body = null;
-        if (text != null) {
+        if (text != null || gate != null) {
             body = ApiClient.JSON.createObjectNode();
-            body.put(field, text);
+            if (text != null) {
+                body.put(field, text);
+            }
+            if (gate != null) {
+                body.put("gate", gate);
+            }
         }
         JsonNode answer = connection.client().post("/api/v3/jobs/" + id + "/" + verb, body, null, revision);
         if (connection.json) {

@@ -126,7 +126,8 @@ final class ReviewsCommand implements Runnable {
             name = "policy",
             mixinStandardHelpOptions = true,
             description =
-                    "Show, set or remove the review policy of a job type (setting and removing need an admin key).")
+                    "Show, set or remove the review policy of a job type's plan or of a gate it declares (setting and"
+                            + " removing need an admin key).")
     static final class Policy implements Callable<Integer> {
         @Mixin
         JobsCommand.Connection connection;
@@ -136,6 +137,11 @@ final class ReviewsCommand implements Runnable {
                 arity = "0..1",
                 description = "The job type; without it, every policy is listed.")
         String type;
+
+        @Option(
+                names = "--gate",
+                description = "The gate the policy is for: plan (default) or a gate the job type declares.")
+        String gate;
 
         @Option(names = "--four-eyes", negatable = true, description = "The requester may not approve their own job.")
         Boolean fourEyes;
@@ -158,7 +164,7 @@ final class ReviewsCommand implements Runnable {
         public Integer call() {
             ApiClient client = connection.client();
             if (type == null) {
-                if (fourEyes != null || role != null || expiresAfter != null || delete) {
+                if (fourEyes != null || role != null || expiresAfter != null || delete || gate != null) {
                     throw new IllegalArgumentException("name the job type to set or remove its policy");
                 }
                 JsonNode all = client.get("/api/v3/review-policies");
@@ -171,9 +177,11 @@ final class ReviewsCommand implements Runnable {
                 }
                 return 0;
             }
+            String path = "/api/v3/review-policies/" + type + (gate == null ? "" : "/" + gate);
             if (delete) {
-                client.delete("/api/v3/review-policies/" + type);
-                System.out.println(type + ": review policy removed (the defaults apply)");
+                client.delete(path);
+                System.out.println(type + (gate == null ? "" : " at gate " + gate)
+                        + ": review policy removed (the defaults apply)");
                 return 0;
             }
             var body = ApiClient.JSON.createObjectNode();
@@ -181,13 +189,17 @@ final class ReviewsCommand implements Runnable {
             if (role != null) body.put("required_role", role);
             if (quorum != null) body.put("quorum", quorum);
             if (expiresAfter != null && !expiresAfter.equals("never")) body.put("expires_after", expiresAfter);
-            JsonNode p = client.put("/api/v3/review-policies/" + type, body, null);
+            JsonNode p = client.put(path, body, null);
             System.out.println(connection.json ? p.toPrettyString() : line(p));
             return 0;
         }
 
         private static String line(JsonNode p) {
-            return p.path("job_type").asText() + ": role "
+            return p.path("job_type").asText()
+                    + (p.path("gate").asText("plan").equals("plan")
+                            ? ""
+                            : " at gate " + p.path("gate").asText())
+                    + ": role "
                     + p.path("required_role").asText()
                     + (p.path("four_eyes").asBoolean() ? ", four eyes" : "")
                     + (p.path("quorum").asInt(1) > 1

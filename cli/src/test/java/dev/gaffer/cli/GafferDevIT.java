@@ -107,6 +107,21 @@ class GafferDevIT {
             assertThat(GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "policy", "noop", "--delete")
                             .exitCode())
                     .isZero();
+            // Gates: a policy for the video's scenes gate; a decision on a gate that is not open.
+            var gatePolicy = GafferProcess.run(
+                    cli, COMMAND_LIMIT, "reviews", "policy", "video", "--gate", "scenes", "--quorum", "2");
+            assertThat(gatePolicy.exitCode()).as(gatePolicy.err()).isZero();
+            assertThat(gatePolicy.out()).contains("video at gate scenes: role approve, quorum 2");
+            var undeclared = GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "policy", "video", "--gate", "stitch");
+            assertThat(undeclared.exitCode()).isEqualTo(1);
+            assertThat(undeclared.err()).contains("HTTP 422").contains("plan, scenes");
+            var planned = JSON.readTree(GafferProcess.run(cli, COMMAND_LIMIT, "jobs", "create", "noop", "--json")
+                            .out())
+                    .get("job_id")
+                    .asText();
+            var notOpen = GafferProcess.run(cli, COMMAND_LIMIT, "jobs", "approve", planned, "--gate", "scenes");
+            assertThat(notOpen.exitCode()).isEqualTo(1);
+            assertThat(notOpen.err()).contains("HTTP 422").contains("'plan'");
             var exported =
                     GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "export", "--format", "csv", "--job", other);
             assertThat(exported.exitCode()).as(exported.err()).isZero();
