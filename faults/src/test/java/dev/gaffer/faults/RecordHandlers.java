@@ -25,8 +25,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Parameters: {@code sleep_ms} (default 0); {@code uninterruptible} (sleep through interrupts,
  * as a handler stuck in native code would); {@code mode}: {@code complete} (default),
  * {@code throw} (a retryable exception), {@code hang} (sleep far past the job's timeout),
- * {@code halt} (Runtime.halt: the whole worker JVM dies at once), with {@code on_attempt} to do
- * so only on that attempt.
+ * {@code halt} (Runtime.halt: the whole worker JVM dies at once), {@code gate} (the first run
+ * stops at the gate {@code check} for a person's decision and an approval resumes it at stage
+ * {@code checked}, where it completes), with {@code on_attempt} to do so only on that attempt.
  */
 public final class RecordHandlers implements JobHandlerProvider {
 
@@ -70,6 +71,13 @@ public final class RecordHandlers implements JobHandlerProvider {
         String mode = params.path("mode").asText("complete");
         int onAttempt = params.path("on_attempt").asInt(0);
         boolean faulty = onAttempt == 0 || onAttempt == ctx.attempt();
+        if (mode.equals("gate") && !"checked".equals(ctx.stage())) {
+            returned(execution);
+            return Outcome.awaitReview(
+                    "check",
+                    "checked",
+                    JsonNodeFactory.instance.objectNode().put("worker", worker).put("execution", execution));
+        }
         if (faulty) {
             switch (mode) {
                 case "throw" -> throw new IllegalStateException("record: thrown on attempt " + ctx.attempt());

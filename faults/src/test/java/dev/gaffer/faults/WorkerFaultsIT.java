@@ -136,6 +136,70 @@ class WorkerFaultsIT {
         }
     }
 
+    /**
+     * A job waiting at a gate holds no lease: the worker that stopped it there is SIGKILLed, and
+     * nothing reclaims, reruns or loses the job however long it waits; the person's approval sends
+     * it to the worker that is there, which finishes it once.
+     */
+    @Test
+    void aJobWaitingAtAGateSurvivesItsWorkersSigkillAndResumesOnAnotherAfterApproval() {
+        try (Cluster c = new Cluster("s11-gate-sigkill")) {
+            GafferProc a = c.startWorker("ga");
+            String aId = c.workerId(a);
+            c.insertApproved(3, "{\"mode\": \"gate\"}", 3);
+            c.awaitUntil(
+                    "three jobs at their gate",
+                    Duration.ofSeconds(30),
+                    () -> c.longOf("SELECT count(*) FROM jobs WHERE status = 'pending' AND review_gate = 'check'")
+                            == 3);
+            a.kill();
+            GafferProc b = c.startWorker("gb");
+            String bId = c.workerId(b);
+            // Several heartbeat timeouts and reclaim passes of the surviving worker.
+            Cluster.sleep(Cluster.HEARTBEAT_TIMEOUT.multipliedBy(2).plusSeconds(1));
+            assertThat(c.longOf("SELECT count(*) FROM jobs WHERE status = 'pending' AND locked_by IS NULL"))
+                    .as("still waiting, holding no lease")
+                    .isEqualTo(3);
+            assertThat(c.longOf("SELECT count(*) FROM job_history WHERE kind = 'reclaimed'"))
+                    .isZero();
+            assertThat(c.longOf("SELECT count(*) FROM executions")).isEqualTo(3);
+
+            List<Long> ids = c.rows("SELECT id FROM jobs ORDER BY id").stream()
+                    .map(r -> ((Number) r.get("id")).longValue())
+                    .toList();
+            try (var owner = dev.gaffer.db.Database.open(new dev.gaffer.db.DatabaseConfig(
+                    new dev.gaffer.db.DatabaseUrl(c.pg.jdbcUrl(c.database), "postgres", null),
+                    2,
+                    Duration.ofSeconds(10),
+                    "faults-review"))) {
+                var requests = new dev.gaffer.job.JobRequests(owner.dataSource());
+                for (long id : ids) {
+                    assertThat(requests.approve(id, "rita", "checked", 1, "check"))
+                            .isInstanceOf(dev.gaffer.job.Results.Moved.class);
+                }
+            }
+            c.awaitUntil(
+                    "the approved jobs finished by gb",
+                    Duration.ofSeconds(30),
+                    () -> c.longOf(
+                                    "SELECT count(*) FROM jobs WHERE status = 'completed' AND result->>'worker' = ?",
+                                    bId)
+                            == 3);
+            assertThat(c.longOf("SELECT count(*) FROM executions WHERE worker_id = ?", aId))
+                    .isEqualTo(3);
+            assertThat(c.longOf("SELECT count(*) FROM executions WHERE worker_id = ?", bId))
+                    .as("each job resumed once, after its approval")
+                    .isEqualTo(3);
+            assertThat(c.longOf("SELECT count(*) FROM job_reviews WHERE gate = 'check' AND decision = 'approved'"))
+                    .isEqualTo(3);
+            new Summary("11-gate-sigkill")
+                    .put("jobs_at_gate", 3)
+                    .put("reclaims", c.longOf("SELECT count(*) FROM job_history WHERE kind = 'reclaimed'"))
+                    .put("executions", c.longOf("SELECT count(*) FROM executions"))
+                    .write();
+        }
+    }
+
     @Test
     void aWorkerFrozenPastItsLeaseWritesNothingThatTakesEffectWhenItWakes() {
         try (Cluster c = new Cluster("s3-sigstop")) {
