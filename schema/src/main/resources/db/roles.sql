@@ -384,7 +384,7 @@ BEGIN
                 OR (e.kind = 'created' AND j.parent_id IS NULL)
             WHEN 'gaffer_worker' THEN
                 e.kind IN ('claimed', 'progress', 'waiting', 'resumed', 'retried', 'reclaimed', 'released',
-                           'completed', 'failed', 'cancelled', 'awaiting_review')
+                           'completed', 'failed', 'cancelled', 'awaiting_review', 'escalated')
                 OR (e.kind = 'created' AND j.parent_id IS NOT NULL)
             ELSE false
          END, false)
@@ -415,9 +415,12 @@ BEGIN
       FROM new_reviews r
       LEFT JOIN jobs j ON j.id = r.job_id
      WHERE j.id IS NULL
-        -- Workers record only expiries, of the jobs they cancelled for it; people every other decision.
-        OR (who = 'gaffer_worker' AND (r.decision <> 'expired' OR j.status <> 'cancelled' OR r.reviewer <> 'gaffer'))
-        OR (who = 'gaffer_api' AND r.decision = 'expired')
+        -- Workers record only expiries, of the jobs they cancelled for it, and escalations, of jobs
+        -- still pending; people every other decision.
+        OR (who = 'gaffer_worker' AND (r.reviewer <> 'gaffer'
+                                       OR NOT ((r.decision = 'expired' AND j.status = 'cancelled')
+                                               OR (r.decision = 'escalated' AND j.status = 'pending'))))
+        OR (who = 'gaffer_api' AND r.decision IN ('expired', 'escalated'))
         OR r.job_type <> j.type OR r.requested_by IS DISTINCT FROM j.created_by
         -- The gate the job is at (or was, the decision having moved it on), and its revision there.
         OR r.gate <> j.review_gate
@@ -426,6 +429,7 @@ BEGIN
         OR j.status::text <> CASE r.decision WHEN 'changes_requested' THEN CASE WHEN j.review_gate = 'plan'
                                                                                 THEN 'pending' ELSE 'approved' END
                                              WHEN 'expired' THEN 'cancelled'
+                                             WHEN 'escalated' THEN 'pending'
                                              -- An approval toward a quorum leaves the job pending.
                                              WHEN 'approved' THEN CASE WHEN j.status = 'pending' AND j.review_approvals > 0
                                                                        THEN 'pending' ELSE 'approved' END

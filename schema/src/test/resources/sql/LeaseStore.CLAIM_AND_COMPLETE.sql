@@ -59,6 +59,6 @@ SELECT NULL::bigint[] AS completed_ids, false AS nothing_claimed, id, parent_id,
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
 approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, review_gate,
-review_summary FROM claimed
+review_summary, gate_round FROM claimed
 UNION ALL
-SELECT (SELECT array_agg(id) FROM done), true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT (SELECT array_agg(id) FROM done), true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL

@@ -1,1 +1,1 @@
-SELECT job_type, gate, required_role::text AS required_role, four_eyes, extract(epoch FROM expires_after)::bigint AS expires_after_s, quorum, updated_by, updated_at FROM review_policies ORDER BY job_type, gate
+SELECT job_type, gate, required_role::text AS required_role, four_eyes, extract(epoch FROM expires_after)::bigint AS expires_after_s, quorum, updated_by, updated_at, on_expiry FROM review_policies ORDER BY job_type, gate

@@ -181,6 +181,20 @@ final class ReviewController {
             }
             quorum = q.intValue();
         }
+        String onExpiry = ReviewTrail.CANCEL;
+        JsonNode o = body.get("on_expiry");
+        if (o != null && !o.isNull()) {
+            if (!o.isTextual()
+                    || !List.of(ReviewTrail.CANCEL, ReviewTrail.ESCALATE).contains(o.asText())) {
+                throw ApiException.unprocessable(
+                        "on_expiry", "on_expiry must be cancel or escalate, got " + Params.printable(o.toString()));
+            }
+            onExpiry = o.asText();
+        }
+        if (onExpiry.equals(ReviewTrail.ESCALATE) && expires == null) {
+            throw ApiException.unprocessable(
+                    "on_expiry", "on_expiry escalate needs expires_after: how long a review waits before it escalates");
+        }
         var policy = trail.setPolicy(
                 type,
                 gate,
@@ -188,6 +202,7 @@ final class ReviewController {
                 fourEyes,
                 expires,
                 quorum,
+                onExpiry,
                 Authenticator.principal(ctx).name());
         JsonSupport.write(ctx, 200, PolicyResponse.of(policy));
     }
@@ -206,7 +221,7 @@ final class ReviewController {
     }
 
     static final java.util.Set<String> POLICY_FIELDS =
-            new java.util.TreeSet<>(List.of("required_role", "four_eyes", "expires_after", "quorum"));
+            new java.util.TreeSet<>(List.of("required_role", "four_eyes", "expires_after", "quorum", "on_expiry"));
 
     private static final java.util.regex.Pattern EXPIRY = java.util.regex.Pattern.compile("^(\\d{1,7})(m|h|d)$");
 
@@ -240,7 +255,8 @@ final class ReviewController {
             String expiresAfter,
             int quorum,
             String updatedBy,
-            java.time.Instant updatedAt) {
+            java.time.Instant updatedAt,
+            String onExpiry) {
         static PolicyResponse of(ReviewTrail.Policy p) {
             return new PolicyResponse(
                     p.jobType(),
@@ -250,7 +266,8 @@ final class ReviewController {
                     p.expiresAfter() == null ? null : text(p.expiresAfter()),
                     p.quorum(),
                     p.updatedBy(),
-                    p.updatedAt());
+                    p.updatedAt(),
+                    p.onExpiry());
         }
 
         private static String text(java.time.Duration d) {

@@ -282,6 +282,16 @@ class ReviewRoutesTest {
             assertThat(json(api.get("/api/v3/review-policies", ApiKeyRole.READ)).get("policies"))
                     .singleElement()
                     .satisfies(p -> assertThat(p.get("gate").asText()).isEqualTo("scenes"));
+            var noExpiry = putPolicy("video/scenes", ApiKeyRole.ADMIN, "{\"on_expiry\":\"escalate\"}");
+            assertThat(noExpiry.statusCode()).isEqualTo(422);
+            assertThat(json(noExpiry).get("detail").asText()).contains("needs expires_after");
+            assertThat(putPolicy("video/scenes", ApiKeyRole.ADMIN, "{\"on_expiry\":\"shrug\",\"expires_after\":\"1h\"}")
+                            .statusCode())
+                    .isEqualTo(422);
+            var escalating = putPolicy(
+                    "video/scenes", ApiKeyRole.ADMIN, "{\"on_expiry\":\"escalate\",\"expires_after\":\"2h\"}");
+            assertThat(escalating.statusCode()).as(escalating.body()).isEqualTo(200);
+            assertThat(json(escalating).get("on_expiry").asText()).isEqualTo("escalate");
             var undeclared = putPolicy("video/stitch", ApiKeyRole.ADMIN, "{}");
             assertThat(undeclared.statusCode()).isEqualTo(422);
             assertThat(json(undeclared).get("detail").asText()).contains("plan, scenes");

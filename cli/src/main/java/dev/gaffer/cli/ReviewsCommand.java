@@ -157,6 +157,11 @@ final class ReviewsCommand implements Runnable {
         @Option(names = "--quorum", description = "How many distinct reviewers must approve (1 to 10; default 1).")
         Integer quorum;
 
+        @Option(
+                names = "--on-expiry",
+                description = "What an expired review does: cancel the job (default) or escalate (an admin decides).")
+        String onExpiry;
+
         @Option(names = "--delete", description = "Remove the policy: the type has the defaults again.")
         boolean delete;
 
@@ -188,6 +193,7 @@ final class ReviewsCommand implements Runnable {
             if (fourEyes != null) body.put("four_eyes", fourEyes);
             if (role != null) body.put("required_role", role);
             if (quorum != null) body.put("quorum", quorum);
+            if (onExpiry != null) body.put("on_expiry", onExpiry);
             if (expiresAfter != null && !expiresAfter.equals("never")) body.put("expires_after", expiresAfter);
             JsonNode p = client.put(path, body, null);
             System.out.println(connection.json ? p.toPrettyString() : line(p));
@@ -206,7 +212,10 @@ final class ReviewsCommand implements Runnable {
                             ? ", quorum " + p.path("quorum").asInt()
                             : "")
                     + (p.hasNonNull("expires_after")
-                            ? ", expires after " + p.get("expires_after").asText()
+                            ? (p.path("on_expiry").asText().equals("escalate")
+                                            ? ", escalates after "
+                                            : ", expires after ")
+                                    + p.get("expires_after").asText()
                             : "");
         }
     }

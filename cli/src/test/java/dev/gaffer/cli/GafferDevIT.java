@@ -112,6 +112,20 @@ class GafferDevIT {
                     cli, COMMAND_LIMIT, "reviews", "policy", "video", "--gate", "scenes", "--quorum", "2");
             assertThat(gatePolicy.exitCode()).as(gatePolicy.err()).isZero();
             assertThat(gatePolicy.out()).contains("video at gate scenes: role approve, quorum 2");
+            var escalating = GafferProcess.run(
+                    cli,
+                    COMMAND_LIMIT,
+                    "reviews",
+                    "policy",
+                    "video",
+                    "--gate",
+                    "scenes",
+                    "--expires-after",
+                    "2h",
+                    "--on-expiry",
+                    "escalate");
+            assertThat(escalating.exitCode()).as(escalating.err()).isZero();
+            assertThat(escalating.out()).contains("video at gate scenes: role approve, escalates after 2h");
             var undeclared = GafferProcess.run(cli, COMMAND_LIMIT, "reviews", "policy", "video", "--gate", "stitch");
             assertThat(undeclared.exitCode()).isEqualTo(1);
             assertThat(undeclared.err()).contains("HTTP 422").contains("plan, scenes");

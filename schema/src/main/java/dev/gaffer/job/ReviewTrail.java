@@ -52,8 +52,8 @@ public final class ReviewTrail {
     /**
      * Pending jobs that wait for a reviewer, oldest first: every pending job, at its plan or at a
      * later gate, except plans whose current revision has a request for changes (they wait for
-     * their submitter); with a role ({@code ?}, NULL: any), only those whose policy lets that role
-     * decide.
+     * their submitter); with a role ({@code ?}, NULL: any), only those whose policy (or
+     * escalation: admin) lets that role decide.
      */
     static final String AWAITING = """
             SELECT %s FROM jobs j
@@ -63,8 +63,15 @@ public final class ReviewTrail {
                                      WHERE r.job_id = j.id AND r.gate = 'plan' AND r.revision = j.storyboard_revision
                                        AND r.decision = 'changes_requested'))
                AND (?::api_key_role IS NULL
-                    OR COALESCE((SELECT p.required_role FROM review_policies p
-                                  WHERE p.job_type = j.type AND p.gate = j.review_gate), 'approve') <= ?::api_key_role)
+                    OR GREATEST(COALESCE((SELECT p.required_role FROM review_policies p
+                                           WHERE p.job_type = j.type AND p.gate = j.review_gate), 'approve'),
+                                CASE WHEN EXISTS (SELECT 1 FROM job_reviews r
+                                                   WHERE r.job_id = j.id AND r.gate = j.review_gate
+                                                     AND r.decision = 'escalated'
+                                                     AND r.revision = CASE WHEN j.review_gate = 'plan'
+                                                                           THEN j.storyboard_revision
+                                                                           ELSE j.gate_round END)
+                                     THEN 'admin'::api_key_role END) <= ?::api_key_role)
              ORDER BY j.id
              LIMIT ?""".formatted(JobRows.COLUMNS);
 
@@ -76,7 +83,10 @@ public final class ReviewTrail {
                            ORDER BY decided_at
                            LIMIT ?)""";
 
-    /** A job type's review policy (review_policies, V015); {@code expiresAfter} null: never. */
+    /**
+     * A job type's review policy (review_policies, V015); {@code expiresAfter} null: never;
+     * {@code onExpiry} cancel or escalate (V020).
+     */
     public record Policy(
             String jobType,
             String gate,
@@ -85,19 +95,28 @@ public final class ReviewTrail {
             Duration expiresAfter,
             int quorum,
             String updatedBy,
-            Instant updatedAt) {}
+            Instant updatedAt,
+            String onExpiry) {}
+
+    /** What a policy does with an expired review by default: cancel the job. */
+    public static final String CANCEL = "cancel";
+
+    /** What a policy may do with an expired review instead: escalate it to admins. */
+    public static final String ESCALATE = "escalate";
 
     private static final String POLICY_COLUMNS = "job_type, gate, required_role::text AS required_role, four_eyes,"
-            + " extract(epoch FROM expires_after)::bigint AS expires_after_s, quorum, updated_by, updated_at";
+            + " extract(epoch FROM expires_after)::bigint AS expires_after_s, quorum, updated_by, updated_at, on_expiry";
 
     static final String POLICIES = "SELECT " + POLICY_COLUMNS + " FROM review_policies ORDER BY job_type, gate";
 
     static final String SET_POLICY = """
-            INSERT INTO review_policies AS p (job_type, gate, required_role, four_eyes, expires_after, quorum, updated_by)
-            VALUES (?, ?, ?::api_key_role, ?, make_interval(secs => ?::double precision), ?, ?)
+            INSERT INTO review_policies AS p (job_type, gate, required_role, four_eyes, expires_after, quorum, updated_by,
+                                              on_expiry)
+            VALUES (?, ?, ?::api_key_role, ?, make_interval(secs => ?::double precision), ?, ?, ?)
             ON CONFLICT (job_type, gate) DO UPDATE
                SET required_role = excluded.required_role, four_eyes = excluded.four_eyes,
                    expires_after = excluded.expires_after, quorum = excluded.quorum, updated_by = excluded.updated_by,
+                   on_expiry = excluded.on_expiry,
                    updated_at = now()
             """ + "RETURNING " + POLICY_COLUMNS;
 
@@ -106,16 +125,29 @@ public final class ReviewTrail {
     /**
      * Review expiry, run by the workers' maintenance: pending jobs whose policy (of their type and
      * the gate they wait at) has an expiry and whose last change (created, stopped at the gate,
-     * changes requested, revised: {@code updated_at}) is older than it are cancelled, each with its event and the decision 'expired' (reviewer
-     * gaffer) in the audit trail. Up to {@code ?} jobs, oldest first, skipping any a person is
-     * deciding on right now (SKIP LOCKED).
+     * changes requested, revised: {@code updated_at}) is older than it. Up to {@code ?} jobs,
+     * oldest first, skipping any a person is deciding on right now (SKIP LOCKED). What happens
+     * is the policy's {@code on_expiry} (V020):
+     * <ul>
+     *   <li>{@code cancel}: the job is cancelled, with its event and the decision 'expired'
+     *       (reviewer gaffer) in the audit trail;
+     *   <li>{@code escalate}: the job stays pending, with the decision 'escalated' and its event;
+     *       from then on only an admin decides that review (the policy trigger reads the trail).
+     *       A review is escalated once: the escalated ones are not due again.
+     * </ul>
+     * The values of {@code due} are those of the row as locked, not of the statement's snapshot.
      */
     static final String EXPIRE = """
             WITH due AS MATERIALIZED (
-                SELECT j.id, p.expires_after FROM jobs j
+                SELECT j.id, j.type, j.queue, j.status, j.attempt, j.progress_percentage, j.current_stage, j.created_by,
+                       j.review_gate, %1$s AS revision, p.expires_after, p.on_expiry
+                  FROM jobs j
                   JOIN review_policies p ON p.job_type = j.type AND p.gate = j.review_gate
                  WHERE j.status = 'pending' AND p.expires_after IS NOT NULL
                    AND j.updated_at < now() - p.expires_after
+                   AND NOT EXISTS (SELECT 1 FROM job_reviews r
+                                    WHERE r.job_id = j.id AND r.gate = j.review_gate AND r.revision = %1$s
+                                      AND r.decision = 'escalated')
                  ORDER BY j.updated_at
                  LIMIT ?
                    FOR UPDATE OF j SKIP LOCKED),
@@ -123,24 +155,36 @@ public final class ReviewTrail {
                 UPDATE jobs j SET status = 'cancelled', finished_at = now(),
                        finished_event_id = nextval('job_events_id_seq'), updated_at = now()
                   FROM due d
-                 WHERE j.id = d.id AND j.status = 'pending'
-                RETURNING j.*, d.expires_after),
+                 WHERE j.id = d.id AND j.status = 'pending' AND d.on_expiry = 'cancel'
+                RETURNING j.*, d.expires_after, d.revision),
+            escalated AS (SELECT * FROM due WHERE on_expiry = 'escalate'),
             reviewed AS (
                 INSERT INTO job_reviews (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment)
-                SELECT id, type, review_gate, CASE WHEN review_gate = 'plan' THEN storyboard_revision ELSE gate_round END,
-                       'expired', 'gaffer', created_by,
+                SELECT id, type, review_gate, revision, 'expired'::review_decision, 'gaffer', created_by,
                        'no decision within ' || expires_after || ' (the review policy of ' || type || ')'
                   FROM expired
+                UNION ALL
+                SELECT id, type, review_gate, revision, 'escalated', 'gaffer', created_by,
+                       'no decision within ' || expires_after || ' (the review policy of ' || type
+                       || '): escalated, an admin decides'
+                  FROM escalated
                 RETURNING id),
             changes AS (
                 SELECT id, queue, 'cancelled'::job_event_kind AS kind, status, attempt, NULL::text AS worker_id,
                        'gaffer' AS actor, progress_percentage, current_stage AS stage,
                        'review expired: no decision within ' || expires_after AS message,
                        NULL::timestamptz AS attempt_started_at, finished_event_id AS event_id
-                  FROM expired),
-            %s
-            SELECT count(*) AS expired, (SELECT count(*) FROM notified) AS notified FROM expired
-            """.formatted(JobHistory.RECORD);
+                  FROM expired
+                UNION ALL
+                SELECT id, queue, 'escalated', status, attempt, NULL, 'gaffer', progress_percentage, current_stage,
+                       'review of gate ' || review_gate || ' escalated: no decision within ' || expires_after
+                       || '; an admin decides', NULL, NULL
+                  FROM escalated),
+            %2$s
+            SELECT (SELECT count(*) FROM expired) + (SELECT count(*) FROM escalated) AS expired,
+                   (SELECT count(*) FROM notified) AS notified
+            """.formatted(
+            "CASE WHEN j.review_gate = 'plan' THEN j.storyboard_revision ELSE j.gate_round END", JobHistory.RECORD);
 
     private final DataSource dataSource;
 
@@ -251,8 +295,25 @@ public final class ReviewTrail {
             Duration expiresAfter,
             int quorum,
             String by) {
+        return setPolicy(jobType, gate, requiredRole, fourEyes, expiresAfter, quorum, CANCEL, by);
+    }
+
+    /**
+     * The whole policy of {@code jobType} at {@code gate}, created or replaced; {@code onExpiry}
+     * is {@link #CANCEL} or {@link #ESCALATE} (which needs an expiry).
+     */
+    public Policy setPolicy(
+            String jobType,
+            String gate,
+            String requiredRole,
+            boolean fourEyes,
+            Duration expiresAfter,
+            int quorum,
+            String onExpiry,
+            String by) {
         Objects.requireNonNull(jobType, "jobType");
         Objects.requireNonNull(gate, "gate");
+        Objects.requireNonNull(onExpiry, "onExpiry");
         Objects.requireNonNull(requiredRole, "requiredRole");
         return Sql.query(
                         dataSource,
@@ -270,6 +331,7 @@ public final class ReviewTrail {
                             }
                             ps.setInt(6, quorum);
                             ps.setString(7, by);
+                            ps.setString(8, onExpiry);
                         },
                         ReviewTrail::policy)
                 .getFirst();
@@ -293,7 +355,10 @@ public final class ReviewTrail {
                 > 0;
     }
 
-    /** Cancels up to {@code limit} pending jobs whose review expired; returns how many. */
+    /**
+     * Cancels or escalates (as their policies say) up to {@code limit} pending jobs whose review
+     * expired; returns how many.
+     */
     public int expire(int limit) {
         return Sql.query(dataSource, "expire reviews", EXPIRE, ps -> ps.setInt(1, limit), rs -> rs.getInt("expired"))
                 .getFirst();
@@ -310,7 +375,8 @@ public final class ReviewTrail {
                 never ? null : Duration.ofSeconds(expires),
                 rs.getInt("quorum"),
                 rs.getString("updated_by"),
-                Sql.instant(rs, "updated_at"));
+                Sql.instant(rs, "updated_at"),
+                rs.getString("on_expiry"));
     }
 
     private static Review review(ResultSet rs) throws SQLException {

@@ -181,6 +181,18 @@ class RoleGuardsTest {
                     .isEqualTo(JobStatus.APPROVED);
             assertThat(new dev.gaffer.job.ReviewTrail(api.dataSource()).deletePolicy("sleep"))
                     .isTrue();
+            // Escalation: the worker records it and leaves the jobs pending.
+            new dev.gaffer.job.ReviewTrail(api.dataSource())
+                    .setPolicy("noop", "plan", "approve", false, Duration.ofHours(1), 1, "escalate", "lead");
+            assertThat(new dev.gaffer.job.ReviewTrail(worker.dataSource()).expire(10))
+                    .as("the idle noop job from above")
+                    .isEqualTo(1);
+            assertThat(asOwner.queries().find(busy.id()).orElseThrow().status()).isEqualTo(JobStatus.PENDING);
+            assertThat(fx.count("SELECT count(*) FROM job_reviews WHERE job_id = " + busy.id()
+                            + " AND decision = 'escalated' AND reviewer = 'gaffer'"))
+                    .isEqualTo(1);
+            assertThat(new dev.gaffer.job.ReviewTrail(api.dataSource()).deletePolicy("noop"))
+                    .isTrue();
         }
 
         @Test

@@ -106,6 +106,54 @@ class ReviewPoliciesTest {
     }
 
     @Test
+    void anEscalatingPolicyLeavesTheJobPendingAndFromThenOnOnlyAnAdminDecides() {
+        ApiKeyStore keys = new ApiKeyStore(db.dataSource());
+        keys.create("rita", ApiKeyRole.APPROVE);
+        keys.create("lead", ApiKeyRole.ADMIN);
+        trail().setPolicy("noop", "plan", "approve", false, Duration.ofHours(1), 1, ReviewTrail.ESCALATE, "ops");
+        Job idle = pendingBy("noop", "sam");
+        assertThat(trail().awaiting(0, 100, "approve")).extracting(Job::id).contains(idle.id());
+        db.fixtures().exec("UPDATE jobs SET updated_at = now() - interval '2 hours' WHERE id = " + idle.id());
+
+        assertThat(trail().expire(100)).isEqualTo(1);
+        assertThat(db.queries().find(idle.id()).orElseThrow().status()).isEqualTo(JobStatus.PENDING);
+        assertThat(trail().ofJob(idle.id())).singleElement().satisfies(r -> {
+            assertThat(r.decision()).isEqualTo("escalated");
+            assertThat(r.reviewer()).isEqualTo("gaffer");
+            assertThat(r.comment()).contains("an admin decides");
+        });
+        assertThat(db.fixtures().eventKinds(idle.id())).containsExactly("created", "escalated");
+        // Escalated once: the next pass leaves it alone.
+        assertThat(trail().expire(100)).isZero();
+        assertThat(trail().awaiting(0, 100, "approve")).extracting(Job::id).doesNotContain(idle.id());
+        assertThat(trail().awaiting(0, 100, "admin")).extracting(Job::id).contains(idle.id());
+
+        var refused = db.requests().approve(idle.id(), "rita", null, null);
+        assertThat(refused).isInstanceOf(Refused.class);
+        assertThat(((Refused) refused).reason()).contains("escalated").contains("an admin decides");
+        assertThatThrownBy(() -> db.fixtures()
+                        .exec("INSERT INTO job_reviews (job_id, job_type, revision, decision, reviewer, requested_by,"
+                                + " comment) VALUES (" + idle.id() + ", 'noop', 1, 'rejected', 'rita', 'sam', 'no')"))
+                .hasMessageContaining("needs admin");
+        assertThat(db.requests().approve(idle.id(), "lead", "taking it", null)).isInstanceOf(Moved.class);
+
+        // A revision is a new review: the policy's own role decides it again.
+        Job revised = pendingBy("noop", "sam");
+        db.fixtures().exec("UPDATE jobs SET updated_at = now() - interval '2 hours' WHERE id = " + revised.id());
+        assertThat(trail().expire(100)).isEqualTo(1);
+        assertThat(db.requests().requestChanges(revised.id(), "lead", "shorter", 1))
+                .isInstanceOf(Moved.class);
+        assertThat(db.requests().revise(revised.id(), "sam", JobFixtures.json("{\"v\":2}"), 1))
+                .isInstanceOf(Moved.class);
+        assertThat(db.requests().approve(revised.id(), "rita", null, 2)).isInstanceOf(Moved.class);
+
+        // Escalation needs an expiry; the database says so too.
+        assertThatThrownBy(
+                        () -> trail().setPolicy("noop", "plan", "approve", false, null, 1, ReviewTrail.ESCALATE, "ops"))
+                .hasMessageContaining("review_policies_escalation_expires");
+    }
+
+    @Test
     void policiesAreDataWithChecks() {
         var set = trail().setPolicy("video", "admin", true, Duration.ofDays(7), "ops");
         assertThat(set.expiresAfter()).isEqualTo(Duration.ofDays(7));
