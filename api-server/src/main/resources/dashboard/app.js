@@ -15,6 +15,7 @@ const state = {
   jobId: null, // the job on the detail view
   revision: null, // the revision of its review as shown: decisions send it as If-Match
   gate: null, // the gate of its review as shown (plan, or a gate it stopped at): decisions name it
+  previewTimer: null, // the next look at a preview being made
   jobs: { cursors: [null], page: 0, next: null, filter: {} },
   lastTimelineId: 0,
   subjobIds: new Set(),
@@ -596,6 +597,7 @@ async function loadJob(fresh) {
       loadTimeline(id),
       loadSubjobs(job),
       loadArtifacts(job),
+      loadPreview(job),
       reviewsMayChange ? loadReviews(id) : Promise.resolve(),
     ]);
   } catch (e) {
@@ -863,6 +865,66 @@ async function loadSubjobs(job) {
         el("td", { class: "progress-cell" }, progressBar(s.job_id, s.progress_percentage, s.status), el("span", { class: "stage", text: s.current_stage || "" })),
       ),
     );
+  }
+}
+
+/**
+ * A pending plan's preview (made by a worker before anyone decides): the frames it returned, each
+ * fetched with the key into a blob. While it is being made the page looks again every second.
+ */
+async function loadPreview(job) {
+  const section = $("job-preview-section");
+  clearTimeout(state.previewTimer);
+  const atPlan = job.status === "pending" && (!job.review || job.review.gate === "plan");
+  if (!atPlan) {
+    section.hidden = true;
+    return;
+  }
+  let preview;
+  try {
+    preview = await api("GET", `/api/v3/jobs/${job.job_id}/preview`);
+  } catch (e) {
+    if (e.status === 404) {
+      section.hidden = true;
+      return;
+    }
+    throw e;
+  }
+  if (state.jobId !== job.job_id) return;
+  section.hidden = false;
+  const list = $("job-preview");
+  const key = `${job.job_id}/${preview.revision}/${preview.status}`;
+  const shown = list.dataset.key === key;
+  list.dataset.key = key;
+  if (preview.status === "queued" || preview.status === "running") {
+    $("job-preview-status").textContent = `Revision ${preview.revision}: a worker is making the preview…`;
+    clear(list);
+    state.previewTimer = setTimeout(() => {
+      if (state.view === "job" && state.jobId === job.job_id) loadPreview(job).catch(() => {});
+    }, 1000);
+    return;
+  }
+  if (preview.status === "failed") {
+    $("job-preview-status").textContent = `Revision ${preview.revision}: no preview (${preview.error}).`;
+    clear(list);
+    return;
+  }
+  $("job-preview-status").textContent = `Revision ${preview.revision}: what each scene will look like.`;
+  if (shown) return;
+  clear(list);
+  const frames = preview.result && Array.isArray(preview.result.frames) ? preview.result.frames : [];
+  for (const f of frames) {
+    const li = el("li", { "data-frame": String(f.index) }, el("span", { text: f.caption || `Scene ${f.index + 1}` }));
+    list.append(li);
+    if (typeof f.url === "string" && f.url.startsWith("/api/v3/")) {
+      fetchBlobUrl(f.url)
+        .then((url) => {
+          const img = el("img", { alt: `Scene ${f.index + 1}: ${f.caption || ""}`, width: String(preview.result.width || 160) });
+          img.src = url;
+          li.prepend(img);
+        })
+        .catch((e) => li.append(el("span", { class: "muted", text: " (frame not loaded: " + (e.detail || e.message) + ")" })));
+    }
   }
 }
 

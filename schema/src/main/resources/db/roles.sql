@@ -93,6 +93,9 @@ GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, fi
 -- The decisions (APPROVE, REJECT, REQUEST_CHANGES) append their row to the audit trail (V013).
 -- Nobody updates or deletes it but pruning after the audit retention (its trigger).
 GRANT INSERT (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment) ON job_reviews TO gaffer_api;
+-- PreviewStore.REQUEST: a preview of a pending job's revision is asked for at create and revise (V021).
+GRANT SELECT ON job_previews TO gaffer_api;
+GRANT INSERT (job_id, revision) ON job_previews TO gaffer_api;
 -- Review policies (V015) are set by admin keys through the API.
 GRANT SELECT, INSERT, UPDATE, DELETE ON review_policies TO gaffer_api;
 -- Every transition appends its history. The event that finishes a job (cancelled, failed) is
@@ -132,6 +135,11 @@ GRANT INSERT (id, job_id, kind, status, attempt, worker_id, actor, progress_perc
 GRANT USAGE ON SEQUENCE job_events_id_seq TO gaffer_worker;
 -- WorkerStore: register, touch, deregister, expire.
 GRANT INSERT, UPDATE, DELETE ON workers TO gaffer_worker;
+-- PreviewStore.CLAIM, FINISH, FAIL: previews are leased and written by workers (V021); their
+-- files go to job_artifacts under the preview's lease (ArtifactStore.PUT_PREVIEW).
+GRANT SELECT ON job_previews TO gaffer_worker;
+GRANT UPDATE (status, attempt, locked_by, lease_expires_at, result, error, started_at, finished_at)
+    ON job_previews TO gaffer_worker;
 -- ArtifactStore.PUT (an upsert by the lease holder).
 GRANT INSERT, UPDATE ON job_artifacts TO gaffer_worker;
 -- db-scheduler runs the maintenance tasks through this table.
@@ -144,7 +152,7 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
 
 -- ---- gaffer_readonly -------------------------------------------------------------------------
 GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks, job_trees, job_reviews,
-                review_policies
+                review_policies, job_previews
     TO gaffer_readonly;
 GRANT SELECT (id, name, role, key_prefix, created_at, last_used_at, revoked_at) ON api_keys TO gaffer_readonly;
 

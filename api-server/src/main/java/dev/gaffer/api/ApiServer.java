@@ -103,7 +103,14 @@ public final class ApiServer implements AutoCloseable {
             }
         });
         ReviewTrail trail = new ReviewTrail(database.dataSource());
-        this.jobs = new JobController(requests, queries, trail, config, metrics, validators);
+        this.jobs = new JobController(
+                requests,
+                queries,
+                trail,
+                new dev.gaffer.job.PreviewStore(database.dataSource()),
+                config,
+                metrics,
+                validators);
         this.reviews = new ReviewController(trail, config, validators);
         this.streams = new StreamController(queries, hub, auth);
         this.system = new SystemController(database, queries, metrics);
@@ -126,6 +133,7 @@ public final class ApiServer implements AutoCloseable {
                     get("storyboard", jobs::storyboard, Access.READ);
                     put("storyboard", jobs::reviseStoryboard, Access.SUBMIT);
                     get("reviews", jobs::reviews, Access.READ);
+                    get("preview", jobs::preview, Access.READ);
                     post("cancel", jobs::cancel, Access.APPROVE);
                     post("retry", jobs::retry, Access.APPROVE);
                     get("subjobs", jobs::subJobs, Access.READ);

@@ -43,15 +43,18 @@ final class JobController {
     private final ApiMetrics metrics;
     private final JobTypeValidators validators;
     private final ReviewTrail trail;
+    private final dev.gaffer.job.PreviewStore previews;
 
     JobController(
             JobRequests requests,
             JobQueries queries,
             ReviewTrail trail,
+            dev.gaffer.job.PreviewStore previews,
             ApiConfig config,
             ApiMetrics metrics,
             JobTypeValidators validators) {
         this.trail = trail;
+        this.previews = previews;
         this.requests = requests;
         this.queries = queries;
         this.config = config;
@@ -70,6 +73,7 @@ final class JobController {
         switch (requests.create(job)) {
             case Created c -> {
                 metrics.jobAction("created");
+                askForPreview(c.job());
                 ctx.header("Location", location(c.job()));
                 JsonSupport.write(ctx, 201, JobResponse.of(c.job()));
             }
@@ -192,9 +196,41 @@ final class JobController {
             throw ApiException.unprocessable(e.field(), e.getMessage());
         }
         Job revised = moved(requests.revise(id, principal.name(), storyboard, revision));
+        askForPreview(revised);
         metrics.jobAction("revised");
         ctx.header("ETag", etag(revised.storyboardRevision()));
         JsonSupport.write(ctx, 200, JobResponse.of(revised));
+    }
+
+    /**
+     * Asks the workers for a preview of a pending job's current revision when its type declares
+     * one. After the job's own statement: a preview is derived from the job and may be asked for
+     * again; a failure here is logged and does not undo the job.
+     */
+    private void askForPreview(Job job) {
+        if (job.status() != dev.gaffer.job.JobStatus.PENDING || !validators.hasPreview(job.type())) {
+            return;
+        }
+        try {
+            previews.request(job.id());
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(JobController.class)
+                    .warn("job {}: could not ask for its preview: {}", job.id(), e.toString());
+        }
+    }
+
+    /**
+     * {@code GET /api/v3/jobs/{id}/preview}: the preview of the job's newest previewed revision
+     * (queued, running, done with its result, or failed with why); 404 when it has none.
+     */
+    void preview(Context ctx) {
+        long id = Params.jobId(ctx);
+        var p = previews.latest(id)
+                .orElseThrow(() -> queries.find(id).isEmpty()
+                        ? jobNotFound(id)
+                        : ApiException.notFound(
+                                "job " + id + " has no preview (its type declares none, or it was not pending)"));
+        JsonSupport.write(ctx, 200, Responses.PreviewResponse.of(p));
     }
 
     /** The job's decisions in order; also after the job itself was pruned (404 only when there are neither). */

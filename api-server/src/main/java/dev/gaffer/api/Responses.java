@@ -125,6 +125,31 @@ public final class Responses {
 
     public record JobPage(List<JobResponse> jobs, String nextCursor) {}
 
+    /** A pending job's preview of one storyboard revision (job_previews). */
+    public record PreviewResponse(
+            long jobId,
+            int revision,
+            String status,
+            int attempt,
+            JsonNode result,
+            String error,
+            Instant requestedAt,
+            Instant startedAt,
+            Instant finishedAt) {
+        static PreviewResponse of(dev.gaffer.job.PreviewStore.Preview p) {
+            return new PreviewResponse(
+                    p.jobId(),
+                    p.revision(),
+                    p.status(),
+                    p.attempt(),
+                    p.result(),
+                    p.error(),
+                    p.requestedAt(),
+                    p.startedAt(),
+                    p.finishedAt());
+        }
+    }
+
     public record SubJobList(long parentId, List<JobResponse> subjobs) {}
 
     public record EventResponse(

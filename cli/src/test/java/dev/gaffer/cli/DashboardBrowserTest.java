@@ -383,6 +383,14 @@ class DashboardBrowserTest {
         assertThat(driver.findElements(By.cssSelector("#scenes-table b, #scenes-table img")))
                 .isEmpty();
         assertThat(driver.findElement(By.id("job-parameters")).getText()).contains("width", "320", "fps", "25");
+        // Before anyone decides, a worker makes the preview: a frame per scene, shown as images.
+        new WebDriverWait(driver, Duration.ofSeconds(60))
+                .ignoring(StaleElementReferenceException.class)
+                .until(d -> d.findElements(By.cssSelector("#job-preview img")).size() == 2);
+        waitFor(d -> d.findElements(By.cssSelector("#job-preview img")).stream()
+                .allMatch(img -> ((Number) js("return arguments[0].naturalWidth;", img)).intValue() == 160));
+        assertThat(driver.findElement(By.id("job-preview")).getText()).contains("Opening", "<b>bold</b> & <img src=x>");
+        assertThat(driver.findElement(By.id("job-preview-status")).getText()).contains("Revision 1");
 
         driver.findElement(By.id("action-approve")).click();
         new WebDriverWait(driver, Duration.ofSeconds(90))

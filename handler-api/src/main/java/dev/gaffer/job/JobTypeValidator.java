@@ -28,4 +28,12 @@ public interface JobTypeValidator {
     default Set<String> gates(String type) {
         return Set.of();
     }
+
+    /**
+     * Whether a pending job of {@code type} gets a preview ({@code PreviewHandler}) before its
+     * reviewer decides: the API asks for one when the job is created and at every revision.
+     */
+    default boolean hasPreview(String type) {
+        return false;
+    }
 }

@@ -54,6 +54,12 @@ public final class JobTypeValidators {
         return v == null ? Set.of() : Set.copyOf(v.gates(type));
     }
 
+    /** Whether {@code type} declares a preview. */
+    public boolean hasPreview(String type) {
+        JobTypeValidator v = byType.get(type);
+        return v != null && v.hasPreview(type);
+    }
+
     /** The types that have a validator. */
     public Set<String> types() {
         return byType.keySet();

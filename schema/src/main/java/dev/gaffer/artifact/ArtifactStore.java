@@ -55,6 +55,21 @@ public final class ArtifactStore {
             RETURNING job_id, name, content_type, size_bytes, sha256, created_at
             """;
 
+    /**
+     * A file of a preview (V021), under the preview's own lease: the job is pending and has no
+     * lease of its own. The name starts with the preview's prefix ({@code preview-r<revision>-}).
+     */
+    private static final String PUT_PREVIEW = """
+            INSERT INTO job_artifacts (job_id, name, content_type, size_bytes, sha256, data)
+            SELECT job_id, ?, ?, ?, ?, ?
+              FROM job_previews
+             WHERE job_id = ? AND revision = ? AND attempt = ? AND locked_by = ? AND status = 'running'
+            ON CONFLICT (job_id, name) DO UPDATE
+               SET content_type = EXCLUDED.content_type, size_bytes = EXCLUDED.size_bytes,
+                   sha256 = EXCLUDED.sha256, data = EXCLUDED.data, created_at = now()
+            RETURNING job_id, name, content_type, size_bytes, sha256, created_at
+            """;
+
     private static final String LIST =
             "SELECT job_id, name, content_type, size_bytes, sha256, created_at FROM job_artifacts WHERE job_id = ? ORDER BY name";
 
@@ -105,6 +120,47 @@ public final class ArtifactStore {
             throw new DatabaseException("store artifact " + name + " of job " + lease.jobId(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("read artifact file " + file, e);
+        }
+    }
+
+    /**
+     * Stores {@code file} as {@code name} (which must start with the preview's prefix) among the
+     * job's artifacts, under the preview's lease; empty when the lease was lost.
+     */
+    public Optional<Artifact> putPreview(
+            dev.gaffer.job.PreviewLease lease, String name, String contentType, Path file) {
+        requireName(name);
+        if (!name.startsWith(lease.artifactPrefix())) {
+            throw new IllegalArgumentException(
+                    "a preview's file is named " + lease.artifactPrefix() + "…, got " + name);
+        }
+        try {
+            long size = Files.size(file);
+            if (size > maxBytes) {
+                throw new IllegalArgumentException("artifact " + name + " is " + size + " bytes, over the limit of "
+                        + maxBytes + " (GAFFER_ARTIFACT_MAX_BYTES)");
+            }
+            String sha256 = sha256(file);
+            try (Connection c = Sql.autocommitted(dataSource);
+                    PreparedStatement ps = c.prepareStatement(PUT_PREVIEW);
+                    InputStream in = Files.newInputStream(file)) {
+                ps.setString(1, name);
+                ps.setString(2, contentType);
+                ps.setLong(3, size);
+                ps.setString(4, sha256);
+                ps.setBinaryStream(5, in, size);
+                ps.setLong(6, lease.jobId());
+                ps.setInt(7, lease.revision());
+                ps.setInt(8, lease.attempt());
+                ps.setString(9, lease.workerId());
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(artifact(rs)) : Optional.empty();
+                }
+            }
+        } catch (SQLException e) {
+            throw new DatabaseException("store preview file " + name + " of job " + lease.jobId(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("read preview file " + file, e);
         }
     }
 

@@ -219,6 +219,34 @@ class RoleGuardsTest {
         }
 
         @Test
+        void previewsAreAskedForByTheApiAndClaimedAndWrittenByWorkers() throws Exception {
+            Job j = pending("video");
+            assertThat(new dev.gaffer.job.PreviewStore(api.dataSource()).request(j.id()))
+                    .isTrue();
+            var workerPreviews = new dev.gaffer.job.PreviewStore(worker.dataSource());
+            var claimed = workerPreviews
+                    .claim("w/1", List.of("video"), Duration.ofSeconds(30))
+                    .orElseThrow();
+            Path png = Files.createTempFile("frame", ".png");
+            try {
+                Files.write(png, new byte[] {1, 2, 3});
+                assertThat(new dev.gaffer.artifact.ArtifactStore(
+                                        worker.dataSource(), dev.gaffer.artifact.ArtifactStore.DEFAULT_MAX_BYTES)
+                                .putPreview(claimed.lease(), "preview-r1-scene-0.png", "image/png", png))
+                        .isPresent();
+            } finally {
+                Files.deleteIfExists(png);
+            }
+            assertThat(workerPreviews.finish(claimed.lease(), json("{\"frames\":1}")))
+                    .isTrue();
+            assertThat(new dev.gaffer.job.PreviewStore(api.dataSource())
+                            .latest(j.id())
+                            .orElseThrow()
+                            .status())
+                    .isEqualTo("done");
+        }
+
+        @Test
         void workersClaimBeatCompleteFailReleaseAndAreReclaimed() {
             approved("noop");
             Job done = claimOne("w/1");

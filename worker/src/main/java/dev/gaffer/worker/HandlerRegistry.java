@@ -13,6 +13,7 @@ public final class HandlerRegistry {
     private static final Pattern TYPE = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
 
     private final Map<String, JobHandler> handlers = new ConcurrentHashMap<>();
+    private final Map<String, PreviewHandler> previews = new ConcurrentHashMap<>();
     // The sorted types, computed again only after a change: the claim loop asks every round.
     private volatile Set<String> types;
 
@@ -51,6 +52,28 @@ public final class HandlerRegistry {
         handlers.remove(type);
         types = null;
         return register(type, handler);
+    }
+
+    /** Registers the preview of {@code type}'s pending jobs; a type can have one only. */
+    public synchronized HandlerRegistry registerPreview(String type, PreviewHandler preview) {
+        if (type == null || !TYPE.matcher(type).matches()) {
+            throw new IllegalArgumentException("job type must look like a job's type column, got '" + type + "'");
+        }
+        Objects.requireNonNull(preview, "preview");
+        PreviewHandler before = previews.putIfAbsent(type, preview);
+        if (before != null && before != preview) {
+            throw new IllegalArgumentException("two previews for job type '" + type + "'");
+        }
+        return this;
+    }
+
+    public PreviewHandler preview(String type) {
+        return previews.get(type);
+    }
+
+    /** The types with a preview, sorted. */
+    public Set<String> previewTypes() {
+        return java.util.Collections.unmodifiableSet(new java.util.TreeSet<>(previews.keySet()));
     }
 
     public JobHandler get(String type) {

@@ -37,6 +37,8 @@ public final class Worker implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     private static final Duration INTERRUPTED_HANDLERS_WAIT = Duration.ofSeconds(5);
+    /** How long the preview of a pending job may take (issue 18): cheap and bounded, by contract. */
+    static final Duration PREVIEW_TIMEOUT = Duration.ofSeconds(30);
 
     private enum Phase {
         NEW,
@@ -59,6 +61,7 @@ public final class Worker implements AutoCloseable {
     private final Completer completer;
     private final JobRunner runner;
     private final ClaimLoop claimLoop;
+    private final PreviewRunner previews;
     private final Heartbeater heartbeater;
     private final NotificationListener listener;
     private final Maintenance maintenance;
@@ -139,6 +142,14 @@ public final class Worker implements AutoCloseable {
                 runner::queuedCount,
                 runner::releaseQueued,
                 runner::releaseStalled);
+        this.previews = new PreviewRunner(
+                id,
+                new dev.gaffer.job.PreviewStore(database.dataSource()),
+                new dev.gaffer.artifact.ArtifactStore(
+                        database.dataSource(), dev.gaffer.artifact.ArtifactStore.DEFAULT_MAX_BYTES),
+                registry,
+                config.pollInterval(),
+                PREVIEW_TIMEOUT);
         this.heartbeater = new Heartbeater(
                 id,
                 leases,
@@ -212,6 +223,7 @@ public final class Worker implements AutoCloseable {
         deadlines.start();
         heartbeater.start();
         claimLoop.start();
+        previews.start();
         if (maintenance != null) {
             maintenance.start();
         }
@@ -270,6 +282,7 @@ public final class Worker implements AutoCloseable {
         } finally {
             deadlines.close();
             claimLoop.stop();
+            previews.close();
             heartbeater.stop();
             closeQuietly("maintenance", maintenance);
             closeQuietly("listener", listener);

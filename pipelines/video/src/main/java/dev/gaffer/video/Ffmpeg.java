@@ -68,19 +68,75 @@ public final class Ffmpeg {
      */
     public void renderScene(VideoSpec.Scene scene, int width, int height, int fps, Path out, DoubleConsumer progress)
             throws IOException, InterruptedException {
+        Path captionFile = captionFile(scene, out);
+        try {
+            List<String> cmd = sceneSource(scene, width, height, fps, scene.duration(), captionFile);
+            cmd.addAll(List.of(
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-r",
+                    String.valueOf(fps),
+                    "-movflags",
+                    "+faststart",
+                    "-progress",
+                    "pipe:1",
+                    "-nostats",
+                    out.toString()));
+            run(cmd, scene.duration(), progress);
+        } finally {
+            if (captionFile != null) {
+                Files.deleteIfExists(captionFile);
+            }
+        }
+    }
+
+    /**
+     * Renders the first frame of one scene, as the clip would show it, to a PNG of {@code width} x
+     * {@code height}: a preview that costs a fraction of a second.
+     */
+    public void renderFrame(VideoSpec.Scene scene, int width, int height, Path out)
+            throws IOException, InterruptedException {
+        Path captionFile = captionFile(scene, out);
+        try {
+            List<String> cmd = sceneSource(scene, width, height, 1, 1.0, captionFile);
+            cmd.addAll(List.of("-frames:v", "1", "-progress", "pipe:1", "-nostats", out.toString()));
+            run(cmd, 0, f -> {});
+        } finally {
+            if (captionFile != null) {
+                Files.deleteIfExists(captionFile);
+            }
+        }
+    }
+
+    /**
+     * The caption in a file beside {@code out}, or null without one: the caption goes to FFmpeg
+     * through a file with expansion off, with no quoting of user text into the filter graph, so
+     * any characters are drawn as they are.
+     */
+    private static Path captionFile(VideoSpec.Scene scene, Path out) throws IOException {
+        if (scene.caption().isBlank()) {
+            return null;
+        }
+        Path file = Files.createTempFile(out.getParent(), "caption", ".txt");
+        Files.writeString(file, scene.caption(), StandardCharsets.UTF_8);
+        return file;
+    }
+
+    /** The command up to its output options: the scene's background for {@code seconds}, and its caption. */
+    private List<String> sceneSource(
+            VideoSpec.Scene scene, int width, int height, int fps, double seconds, Path captionFile) {
         String size = width + "x" + height;
-        String duration = String.format(Locale.ROOT, "%.3f", scene.duration());
+        String duration = String.format(Locale.ROOT, "%.3f", seconds);
         String source = scene.background().equals(VideoSpec.Scene.TEST_PATTERN)
                 ? "testsrc2=s=" + size + ":r=" + fps + ":d=" + duration
                 : "color=c=" + scene.background().replace("#", "0x") + ":s=" + size + ":r=" + fps + ":d=" + duration;
         List<String> cmd =
                 new ArrayList<>(List.of(ffmpeg, "-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i", source));
-        Path captionFile = null;
-        if (!scene.caption().isBlank()) {
-            // The caption goes through a file with expansion off: no quoting of user text into
-            // the filter graph, so any characters are drawn as they are.
-            captionFile = Files.createTempFile(out.getParent(), "caption", ".txt");
-            Files.writeString(captionFile, scene.caption(), StandardCharsets.UTF_8);
+        if (captionFile != null) {
             int fontSize = Math.max(12, height / 14);
             cmd.addAll(List.of(
                     "-vf",
@@ -89,28 +145,7 @@ public final class Ffmpeg {
                             + (fontSize / 3)
                             + ":x=(w-text_w)/2:y=h-text_h-" + (height / 10)));
         }
-        cmd.addAll(List.of(
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-pix_fmt",
-                "yuv420p",
-                "-r",
-                String.valueOf(fps),
-                "-movflags",
-                "+faststart",
-                "-progress",
-                "pipe:1",
-                "-nostats",
-                out.toString()));
-        try {
-            run(cmd, scene.duration(), progress);
-        } finally {
-            if (captionFile != null) {
-                Files.deleteIfExists(captionFile);
-            }
-        }
+        return cmd;
     }
 
     /** Joins clips of one format into one MP4 without re-encoding. */

@@ -13,6 +13,8 @@ import dev.gaffer.worker.HandlerRegistry;
 import dev.gaffer.worker.JobContext;
 import dev.gaffer.worker.JobHandler;
 import dev.gaffer.worker.Outcome;
+import dev.gaffer.worker.PreviewContext;
+import dev.gaffer.worker.PreviewHandler;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,9 +56,62 @@ public final class VideoHandlers {
     public static HandlerRegistry register(
             HandlerRegistry registry, ArtifactStore artifacts, Ffmpeg ffmpeg, Path workDir) {
         JobHandler video = new Video(artifacts, ffmpeg, workDir);
+        PreviewHandler frames = new Frames(ffmpeg, workDir);
         return registry.register(VIDEO, video)
                 .register(IMAGE_PAIRS, video)
-                .register(SCENE, new Scene(artifacts, ffmpeg, workDir));
+                .register(SCENE, new Scene(artifacts, ffmpeg, workDir))
+                .registerPreview(VIDEO, frames)
+                .registerPreview(IMAGE_PAIRS, frames);
+    }
+
+    /** The width of a preview frame; its height keeps the video's aspect. */
+    public static final int PREVIEW_WIDTH = 160;
+
+    /**
+     * The preview of a pending video: the first frame of each scene of the storyboard under
+     * review, small (160 pixels wide), as a PNG each. A fraction of a second of FFmpeg per scene.
+     */
+    static final class Frames implements PreviewHandler {
+        private final Ffmpeg ffmpeg;
+        private final Path workDir;
+
+        Frames(Ffmpeg ffmpeg, Path workDir) {
+            this.ffmpeg = ffmpeg;
+            this.workDir = workDir;
+        }
+
+        @Override
+        public JsonNode preview(PreviewContext ctx) throws Exception {
+            VideoSpec spec = VideoSpec.from(ctx.job().parameters(), ctx.job().storyboard());
+            int width = Math.min(PREVIEW_WIDTH, spec.width());
+            int height = Math.max(2, (int) Math.round((double) width * spec.height() / spec.width() / 2) * 2);
+            Path dir = Files.createTempDirectory(
+                    Files.createDirectories(workDir), "preview-" + ctx.job().id() + "-");
+            try {
+                ObjectNode result = JSON.createObjectNode();
+                result.put("revision", ctx.revision());
+                result.put("width", width);
+                result.put("height", height);
+                var frames = result.putArray("frames");
+                for (int i = 0; i < spec.scenes().size(); i++) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        throw new InterruptedException(
+                                "preview of job " + ctx.job().id() + " cancelled");
+                    }
+                    VideoSpec.Scene scene = spec.scenes().get(i);
+                    Path png = dir.resolve("scene-" + i + ".png");
+                    ffmpeg.renderFrame(scene, width, height, png);
+                    ObjectNode f = frames.addObject();
+                    f.put("index", i);
+                    f.put("caption", scene.caption());
+                    f.put("duration_seconds", scene.duration());
+                    f.put("url", ctx.attach("scene-" + i + ".png", "image/png", png));
+                }
+                return result;
+            } finally {
+                deleteRecursively(dir);
+            }
+        }
     }
 
     /** The parent: fan out one scene per storyboard entry, then stitch. */

@@ -26,6 +26,12 @@ public final class VideoParameters implements JobTypeValidator {
         }
     }
 
+    /** A video gets a preview before approval: one small frame per scene. */
+    @Override
+    public boolean hasPreview(String type) {
+        return !VideoHandlers.SCENE.equals(type);
+    }
+
     /** A video may stop at {@code scenes} (when its parameters ask for it); a scene at none. */
     @Override
     public Set<String> gates(String type) {
