@@ -668,6 +668,7 @@ function renderJob(job, fresh) {
 
   renderParameters(job.parameters);
   renderStoryboard(job);
+  renderStoryboardDiff(job).catch(() => {});
 }
 
 /** At a gate after the plan: what the handler left for the reviewers, scene clips played in place. */
@@ -706,6 +707,58 @@ function renderGate(job, review, atGate) {
     list.append(li);
   }
   box.append(list);
+}
+
+/** Every leaf of a JSON document by its path (scenes[1].caption), as JSON text. */
+function flatten(value, path, out) {
+  if (value !== null && typeof value === "object") {
+    const entries = Array.isArray(value) ? value.map((v, i) => [`${path}[${i}]`, v]) : Object.entries(value).map(([k, v]) => [path ? `${path}.${k}` : k, v]);
+    if (entries.length === 0) out.set(path || "(document)", JSON.stringify(value));
+    for (const [p, v] of entries) flatten(v, p, out);
+  } else {
+    out.set(path || "(document)", JSON.stringify(value === undefined ? null : value));
+  }
+  return out;
+}
+
+/**
+ * What the current storyboard revision changed from the one before it: each added, removed or
+ * changed field by its path. Shown to a reviewer of a revised plan; fetched once per revision.
+ */
+async function renderStoryboardDiff(job) {
+  const box = $("job-storyboard-diff");
+  const rev = job.storyboard_revision;
+  if (!(rev > 1)) {
+    box.hidden = true;
+    delete box.dataset.key;
+    return;
+  }
+  const key = `${job.job_id}/${rev}`;
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  let before;
+  try {
+    before = await api("GET", `/api/v3/jobs/${job.job_id}/storyboard?revision=${rev - 1}`);
+  } catch (e) {
+    box.hidden = true;
+    return;
+  }
+  if (state.jobId !== job.job_id) return;
+  const a = flatten(before, "", new Map());
+  const b = flatten(job.storyboard, "", new Map());
+  const list = clear($("job-storyboard-changes"));
+  const paths = [...new Set([...a.keys(), ...b.keys()])];
+  for (const p of paths) {
+    if (a.get(p) === b.get(p)) continue;
+    const li = el("li", { "data-path": p });
+    if (!a.has(p)) li.append(el("span", { class: "diff-added", text: "added" }), ` ${p}: ${b.get(p)}`);
+    else if (!b.has(p)) li.append(el("span", { class: "diff-removed", text: "removed" }), ` ${p}: ${a.get(p)}`);
+    else li.append(el("span", { class: "diff-changed", text: "changed" }), ` ${p}: ${a.get(p)} → ${b.get(p)}`);
+    list.append(li);
+  }
+  if (!list.hasChildNodes()) list.append(el("li", { class: "muted", text: "No change in the document." }));
+  $("job-storyboard-diff-title").textContent = `Changes from revision ${rev - 1} to ${rev}`;
+  box.hidden = false;
 }
 
 function renderParameters(params) {

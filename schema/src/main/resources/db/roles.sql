@@ -93,6 +93,8 @@ GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, fi
 -- The decisions (APPROVE, REJECT, REQUEST_CHANGES) append their row to the audit trail (V013).
 -- Nobody updates or deletes it but pruning after the audit retention (its trigger).
 GRANT INSERT (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment) ON job_reviews TO gaffer_api;
+-- JobRequests.REVISE keeps the storyboard it replaces (V022); nobody changes a kept one.
+GRANT SELECT, INSERT ON job_storyboards TO gaffer_api;
 -- PreviewStore.REQUEST: a preview of a pending job's revision is asked for at create and revise (V021).
 GRANT SELECT ON job_previews TO gaffer_api;
 GRANT INSERT (job_id, revision) ON job_previews TO gaffer_api;
@@ -152,7 +154,7 @@ GRANT EXECUTE ON FUNCTION gaffer_create_jobs(text[], text[], int[], jsonb[], jso
 
 -- ---- gaffer_readonly -------------------------------------------------------------------------
 GRANT SELECT ON jobs, job_events, job_history, workers, job_artifacts, scheduled_tasks, job_trees, job_reviews,
-                review_policies, job_previews
+                review_policies, job_previews, job_storyboards
     TO gaffer_readonly;
 GRANT SELECT (id, name, role, key_prefix, created_at, last_used_at, revoked_at) ON api_keys TO gaffer_readonly;
 

@@ -1,11 +1,20 @@
 WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::jsonb AS storyboard, ?::int AS revision),
+prior AS MATERIALIZED (
+    SELECT j.id, j.storyboard, j.storyboard_revision FROM jobs j, args
+     WHERE j.id = args.id AND j.status = 'pending' AND j.review_gate = 'plan'
+       AND j.storyboard_revision = args.revision
+       FOR UPDATE OF j),
 revised AS (
     UPDATE jobs j SET storyboard = args.storyboard, storyboard_revision = j.storyboard_revision + 1,
            review_approvals = 0, updated_at = now()
-      FROM args
-     WHERE j.id = args.id AND j.status = 'pending' AND j.review_gate = 'plan'
-       AND j.storyboard_revision = args.revision
+      FROM args, prior p
+     WHERE j.id = p.id
     RETURNING j.*),
+kept AS (
+    INSERT INTO job_storyboards (job_id, revision, storyboard, replaced_by)
+    SELECT p.id, p.storyboard_revision, p.storyboard, args.actor
+      FROM prior p JOIN revised r ON r.id = p.id, args
+    RETURNING job_id),
 changes AS (
     SELECT r.id, r.queue, 'revised'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
            args.actor, r.progress_percentage, r.current_stage AS stage,
@@ -30,4 +39,4 @@ SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, sta
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
 approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, review_gate,
-review_summary, gate_round, (SELECT count(*) FROM notified) AS notified FROM revised
+review_summary, gate_round, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM kept) AS kept FROM revised

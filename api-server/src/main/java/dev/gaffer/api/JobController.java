@@ -164,10 +164,32 @@ final class JobController {
         JsonSupport.write(ctx, 200, JobResponse.of(job));
     }
 
-    /** The storyboard document itself, with its revision as the ETag. */
+    /**
+     * The storyboard document itself, with its revision as the ETag; with {@code ?revision=N} an
+     * earlier revision that a later one replaced (404 naming the current revision when there is
+     * no such one), so that a reviewer can see what a revision changed.
+     */
     void storyboard(Context ctx) {
         long id = Params.jobId(ctx);
         Job job = queries.find(id).orElseThrow(() -> jobNotFound(id));
+        Long asked = Params.optionalLong(ctx, "revision");
+        if (asked != null && asked != job.storyboardRevision()) {
+            var old = asked < 1 || asked > Integer.MAX_VALUE
+                    ? java.util.Optional.<JobQueries.ReplacedStoryboard>empty()
+                    : queries.replacedStoryboard(id, asked.intValue());
+            if (old.isEmpty()) {
+                throw ApiException.notFound("job " + id + " has no storyboard revision " + asked
+                        + "; its current one is " + job.storyboardRevision());
+            }
+            ctx.header("ETag", etag(asked.intValue()));
+            JsonSupport.write(
+                    ctx,
+                    200,
+                    old.get().storyboard() == null
+                            ? NullNode.getInstance()
+                            : old.get().storyboard());
+            return;
+        }
         ctx.header("ETag", etag(job.storyboardRevision()));
         JsonSupport.write(ctx, 200, job.storyboard() == null ? NullNode.getInstance() : job.storyboard());
     }

@@ -149,6 +149,20 @@ class ReviewRoutesTest {
         assertThat(revised.headers().firstValue("ETag")).contains("\"2\"");
         assertThat(json(revised).get("storyboard_revision").asInt()).isEqualTo(2);
         assertThat(awaitingIds()).contains(id);
+        // The revision it replaced stays readable, for the reviewer to see what changed.
+        var first = api.get("/api/v3/jobs/" + id + "/storyboard?revision=1", ApiKeyRole.READ);
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        assertThat(first.headers().firstValue("ETag")).contains("\"1\"");
+        assertThat(first.body()).isEqualTo("null");
+        assertThat(api.get("/api/v3/jobs/" + id + "/storyboard?revision=2", ApiKeyRole.READ)
+                        .body())
+                .contains("card");
+        var missing = api.get("/api/v3/jobs/" + id + "/storyboard?revision=7", ApiKeyRole.READ);
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(json(missing).get("detail").asText()).contains("current one is 2");
+        assertThat(api.get("/api/v3/jobs/" + id + "/storyboard?revision=one", ApiKeyRole.READ)
+                        .statusCode())
+                .isEqualTo(400);
         assertThat(api.get("/api/v3/jobs/" + id + "/storyboard", ApiKeyRole.READ)
                         .body())
                 .isEqualTo("{\"scenes\":[{\"title\":\"card\"}]}");

@@ -353,6 +353,26 @@ class DashboardBrowserTest {
                 .contains("revision 1")
                 .contains("Shorter, please <b>now</b>");
 
+        // The submitter revises; the reviewer sees what the revision changed.
+        HttpResponse<String> revised = http.send(
+                HttpRequest.newBuilder(URI.create(base() + "/api/v3/jobs/" + id + "/storyboard"))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Authorization", "Bearer " + submitKey)
+                        .header("Content-Type", "application/json")
+                        .header("If-Match", "\"1\"")
+                        .PUT(HttpRequest.BodyPublishers.ofString("{\"scenes\":[{\"caption\":\"<i>Card</i>\"}]}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(revised.statusCode()).as(revised.body()).isEqualTo(200);
+        driver.navigate().refresh();
+        waitFor(d -> d.findElement(By.id("job-storyboard-diff")).isDisplayed());
+        assertThat(driver.findElement(By.id("job-storyboard-diff")).getText())
+                .contains("Changes from revision 1 to 2")
+                .contains("scenes[0].caption")
+                .contains("<i>Card</i>");
+        assertThat(driver.findElements(By.cssSelector("#job-storyboard-diff i")))
+                .isEmpty();
+
         driver.findElement(By.id("review-comment")).sendKeys("Not this quarter");
         driver.findElement(By.id("action-reject")).click();
         waitFor(d -> "rejected".equals(d.findElement(By.id("job-status")).getText()));

@@ -93,6 +93,18 @@ public final class JobQueries {
 
     static final String FIND_BY_ID = "SELECT " + JobRows.COLUMNS + " FROM jobs WHERE id = ?";
 
+    /** A storyboard that a revision replaced (job_storyboards, V022). */
+    static final String STORYBOARD_AT = "SELECT storyboard::text AS storyboard, replaced_by, replaced_at"
+            + " FROM job_storyboards WHERE job_id = ? AND revision = ?";
+
+    /** A storyboard revision that a later one replaced: what it was, who replaced it and when. */
+    public record ReplacedStoryboard(
+            long jobId,
+            int revision,
+            com.fasterxml.jackson.databind.JsonNode storyboard,
+            String replacedBy,
+            Instant replacedAt) {}
+
     static final String SUBJOBS = "SELECT " + JobRows.COLUMNS + " FROM jobs WHERE parent_id = ? ORDER BY id";
 
     /** The view job_history: job_events and the completions kept in the jobs rows (V011). */
@@ -119,6 +131,29 @@ public final class JobQueries {
 
     public JobQueries(DataSource dataSource) {
         this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    /** Revision {@code revision} of job {@code jobId}'s storyboard, if a later revision replaced it. */
+    public Optional<ReplacedStoryboard> replacedStoryboard(long jobId, int revision) {
+        return Sql.query(
+                        dataSource,
+                        "read storyboard revision " + revision + " of job " + jobId,
+                        STORYBOARD_AT,
+                        ps -> {
+                            ps.setLong(1, jobId);
+                            ps.setInt(2, revision);
+                        },
+                        rs -> {
+                            String text = rs.getString("storyboard");
+                            return new ReplacedStoryboard(
+                                    jobId,
+                                    revision,
+                                    text == null ? null : Json.parse(text),
+                                    rs.getString("replaced_by"),
+                                    Sql.instant(rs, "replaced_at"));
+                        })
+                .stream()
+                .findFirst();
     }
 
     public Optional<Job> find(long id) {

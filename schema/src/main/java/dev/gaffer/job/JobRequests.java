@@ -200,17 +200,27 @@ public final class JobRequests {
     /**
      * A pending job's storyboard replaced by its submitter: the next revision, which asks for
      * review again (a request for changes was about the revision before). Only from the revision
-     * the caller names, so that a revision made from a stale copy changes nothing.
+     * the caller names, so that a revision made from a stale copy changes nothing. The storyboard
+     * it replaces is kept in job_storyboards (V022), so that a reviewer sees what changed.
      */
     static final String REVISE = """
             WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::jsonb AS storyboard, ?::int AS revision),
+            prior AS MATERIALIZED (
+                SELECT j.id, j.storyboard, j.storyboard_revision FROM jobs j, args
+                 WHERE j.id = args.id AND j.status = 'pending' AND j.review_gate = 'plan'
+                   AND j.storyboard_revision = args.revision
+                   FOR UPDATE OF j),
             revised AS (
                 UPDATE jobs j SET storyboard = args.storyboard, storyboard_revision = j.storyboard_revision + 1,
                        review_approvals = 0, updated_at = now()
-                  FROM args
-                 WHERE j.id = args.id AND j.status = 'pending' AND j.review_gate = 'plan'
-                   AND j.storyboard_revision = args.revision
+                  FROM args, prior p
+                 WHERE j.id = p.id
                 RETURNING j.*),
+            kept AS (
+                INSERT INTO job_storyboards (job_id, revision, storyboard, replaced_by)
+                SELECT p.id, p.storyboard_revision, p.storyboard, args.actor
+                  FROM prior p JOIN revised r ON r.id = p.id, args
+                RETURNING job_id),
             changes AS (
                 SELECT r.id, r.queue, 'revised'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
                        args.actor, r.progress_percentage, r.current_stage AS stage,
@@ -218,7 +228,7 @@ public final class JobRequests {
                        NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
                   FROM revised r, args),
             %s
-            SELECT %s, (SELECT count(*) FROM notified) AS notified FROM revised
+            SELECT %s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM kept) AS kept FROM revised
             """.formatted(RECORD, COLUMNS);
 
     /**

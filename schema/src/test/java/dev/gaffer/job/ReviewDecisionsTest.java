@@ -119,6 +119,17 @@ class ReviewDecisionsTest {
         assertThat(revised.storyboardRevision()).isEqualTo(2);
         assertThat(revised.storyboard()).isEqualTo(json("{\"scenes\":[1]}"));
         assertThat(awaiting()).contains(j.id());
+        // The replaced storyboard is kept, for the reviewer to see what changed; only the stale
+        // attempt above kept nothing.
+        assertThat(db.queries().replacedStoryboard(j.id(), 1)).get().satisfies(old -> {
+            assertThat(old.storyboard()).isEqualTo(json("{\"scenes\":[1,2]}"));
+            assertThat(old.replacedBy()).isEqualTo("sam");
+        });
+        assertThat(db.queries().replacedStoryboard(j.id(), 2))
+                .as("the current one")
+                .isEmpty();
+        assertThat(db.fixtures().count("SELECT count(*) FROM job_storyboards WHERE job_id = " + j.id()))
+                .isEqualTo(1);
 
         // An approval of what the reviewer saw before the revision is refused, and changes nothing.
         assertThat(db.requests().approve(j.id(), "rita", null, 1)).isEqualTo(new StaleRevision(j.id(), 2));
