@@ -244,6 +244,43 @@ class SseStreamTest {
     }
 
     @Test
+    void aJobThatStopsAtAGateIsALiveEventAndANotifyHint() throws Exception {
+        try (java.sql.Connection listen = api.db.connection();
+                java.sql.Statement st = listen.createStatement();
+                Stream s = new Stream("/api/v3/events", null)) {
+            st.execute("LISTEN " + dev.gaffer.job.JobHistory.EVENTS_CHANNEL);
+            long id = api.createJob("noop");
+            assertThat(api.post("/api/v3/jobs/" + id + "/approve", ApiKeyRole.APPROVE, null)
+                            .statusCode())
+                    .isEqualTo(200);
+            assertThat(s.take(2)).extracting(Sse::kind).containsExactly("created", "approved");
+            var claimed = api.leases.claim("w/sse", List.of("default"), 10, List.of()).stream()
+                    .filter(j -> j.id() == id)
+                    .findFirst()
+                    .orElseThrow();
+            api.outcomes.awaitReview(claimed.lease(), false, "check", "checked", null, null);
+            List<Sse> gate = s.take(1);
+            assertThat(gate).extracting(Sse::kind).containsExactly("awaiting_review");
+            assertThat(gate.getFirst().data().get("status").asText()).isEqualTo("pending");
+            assertThat(gate.getFirst().data().get("message").asText()).contains("gate check");
+
+            List<String> hints = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            var pg = listen.unwrap(org.postgresql.PGConnection.class);
+            while (hints.stream().noneMatch(h -> h.contains("\"awaiting_review\"")) && System.nanoTime() < deadline) {
+                var got = pg.getNotifications(200);
+                if (got != null) {
+                    for (var n : got) {
+                        hints.add(n.getParameter());
+                    }
+                }
+            }
+            assertThat(hints).anyMatch(h -> h.contains("\"awaiting_review\"") && h.contains("\"id\":" + id));
+            api.fixtures.cancelUnfinished();
+        }
+    }
+
+    @Test
     void streamOfAMissingJobIs404AndNeedsAKey() {
         assertThat(api.get("/api/v3/jobs/31337/stream", ApiKeyRole.READ).statusCode())
                 .isEqualTo(404);
