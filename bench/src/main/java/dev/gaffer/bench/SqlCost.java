@@ -54,8 +54,16 @@ final class SqlCost implements Scenario {
                             new Variant("regex CHECKs on type and queue (before V006)", false, 25, BEFORE_V006),
                             new Variant("job_events foreign key (before V007)", false, 25, BEFORE_V007),
                             new Variant("without the CHECKs of V008", false, 25, WITHOUT_V008_CHECKS),
+                            new Variant("without the gate CHECKs of V018", false, 25, WITHOUT_V018_CHECKS),
+                            new Variant("without the review CHECKs of V012-V018", false, 25, WITHOUT_REVIEW_CHECKS),
                             new Variant("50 jobs per statement", false, 50, List.of()),
-                            new Variant("rounds of 256", false, 256, List.of(), true)),
+                            new Variant("rounds of 256", false, 256, List.of(), true),
+                            new Variant(
+                                    "rounds of 256 without the review CHECKs of V012-V018",
+                                    false,
+                                    256,
+                                    WITHOUT_REVIEW_CHECKS,
+                                    true)),
                     Duration.ofMinutes(quick ? 5 : 15));
         }
     }
@@ -80,6 +88,21 @@ final class SqlCost implements Scenario {
             List.of("ALTER TABLE jobs DROP CONSTRAINT jobs_lease_expiry_iff_processing,"
                     + " DROP CONSTRAINT jobs_full_progress_iff_completed");
 
+    /** V018's five CHECKs on jobs (gates), which every claim and completion evaluates. */
+    static final List<String> WITHOUT_V018_CHECKS = List.of("ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_format,"
+            + " DROP CONSTRAINT jobs_gate_after_approval, DROP CONSTRAINT jobs_gate_top_level,"
+            + " DROP CONSTRAINT jobs_gate_round_counts, DROP CONSTRAINT jobs_review_summary_size");
+
+    /**
+     * Every CHECK that review added to jobs (V012 to V018): what review's rules cost a job that is
+     * never reviewed after its approval. (Its columns stay: the statements return them.)
+     */
+    static final List<String> WITHOUT_REVIEW_CHECKS = List.of(
+            "ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_format, DROP CONSTRAINT jobs_gate_after_approval,"
+                    + " DROP CONSTRAINT jobs_gate_top_level, DROP CONSTRAINT jobs_gate_round_counts,"
+                    + " DROP CONSTRAINT jobs_review_summary_size, DROP CONSTRAINT jobs_rejected_never_approved,"
+                    + " DROP CONSTRAINT jobs_storyboard_revision_positive, DROP CONSTRAINT jobs_review_approvals_positive");
+
     private final Config config;
 
     SqlCost(Config config) {
@@ -100,7 +123,10 @@ final class SqlCost implements Scenario {
     public void runOnce(Context ctx, Measurements out) throws Exception {
         out.note("sqlcost: " + config.jobs() + " jobs per variant, " + config.clients()
                 + " client threads, claims on a connection with plan_cache_mode = force_generic_plan as a worker's");
-        List<Variant> variants = config.variants();
+        // -Dbench.sqlcost.only=rounds picks the variants whose label contains it (an A/B of one lever).
+        String only = System.getProperty("bench.sqlcost.only", "");
+        List<Variant> variants =
+                config.variants().stream().filter(v -> v.label().contains(only)).toList();
         int shift = (ctx.run() - 1) % variants.size();
         for (int i = 0; i < variants.size(); i++) {
             Variant v = variants.get((i + shift) % variants.size());
