@@ -54,7 +54,7 @@ final class SqlCost implements Scenario {
                             new Variant("regex CHECKs on type and queue (before V006)", false, 25, BEFORE_V006),
                             new Variant("job_events foreign key (before V007)", false, 25, BEFORE_V007),
                             new Variant("without the CHECKs of V008", false, 25, WITHOUT_V008_CHECKS),
-                            new Variant("without the gate CHECKs of V018", false, 25, WITHOUT_V018_CHECKS),
+                            new Variant("without the gate CHECK of V023", false, 25, WITHOUT_V018_CHECKS),
                             new Variant("without the review CHECKs of V012-V018", false, 25, WITHOUT_REVIEW_CHECKS),
                             new Variant("50 jobs per statement", false, 50, List.of()),
                             new Variant("rounds of 256", false, 256, List.of(), true),
@@ -63,6 +63,24 @@ final class SqlCost implements Scenario {
                                     false,
                                     256,
                                     WITHOUT_REVIEW_CHECKS,
+                                    true),
+                            new Variant(
+                                    "rounds of 256 without the foreign keys of V021-V022",
+                                    false,
+                                    256,
+                                    WITHOUT_V021_FKS,
+                                    true),
+                            new Variant(
+                                    "rounds of 256 with the five CHECKs of V018 (before V023)",
+                                    false,
+                                    256,
+                                    WITH_V018_CHECKS,
+                                    true),
+                            new Variant(
+                                    "rounds of 256 with NULL in review_gate and gate_round",
+                                    false,
+                                    256,
+                                    NULL_GATE_COLUMNS,
                                     true)),
                     Duration.ofMinutes(quick ? 5 : 15));
         }
@@ -88,20 +106,39 @@ final class SqlCost implements Scenario {
             List.of("ALTER TABLE jobs DROP CONSTRAINT jobs_lease_expiry_iff_processing,"
                     + " DROP CONSTRAINT jobs_full_progress_iff_completed");
 
-    /** V018's five CHECKs on jobs (gates), which every claim and completion evaluates. */
-    static final List<String> WITHOUT_V018_CHECKS = List.of("ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_format,"
-            + " DROP CONSTRAINT jobs_gate_after_approval, DROP CONSTRAINT jobs_gate_top_level,"
-            + " DROP CONSTRAINT jobs_gate_round_counts, DROP CONSTRAINT jobs_review_summary_size");
+    /** The gate CHECK on jobs (V018's five, one since V023), which every claim and completion evaluates. */
+    static final List<String> WITHOUT_V018_CHECKS = List.of("ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_rules");
+
+    /** V023 undone for the CHECKs: V018's five separate ones instead of the one. */
+    static final List<String> WITH_V018_CHECKS = List.of(
+            "ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_rules",
+            "ALTER TABLE jobs ADD CONSTRAINT jobs_review_gate_format"
+                    + " CHECK (review_gate = 'plan' OR review_gate ~ '^[a-z][a-z0-9_.-]{0,62}$'),"
+                    + " ADD CONSTRAINT jobs_gate_after_approval CHECK (review_gate = 'plan' OR approved_at IS NOT NULL),"
+                    + " ADD CONSTRAINT jobs_gate_top_level CHECK (review_gate = 'plan' OR parent_id IS NULL),"
+                    + " ADD CONSTRAINT jobs_gate_round_counts"
+                    + " CHECK (gate_round >= 0 AND (review_gate = 'plan') = (gate_round = 0)),"
+                    + " ADD CONSTRAINT jobs_review_summary_size"
+                    + " CHECK (review_summary IS NULL OR octet_length(review_summary::text) <= 1048576)");
 
     /**
      * Every CHECK that review added to jobs (V012 to V018): what review's rules cost a job that is
      * never reviewed after its approval. (Its columns stay: the statements return them.)
      */
     static final List<String> WITHOUT_REVIEW_CHECKS = List.of(
-            "ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_format, DROP CONSTRAINT jobs_gate_after_approval,"
-                    + " DROP CONSTRAINT jobs_gate_top_level, DROP CONSTRAINT jobs_gate_round_counts,"
-                    + " DROP CONSTRAINT jobs_review_summary_size, DROP CONSTRAINT jobs_rejected_never_approved,"
+            "ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_rules, DROP CONSTRAINT jobs_rejected_never_approved,"
                     + " DROP CONSTRAINT jobs_storyboard_revision_positive, DROP CONSTRAINT jobs_review_approvals_positive");
+
+    /** The foreign keys of job_previews and job_storyboards, whose triggers every update of jobs passes. */
+    static final List<String> WITHOUT_V021_FKS = List.of(
+            "ALTER TABLE job_previews DROP CONSTRAINT job_previews_job_id_fkey",
+            "ALTER TABLE job_storyboards DROP CONSTRAINT job_storyboards_job_id_fkey");
+
+    /** New jobs without a stored review_gate and gate_round (NULL instead of 'plan' and 0): narrower rows. */
+    static final List<String> NULL_GATE_COLUMNS = List.of(
+            "ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_rules",
+            "ALTER TABLE jobs ALTER COLUMN review_gate DROP NOT NULL, ALTER COLUMN review_gate DROP DEFAULT,"
+                    + " ALTER COLUMN gate_round DROP NOT NULL, ALTER COLUMN gate_round DROP DEFAULT");
 
     private final Config config;
 

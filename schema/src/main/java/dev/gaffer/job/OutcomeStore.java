@@ -189,7 +189,7 @@ public final class OutcomeStore {
      * {@code gate}, for a person's decision ({@link JobRequests}), with what the reviewers look at
      * ({@code summary}), the stage an approval resumes it at and the stage a request for changes
      * sends it back to. Its next stop at a gate, with no approvals yet. Only a top-level job stops
-     * at a gate (jobs_gate_top_level); a sub-job's row is not changed, and comes back as not
+     * at a gate (jobs_review_gate_rules); a sub-job's row is not changed, and comes back as not
      * written. Fenced like every outcome.
      */
     static final String AWAIT_REVIEW = """

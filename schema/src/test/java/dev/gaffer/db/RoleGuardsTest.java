@@ -480,8 +480,7 @@ class RoleGuardsTest {
             refused(api, "UPDATE jobs SET status = 'approved', current_stage = 'stitching' WHERE id = " + run.id());
             // Only the lease holder's outcome stops a job at a gate.
             refused(api, "UPDATE jobs SET review_gate = 'other', gate_round = 2 WHERE id = " + run.id());
-            Job pendingOne = pending("noop");
-            refused(worker, "UPDATE jobs SET review_summary = '{\"forged\":1}' WHERE id = " + pendingOne.id());
+            refused(worker, "UPDATE jobs SET review_summary = '{\"forged\":1}' WHERE id = " + run.id());
             approved("noop");
             Job held = asWorker.leases()
                     .claim("w/2", List.of("default"), 1, List.of())

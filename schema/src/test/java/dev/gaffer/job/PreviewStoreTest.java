@@ -151,6 +151,25 @@ class PreviewStoreTest {
     }
 
     @Test
+    void aJobsPreviewsAndKeptStoryboardsAreDeletedWithIt() {
+        Job j = pending("video");
+        previews().request(j.id());
+        db.requests().requestChanges(j.id(), "rita", "more", 1);
+        db.requests().revise(j.id(), "sam", json("{\"scenes\":[1,2]}"), 1);
+        previews().request(j.id());
+        Job other = pending("video");
+        previews().request(other.id());
+        assertThat(db.fixtures().count("SELECT count(*) FROM job_previews WHERE job_id = " + j.id()))
+                .isEqualTo(2);
+        db.fixtures().exec("DELETE FROM jobs WHERE id = " + j.id());
+        assertThat(db.fixtures().count("SELECT count(*) FROM job_previews WHERE job_id = " + j.id()))
+                .isZero();
+        assertThat(db.fixtures().count("SELECT count(*) FROM job_storyboards WHERE job_id = " + j.id()))
+                .isZero();
+        assertThat(previews().latest(other.id())).isPresent();
+    }
+
+    @Test
     void theDatabaseKeepsAPreviewsStatesConsistent() {
         Job j = pending("video");
         previews().request(j.id());

@@ -275,12 +275,12 @@ class ReviewGatesTest {
         assertThatThrownBy(() -> db.fixtures()
                         .exec("UPDATE jobs SET status = 'pending', review_gate = 'scenes', gate_round = 1 WHERE id = "
                                 + child))
-                .hasMessageContaining("jobs_gate_top_level");
+                .hasMessageContaining("jobs_review_gate_rules");
         // A job that was never approved has no gate after its plan.
         Job pending = db.fixtures().pending("noop");
         assertThatThrownBy(() -> db.fixtures()
                         .exec("UPDATE jobs SET review_gate = 'scenes', gate_round = 1 WHERE id = " + pending.id()))
-                .hasMessageContaining("jobs_gate_after_approval");
+                .hasMessageContaining("jobs_review_gate_rules");
     }
 
     private static List<Transition> concurrently(List<Callable<Transition>> calls) throws Exception {
