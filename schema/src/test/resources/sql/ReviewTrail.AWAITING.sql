@@ -14,9 +14,7 @@ review_summary, gate_round FROM jobs j
                     CASE WHEN EXISTS (SELECT 1 FROM job_reviews r
                                        WHERE r.job_id = j.id AND r.gate = j.review_gate
                                          AND r.decision = 'escalated'
-                                         AND r.revision = CASE WHEN j.review_gate = 'plan'
-                                                               THEN j.storyboard_revision
-                                                               ELSE j.gate_round END)
+                                         AND r.revision = CASE WHEN j.review_gate = 'plan' THEN j.storyboard_revision ELSE j.gate_round END)
                          THEN 'admin'::api_key_role END) <= ?::api_key_role)
  ORDER BY j.id
  LIMIT ?

@@ -49,16 +49,13 @@ final class DecisionBody {
 
     static final String GATE = "gate";
 
-    private static final java.util.regex.Pattern GATE_NAME =
-            java.util.regex.Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
-
     /** The gate a decision is about, or null (whichever review is open); 422 when it is not a gate's name. */
     static String gate(JsonNode body) {
         JsonNode n = body == null ? null : body.get(GATE);
         if (n == null || n.isNull()) {
             return null;
         }
-        if (!n.isTextual() || !GATE_NAME.matcher(n.asText()).matches()) {
+        if (!n.isTextual() || !Params.NAME.matcher(n.asText()).matches()) {
             throw ApiException.unprocessable(
                     GATE,
                     "gate must be the name of a gate (plan, or one the job type declares: a-z, 0-9, _ . -), got "

@@ -106,7 +106,7 @@ final class Params {
         return text;
     }
 
-    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
+    static final java.util.regex.Pattern NAME = dev.gaffer.job.NewJob.NAME;
 
     private static long nonNegative(String name, String text) {
         long v = parseLong(name, text, name);

@@ -54,7 +54,7 @@ final class SqlCost implements Scenario {
                             new Variant("regex CHECKs on type and queue (before V006)", false, 25, BEFORE_V006),
                             new Variant("job_events foreign key (before V007)", false, 25, BEFORE_V007),
                             new Variant("without the CHECKs of V008", false, 25, WITHOUT_V008_CHECKS),
-                            new Variant("without the gate CHECK of V023", false, 25, WITHOUT_V018_CHECKS),
+                            new Variant("without the gate CHECK of V023", false, 25, WITHOUT_GATE_CHECK),
                             new Variant("without the review CHECKs of V012-V018", false, 25, WITHOUT_REVIEW_CHECKS),
                             new Variant("50 jobs per statement", false, 50, List.of()),
                             new Variant("rounds of 256", false, 256, List.of(), true),
@@ -107,7 +107,7 @@ final class SqlCost implements Scenario {
                     + " DROP CONSTRAINT jobs_full_progress_iff_completed");
 
     /** The gate CHECK on jobs (V018's five, one since V023), which every claim and completion evaluates. */
-    static final List<String> WITHOUT_V018_CHECKS = List.of("ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_rules");
+    static final List<String> WITHOUT_GATE_CHECK = List.of("ALTER TABLE jobs DROP CONSTRAINT jobs_review_gate_rules");
 
     /** V023 undone for the CHECKs: V018's five separate ones instead of the one. */
     static final List<String> WITH_V018_CHECKS = List.of(

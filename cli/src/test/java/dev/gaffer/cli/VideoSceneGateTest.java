@@ -1,15 +1,18 @@
 package dev.gaffer.cli;
 
+import static dev.gaffer.cli.HttpCalls.awaitJob;
+import static dev.gaffer.cli.HttpCalls.download;
+import static dev.gaffer.cli.HttpCalls.get;
+import static dev.gaffer.cli.HttpCalls.send;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gaffer.api.ApiConfig;
 import dev.gaffer.api.ApiServer;
 import dev.gaffer.artifact.ArtifactStore;
 import dev.gaffer.auth.ApiKeyRole;
 import dev.gaffer.auth.ApiKeyStore;
+import dev.gaffer.cli.HttpCalls.Reply;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobRequests;
@@ -19,18 +22,11 @@ import dev.gaffer.video.VideoHandlers;
 import dev.gaffer.worker.HandlerRegistry;
 import dev.gaffer.worker.Worker;
 import dev.gaffer.worker.WorkerConfig;
-import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,13 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class VideoSceneGateTest {
 
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newHttpClient();
-
     @TempDir
     Path dir;
-
-    record Reply(int status, JsonNode body) {}
 
     @Test
     void aVideoStopsAtItsScenesGateAndStitchesOnlyAfterApproval() throws Exception {
@@ -208,59 +199,6 @@ class VideoSceneGateTest {
                 }
                 api.stop();
             }
-        }
-    }
-
-    private static JsonNode awaitJob(String base, String key, long id, Predicate<JsonNode> done) throws Exception {
-        long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        JsonNode job = null;
-        while (System.nanoTime() < end) {
-            job = get(base, key, "/api/v3/jobs/" + id);
-            if (done.test(job)) {
-                return job;
-            }
-            if (List.of("failed", "cancelled", "rejected")
-                    .contains(job.path("status").asText())) {
-                fail("job " + id + " ended " + job);
-            }
-            Thread.sleep(100);
-        }
-        fail("job " + id + " did not get there in 120 s: " + job);
-        return job;
-    }
-
-    private static JsonNode get(String base, String key, String path) throws Exception {
-        Reply r = send(base, key, "GET", path, null, null);
-        assertThat(r.status()).as("GET %s: %s", path, r.body()).isEqualTo(200);
-        return r.body();
-    }
-
-    private static Reply send(String base, String key, String method, String path, String body, String ifMatch)
-            throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
-                .header("Authorization", "Bearer " + key)
-                .timeout(Duration.ofSeconds(30));
-        if (ifMatch != null) {
-            b.header("If-Match", ifMatch);
-        }
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
-        b.method(
-                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        return new Reply(r.statusCode(), r.body().isBlank() ? null : JSON.readTree(r.body()));
-    }
-
-    private static void download(String base, String key, String path, Path to) throws Exception {
-        HttpResponse<InputStream> r = HTTP.send(
-                HttpRequest.newBuilder(URI.create(base + path))
-                        .header("Authorization", "Bearer " + key)
-                        .build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        assertThat(r.statusCode()).as(path).isEqualTo(200);
-        try (InputStream in = r.body()) {
-            Files.copy(in, to);
         }
     }
 }

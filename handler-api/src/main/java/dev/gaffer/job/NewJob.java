@@ -27,7 +27,8 @@ public record NewJob(
     public static final int MAX_PRIORITY = 100;
     public static final int MAX_ATTEMPTS_LIMIT = 1000;
     public static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
-    static final Pattern NAME = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
+    /** What a job type, a queue or a review gate looks like (the CHECKs and domains of the schema). */
+    public static final Pattern NAME = Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
 
     /**
      * The range of {@code run_at}: PostgreSQL's timestamptz goes further, but the JDBC driver

@@ -67,12 +67,10 @@ public sealed interface Outcome {
      * top-level job may stop at a gate; a sub-job that returns this fails.
      */
     record AwaitReview(String gate, String resumeStage, String redoStage, JsonNode summary) implements Outcome {
-        private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("^[a-z][a-z0-9_.-]{0,62}$");
-
         public AwaitReview {
             Objects.requireNonNull(gate, "gate");
             Objects.requireNonNull(resumeStage, "resumeStage");
-            if (!NAME.matcher(gate).matches() || gate.equals("plan")) {
+            if (!dev.gaffer.job.NewJob.NAME.matcher(gate).matches() || gate.equals("plan")) {
                 throw new IllegalArgumentException("a gate is a name of 1 to 63 characters a-z, 0-9, _ . -, starting"
                         + " with a letter, and not plan (the review before the first run); got '" + gate + "'");
             }

@@ -54,7 +54,7 @@ public final class JobRequests {
      * The revision under review of the job row {@code %s}: at the plan its storyboard's, at a
      * later gate its stop at a gate (V018). What job_reviews.revision records.
      */
-    private static final String REVISION =
+    static final String REVISION =
             "CASE WHEN %1$s.review_gate = 'plan' THEN %1$s.storyboard_revision ELSE %1$s.gate_round END";
 
     /** The pending job a decision applies to, in {@code UPDATE jobs j … FROM args}. */

@@ -114,9 +114,11 @@ public final class PreviewStore {
             "SELECT " + COLUMNS + " FROM job_previews WHERE job_id = ? ORDER BY revision DESC LIMIT 1";
 
     private final DataSource dataSource;
+    private final JobQueries jobs;
 
     public PreviewStore(DataSource dataSource) {
         this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+        this.jobs = new JobQueries(dataSource);
     }
 
     /**
@@ -153,8 +155,7 @@ public final class PreviewStore {
             return Optional.empty();
         }
         PreviewLease l = got.getFirst();
-        Job job = new JobQueries(dataSource)
-                .find(l.jobId())
+        Job job = jobs.find(l.jobId())
                 .orElseThrow(() -> new IllegalStateException("job " + l.jobId() + " vanished under its preview"));
         return Optional.of(new Claimed(l, job));
     }

@@ -68,12 +68,10 @@ public final class ReviewTrail {
                                 CASE WHEN EXISTS (SELECT 1 FROM job_reviews r
                                                    WHERE r.job_id = j.id AND r.gate = j.review_gate
                                                      AND r.decision = 'escalated'
-                                                     AND r.revision = CASE WHEN j.review_gate = 'plan'
-                                                                           THEN j.storyboard_revision
-                                                                           ELSE j.gate_round END)
+                                                     AND r.revision = %s)
                                      THEN 'admin'::api_key_role END) <= ?::api_key_role)
              ORDER BY j.id
-             LIMIT ?""".formatted(JobRows.COLUMNS);
+             LIMIT ?""".formatted(JobRows.COLUMNS, JobRequests.REVISION.formatted("j"));
 
     /** Oldest first, in bounded batches, decisions older than the retention. */
     static final String PRUNE = """
@@ -183,8 +181,7 @@ public final class ReviewTrail {
             %2$s
             SELECT (SELECT count(*) FROM expired) + (SELECT count(*) FROM escalated) AS expired,
                    (SELECT count(*) FROM notified) AS notified
-            """.formatted(
-            "CASE WHEN j.review_gate = 'plan' THEN j.storyboard_revision ELSE j.gate_round END", JobHistory.RECORD);
+            """.formatted(JobRequests.REVISION.formatted("j"), JobHistory.RECORD);
 
     private final DataSource dataSource;
 

@@ -118,7 +118,7 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
     }
 
     /** The gates a video job may stop at: {@code scenes}, the rendered clips before the stitch. */
-    public static final java.util.Set<String> GATES = java.util.Set.of("scenes");
+    public static final java.util.Set<String> GATES = java.util.Set.of(VideoHandlers.SCENES_GATE);
 
     /**
      * The gates a video job asks for in {@code parameters.review} (e.g. {@code ["scenes"]}):
