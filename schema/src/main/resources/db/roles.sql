@@ -90,6 +90,10 @@ GRANT UPDATE (status, approved_by, approved_at, run_at, attempt, finished_at, fi
               progress_percentage, current_stage, subjobs_open, locked_by, heartbeat_at, lease_expires_at,
               updated_at, storyboard, storyboard_revision, review_approvals, resume_stage)
     ON jobs TO gaffer_api;
+-- JobRequests.REOPEN: a finished job edited to its next revision goes back to review at its plan,
+-- as it was before it first ran (V024).
+GRANT UPDATE (review_gate, review_summary, redo_stage, completed_by, subjobs_total)
+    ON jobs TO gaffer_api;
 -- The decisions (APPROVE, REJECT, REQUEST_CHANGES) append their row to the audit trail (V013).
 -- Nobody updates or deletes it but pruning after the audit retention (its trigger).
 GRANT INSERT (job_id, job_type, gate, revision, decision, reviewer, requested_by, comment) ON job_reviews TO gaffer_api;
@@ -142,8 +146,8 @@ GRANT INSERT, UPDATE, DELETE ON workers TO gaffer_worker;
 GRANT SELECT ON job_previews TO gaffer_worker;
 GRANT UPDATE (status, attempt, locked_by, lease_expires_at, result, error, started_at, finished_at)
     ON job_previews TO gaffer_worker;
--- ArtifactStore.PUT (an upsert by the lease holder).
-GRANT INSERT, UPDATE ON job_artifacts TO gaffer_worker;
+-- ArtifactStore.PUT (an upsert by the lease holder, which may keep only the newest revisions, V024).
+GRANT INSERT, UPDATE, DELETE ON job_artifacts TO gaffer_worker;
 -- db-scheduler runs the maintenance tasks through this table.
 GRANT INSERT, UPDATE, DELETE ON scheduled_tasks TO gaffer_worker;
 
@@ -212,11 +216,16 @@ BEGIN
              OR (o.status = 'pending' AND n.status = 'failed' AND o.review_gate <> 'plan')
              OR (o.status IN ('pending', 'approved', 'processing', 'waiting') AND n.status = 'cancelled')
              OR (o.status IN ('failed', 'cancelled') AND n.status IN ('approved', 'waiting'))
-             OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved')))
+             OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved'))
+             -- REOPEN (V024): a finished top-level job edited to its next revision, back to its plan.
+             OR (o.status IN ('completed', 'failed', 'cancelled') AND n.status = 'pending' AND o.parent_id IS NULL
+                 AND n.storyboard_revision = o.storyboard_revision + 1 AND n.attempt = 0))
             -- Who approved is written once, and only by an approval (or the retry of a job never approved).
             AND (o.approved_by IS NULL
                  OR (n.approved_by IS NOT DISTINCT FROM o.approved_by
-                     AND n.approved_at IS NOT DISTINCT FROM o.approved_at))
+                     AND n.approved_at IS NOT DISTINCT FROM o.approved_at)
+                 -- A reopened revision needs an approval of its own (the earlier ones stay in job_reviews).
+                 OR ((o.status IN ('completed', 'failed', 'cancelled') AND n.status = 'pending') AND n.approved_by IS NULL AND n.approved_at IS NULL))
             -- A person never writes a result or a lease; a retry clears them, a cancel ends the lease.
             AND (n.result IS NULL OR n.result IS NOT DISTINCT FROM o.result)
             AND (n.locked_by IS NULL OR n.locked_by IS NOT DISTINCT FROM o.locked_by)
@@ -226,16 +235,22 @@ BEGIN
             AND (n.last_error IS NOT DISTINCT FROM o.last_error OR (o.status = 'pending' AND n.status = 'failed'))
             -- A person never moves a job to another gate. The rejection at a gate makes its redo
             -- stage the one a retry resumes at.
-            AND n.review_gate = o.review_gate AND n.gate_round = o.gate_round
-            AND n.review_summary IS NOT DISTINCT FROM o.review_summary AND n.redo_stage IS NOT DISTINCT FROM o.redo_stage
+            AND ((n.review_gate = o.review_gate AND n.gate_round = o.gate_round
+                  AND n.review_summary IS NOT DISTINCT FROM o.review_summary
+                  AND n.redo_stage IS NOT DISTINCT FROM o.redo_stage)
+                 OR ((o.status IN ('completed', 'failed', 'cancelled') AND n.status = 'pending') AND n.review_gate = 'plan' AND n.gate_round = o.gate_round
+                     AND n.review_summary IS NULL AND n.redo_stage IS NULL))
             AND (n.resume_stage IS NOT DISTINCT FROM o.resume_stage
                  OR (o.status = 'pending' AND n.status = 'failed' AND n.resume_stage IS NOT DISTINCT FROM o.redo_stage))
-            -- A completion is a worker's.
-            AND n.completed_by IS NOT DISTINCT FROM o.completed_by
+            -- A completion is a worker's; reopening the job clears it (job_storyboards keeps the result).
+            AND (n.completed_by IS NOT DISTINCT FROM o.completed_by OR ((o.status IN ('completed', 'failed', 'cancelled') AND n.status = 'pending') AND n.completed_by IS NULL))
+            -- The sub-jobs of a reopened revision are counted from none.
+            AND (n.subjobs_total = o.subjobs_total OR ((o.status IN ('completed', 'failed', 'cancelled') AND n.status = 'pending') AND n.subjobs_total = 0))
             -- The storyboard changes only by a revision of a pending job at its plan, to the next revision.
             AND ((n.storyboard IS NOT DISTINCT FROM o.storyboard AND n.storyboard_revision = o.storyboard_revision)
                  OR (o.status = 'pending' AND n.status = 'pending' AND o.review_gate = 'plan'
-                     AND n.storyboard_revision = o.storyboard_revision + 1))
+                     AND n.storyboard_revision = o.storyboard_revision + 1)
+                 OR ((o.status IN ('completed', 'failed', 'cancelled') AND n.status = 'pending') AND n.storyboard_revision = o.storyboard_revision + 1))
             -- Approvals toward a quorum count one per approval in the trail, and start again with a
             -- revision.
             AND (n.review_approvals = o.review_approvals

@@ -2,6 +2,7 @@ package dev.gaffer.api;
 
 import static io.javalin.apibuilder.ApiBuilder.delete;
 import static io.javalin.apibuilder.ApiBuilder.get;
+import static io.javalin.apibuilder.ApiBuilder.patch;
 import static io.javalin.apibuilder.ApiBuilder.path;
 import static io.javalin.apibuilder.ApiBuilder.post;
 import static io.javalin.apibuilder.ApiBuilder.put;
@@ -52,6 +53,7 @@ public final class ApiServer implements AutoCloseable {
     private final StreamController streams;
     private final SystemController system;
     private final ArtifactController artifacts;
+    private final SceneController scenes;
     private final List<Route> registered = new CopyOnWriteArrayList<>();
     private Javalin app;
     private MetricsEndpoint metricsEndpoint;
@@ -111,6 +113,7 @@ public final class ApiServer implements AutoCloseable {
                 config,
                 metrics,
                 validators);
+        this.scenes = new SceneController(requests, queries, validators, jobs, config, metrics);
         this.reviews = new ReviewController(trail, config, validators);
         this.streams = new StreamController(queries, hub, auth);
         this.system = new SystemController(database, queries, metrics);
@@ -141,6 +144,13 @@ public final class ApiServer implements AutoCloseable {
                     get("stream", streams::jobStream, Access.READ);
                     get("artifacts", artifacts::list, Access.READ);
                     get("artifacts/{name}", artifacts::download, Access.READ);
+                    get("artifacts/{name}/revisions", artifacts::revisions, Access.READ);
+                    get("scenes", scenes::list, Access.READ);
+                    post("scenes", scenes::add, Access.SUBMIT);
+                    get("scenes/{index}", scenes::get, Access.READ);
+                    patch("scenes/{index}", scenes::patch, Access.SUBMIT);
+                    delete("scenes/{index}", scenes::delete, Access.SUBMIT);
+                    post("scenes/{index}/regenerate", scenes::regenerate, Access.SUBMIT);
                 });
             });
             path("reviews", () -> {

@@ -15,24 +15,43 @@ final class ArtifactController {
 
     record ArtifactResponse(
             @JsonProperty("name") String name,
+            @JsonProperty("revision") int revision,
+            @JsonProperty("storyboard_revision") int storyboardRevision,
             @JsonProperty("content_type") String contentType,
             @JsonProperty("size_bytes") long sizeBytes,
             @JsonProperty("sha256") String sha256,
             @JsonProperty("created_at") Instant createdAt,
             @JsonProperty("download_url") String downloadUrl) {
 
+        /** The newest revision of a name: its URL serves whichever revision is newest. */
         static ArtifactResponse of(Artifact a) {
+            return of(a, "");
+        }
+
+        /** One revision among several: its URL serves that revision. */
+        static ArtifactResponse revision(Artifact a) {
+            return of(a, "?revision=" + a.revision());
+        }
+
+        private static ArtifactResponse of(Artifact a, String query) {
             return new ArtifactResponse(
                     a.name(),
+                    a.revision(),
+                    a.storyboardRevision(),
                     a.contentType(),
                     a.sizeBytes(),
                     a.sha256(),
                     a.createdAt(),
-                    "/api/v3/jobs/" + a.jobId() + "/artifacts/" + a.name());
+                    "/api/v3/jobs/" + a.jobId() + "/artifacts/" + a.name() + query);
         }
     }
 
     record ArtifactList(@JsonProperty("artifacts") List<ArtifactResponse> artifacts) {}
+
+    record RevisionList(
+            @JsonProperty("job_id") long jobId,
+            @JsonProperty("name") String name,
+            @JsonProperty("revisions") List<ArtifactResponse> revisions) {}
 
     private final JobQueries queries;
     private final ArtifactStore artifacts;
@@ -52,13 +71,33 @@ final class ArtifactController {
                         artifacts.list(id).stream().map(ArtifactResponse::of).toList()));
     }
 
-    void download(Context ctx) {
+    /** Every kept revision of one file, newest first, each with its own download URL. */
+    void revisions(Context ctx) {
         long id = Params.jobId(ctx);
         String name = ctx.pathParam("name");
         requireJob(id);
-        Artifact a = artifacts
-                .find(id, name)
-                .orElseThrow(() -> ApiException.notFound("job " + id + " has no artifact named '" + name + "'"));
+        List<Artifact> all = artifacts.revisions(id, name);
+        if (all.isEmpty()) {
+            throw ApiException.notFound("job " + id + " has no artifact named '" + Params.printable(name) + "'");
+        }
+        JsonSupport.write(
+                ctx,
+                200,
+                new RevisionList(
+                        id, name, all.stream().map(ArtifactResponse::revision).toList()));
+    }
+
+    /** The newest revision of the file, or with {@code ?revision=N} that one (404 naming those kept). */
+    void download(Context ctx) {
+        long id = Params.jobId(ctx);
+        String name = ctx.pathParam("name");
+        Long asked = Params.optionalLong(ctx, "revision");
+        if (asked != null && (asked < 1 || asked > Integer.MAX_VALUE)) {
+            throw ApiException.unprocessable("revision", "an artifact revision is 1 or more, got " + asked);
+        }
+        Integer revision = asked == null ? null : asked.intValue();
+        requireJob(id);
+        Artifact a = artifacts.find(id, name, revision).orElseThrow(() -> missing(id, name, revision));
         ctx.status(200);
         // Binary: no charset (Jetty would otherwise append the default one).
         ctx.res().setCharacterEncoding(null);
@@ -75,8 +114,8 @@ final class ArtifactController {
         ctx.header("ETag", "\"" + a.sha256() + "\"");
         ctx.header("Cache-Control", "private, max-age=3600");
         try {
-            if (!artifacts.copyTo(id, name, ctx.res().getOutputStream())) {
-                throw ApiException.notFound("job " + id + " has no artifact named '" + name + "'");
+            if (!artifacts.copyTo(id, name, a.revision(), ctx.res().getOutputStream())) {
+                throw missing(id, name, revision);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -96,6 +135,16 @@ final class ArtifactController {
                 || media.equals("image/jpeg")
                 || media.equals("image/gif")
                 || media.equals("image/webp");
+    }
+
+    private ApiException missing(long id, String name, Integer revision) {
+        if (revision == null) {
+            return ApiException.notFound("job " + id + " has no artifact named '" + Params.printable(name) + "'");
+        }
+        List<Integer> kept =
+                artifacts.revisions(id, name).stream().map(Artifact::revision).toList();
+        return ApiException.notFound("job " + id + " has no revision " + revision + " of '" + Params.printable(name)
+                + "'" + (kept.isEmpty() ? "" : "; revisions kept: " + kept));
     }
 
     private void requireJob(long id) {

@@ -197,7 +197,7 @@ final class JobController {
     /**
      * Replaces a pending job's storyboard with the body (any JSON but null), from the revision in
      * {@code If-Match} (required: 428 without, 412 when stale) to the next one, which asks for
-     * review again. Only the job's submitter may revise it, or an admin key; the new storyboard
+     * review again. A completed, failed or cancelled job is reopened with it at its plan. Only the job's submitter may revise it, or an admin key; the new storyboard
      * is checked as at create (size limits, the job type's validator).
      */
     void reviseStoryboard(Context ctx) {
@@ -217,7 +217,11 @@ final class JobController {
         } catch (dev.gaffer.job.InvalidJobException e) {
             throw ApiException.unprocessable(e.field(), e.getMessage());
         }
-        Job revised = moved(requests.revise(id, principal.name(), storyboard, revision));
+        // A finished job's next revision reopens it at its plan (V024); a pending one's replaces the plan.
+        Job revised = moved(
+                job.status().isTerminal() && job.status() != JobStatus.REJECTED
+                        ? requests.reopen(id, principal.name(), storyboard, revision)
+                        : requests.revise(id, principal.name(), storyboard, revision));
         askForPreview(revised);
         metrics.jobAction("revised");
         ctx.header("ETag", etag(revised.storyboardRevision()));
@@ -229,7 +233,7 @@ final class JobController {
      * one. After the job's own statement: a preview is derived from the job and may be asked for
      * again; a failure here is logged and does not undo the job.
      */
-    private void askForPreview(Job job) {
+    void askForPreview(Job job) {
         if (job.status() != dev.gaffer.job.JobStatus.PENDING || !validators.hasPreview(job.type())) {
             return;
         }
@@ -325,7 +329,7 @@ final class JobController {
      * The storyboard revision in {@code If-Match} ({@code "3"}, {@code 3} or {@code W/"3"}); null
      * when absent and not {@code required} (428 when required).
      */
-    private static Integer ifMatch(Context ctx, boolean required) {
+    static Integer ifMatch(Context ctx, boolean required) {
         String header = ctx.header("If-Match");
         if (header == null || header.isBlank()) {
             if (required) {
@@ -356,7 +360,7 @@ final class JobController {
                         + Params.printable(header) + "'");
     }
 
-    private static String etag(int revision) {
+    static String etag(int revision) {
         return "\"" + revision + "\"";
     }
 

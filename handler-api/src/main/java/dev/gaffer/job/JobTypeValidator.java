@@ -36,4 +36,14 @@ public interface JobTypeValidator {
     default boolean hasPreview(String type) {
         return false;
     }
+
+    /**
+     * Whether a job of {@code type} keeps a list of scenes under its storyboard's {@code scenes}
+     * that people edit one at a time ({@code /api/v3/jobs/{id}/scenes}): each edit is a whole new
+     * storyboard revision, checked by {@link #validate}. A scene may carry a {@code seed}, which
+     * {@code …/regenerate} replaces with a new one so that only that scene is made again.
+     */
+    default boolean hasScenes(String type) {
+        return false;
+    }
 }

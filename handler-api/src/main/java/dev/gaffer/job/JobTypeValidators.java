@@ -60,6 +60,12 @@ public final class JobTypeValidators {
         return v != null && v.hasPreview(type);
     }
 
+    /** Whether {@code type} keeps a storyboard of scenes that people edit one at a time. */
+    public boolean hasScenes(String type) {
+        JobTypeValidator v = byType.get(type);
+        return v != null && v.hasScenes(type);
+    }
+
     /** The types that have a validator. */
     public Set<String> types() {
         return byType.keySet();

@@ -232,6 +232,47 @@ public final class JobRequests {
             """.formatted(RECORD, COLUMNS);
 
     /**
+     * A finished top-level job (completed, failed or cancelled) edited by its submitter: its next
+     * storyboard revision, pending at its plan again as before it first ran, so that the change is
+     * reviewed and then run (V024). Only from the revision the caller names. The replaced
+     * storyboard is kept in job_storyboards with how that revision ended and its result; its
+     * sub-jobs and files stay, so that the next run reuses what did not change.
+     */
+    static final String REOPEN = """
+            WITH args AS (SELECT ?::bigint AS id, ?::text AS actor, ?::jsonb AS storyboard, ?::int AS revision),
+            prior AS MATERIALIZED (
+                SELECT j.id, j.storyboard, j.storyboard_revision, j.status, j.result FROM jobs j, args
+                 WHERE j.id = args.id AND j.parent_id IS NULL AND j.status IN ('completed', 'failed', 'cancelled')
+                   AND j.storyboard_revision = args.revision
+                   FOR UPDATE OF j),
+            revised AS (
+                UPDATE jobs j
+                   SET storyboard = args.storyboard, storyboard_revision = j.storyboard_revision + 1,
+                       status = 'pending', review_gate = 'plan', review_summary = NULL,
+                       redo_stage = NULL, review_approvals = 0, approved_by = NULL, approved_at = NULL,
+                       attempt = 0, run_at = now(), finished_at = NULL, finished_event_id = NULL,
+                       completed_by = NULL, result = NULL, progress_percentage = 0, current_stage = NULL,
+                       subjobs_total = 0, subjobs_open = 0, updated_at = now()
+                  FROM args, prior p
+                 WHERE j.id = p.id
+                RETURNING j.*),
+            kept AS (
+                INSERT INTO job_storyboards (job_id, revision, storyboard, replaced_by, ended_as, result)
+                SELECT p.id, p.storyboard_revision, p.storyboard, args.actor, p.status, p.result
+                  FROM prior p JOIN revised r ON r.id = p.id, args
+                RETURNING job_id),
+            changes AS (
+                SELECT r.id, r.queue, 'revised'::job_event_kind AS kind, r.status, r.attempt, NULL::text AS worker_id,
+                       args.actor, r.progress_percentage, r.current_stage AS stage,
+                       'storyboard revision ' || r.storyboard_revision || ', after revision ' || p.storyboard_revision
+                           || ' ' || p.status || '; awaiting review' AS message,
+                       NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
+                  FROM revised r JOIN prior p ON p.id = r.id, args),
+            %s
+            SELECT %s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM kept) AS kept FROM revised
+            """.formatted(RECORD, COLUMNS);
+
+    /**
      * Cancels a job and, with it, every unfinished job below it. A processing job loses its
      * lease here; its worker learns it at the next heartbeat and interrupts the handler. A
      * cancelled sub-job counts toward its parent's fan-in ({@link FanIn}).
@@ -337,7 +378,8 @@ public final class JobRequests {
             """.formatted(RECORD, COLUMNS, FanIn.SUBJOBS_PROGRESS_SHARE);
 
     static final String STATUS_OF =
-            "SELECT status, review_gate, %s AS revision FROM jobs j WHERE id = ?".formatted(REVISION.formatted("j"));
+            "SELECT status, review_gate, %s AS revision, storyboard_revision FROM jobs j WHERE id = ?"
+                    .formatted(REVISION.formatted("j"));
 
     private final DataSource dataSource;
 
@@ -451,20 +493,59 @@ public final class JobRequests {
             long id, String revisedBy, com.fasterxml.jackson.databind.JsonNode storyboard, int revision) {
         Objects.requireNonNull(revisedBy, "revisedBy");
         Objects.requireNonNull(storyboard, "storyboard");
-        List<Job> rows = Sql.query(
+        List<Job> rows = revision(REVISE, "revise the storyboard of job " + id, id, revisedBy, storyboard, revision);
+        return rows.isEmpty()
+                ? notMoved(id, revision, PLAN, "only the storyboard of a pending job can be revised")
+                : new Moved(rows.getFirst());
+    }
+
+    /**
+     * A finished top-level job's next storyboard revision, from {@code revision} (the current one,
+     * or {@link StaleRevision} and nothing changes): pending at its plan, to be reviewed and run
+     * again ({@link #REOPEN}). The caller has validated the storyboard.
+     */
+    public Transition reopen(
+            long id, String revisedBy, com.fasterxml.jackson.databind.JsonNode storyboard, int revision) {
+        Objects.requireNonNull(revisedBy, "revisedBy");
+        Objects.requireNonNull(storyboard, "storyboard");
+        List<Job> rows = revision(REOPEN, "reopen job " + id, id, revisedBy, storyboard, revision);
+        if (!rows.isEmpty()) {
+            return new Moved(rows.getFirst());
+        }
+        List<State> found = state(id);
+        if (found.isEmpty()) {
+            return new NotFound(id);
+        }
+        State state = found.getFirst();
+        if (state.status().isTerminal()
+                && state.status() != JobStatus.REJECTED
+                && state.storyboardRevision() != revision) {
+            return new StaleRevision(id, state.storyboardRevision());
+        }
+        return new WrongState(
+                id,
+                state.status(),
+                "only a completed, failed or cancelled top-level job can be edited into a new revision");
+    }
+
+    private List<Job> revision(
+            String sql,
+            String what,
+            long id,
+            String actor,
+            com.fasterxml.jackson.databind.JsonNode storyboard,
+            int revision) {
+        return Sql.query(
                 dataSource,
-                "revise the storyboard of job " + id,
-                REVISE,
+                what,
+                sql,
                 ps -> {
                     ps.setLong(1, id);
-                    ps.setString(2, revisedBy);
+                    ps.setString(2, actor);
                     ps.setString(3, Json.write(storyboard));
                     ps.setInt(4, revision);
                 },
                 JobRows::job);
-        return rows.isEmpty()
-                ? notMoved(id, revision, PLAN, "only the storyboard of a pending job can be revised")
-                : new Moved(rows.getFirst());
     }
 
     /** The gate of the first review, of a job's plan (its storyboard), before it first runs. */
@@ -579,13 +660,7 @@ public final class JobRequests {
      * the caller named them) another gate or another revision.
      */
     private Transition notMoved(long id, Integer revision, String gate, String reason) {
-        List<State> found = Sql.query(
-                dataSource,
-                "read status of job " + id,
-                STATUS_OF,
-                ps -> ps.setLong(1, id),
-                rs -> new State(
-                        JobStatus.fromDb(rs.getString("status")), rs.getString("review_gate"), rs.getInt("revision")));
+        List<State> found = state(id);
         if (found.isEmpty()) {
             return new NotFound(id);
         }
@@ -602,6 +677,22 @@ public final class JobRequests {
         return new WrongState(id, state.status(), reason);
     }
 
-    /** A job's status, open gate and revision under review, as {@link #STATUS_OF} reads them. */
-    private record State(JobStatus status, String gate, int revision) {}
+    private List<State> state(long id) {
+        return Sql.query(
+                dataSource,
+                "read status of job " + id,
+                STATUS_OF,
+                ps -> ps.setLong(1, id),
+                rs -> new State(
+                        JobStatus.fromDb(rs.getString("status")),
+                        rs.getString("review_gate"),
+                        rs.getInt("revision"),
+                        rs.getInt("storyboard_revision")));
+    }
+
+    /**
+     * A job's status, open gate, revision under review and storyboard revision, as {@link
+     * #STATUS_OF} reads them.
+     */
+    private record State(JobStatus status, String gate, int revision, int storyboardRevision) {}
 }

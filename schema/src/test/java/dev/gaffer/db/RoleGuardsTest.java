@@ -247,6 +247,37 @@ class RoleGuardsTest {
         }
 
         @Test
+        void finishedJobsAreReopenedByTheApiAndWorkersKeepTheirFilesAsRevisions() throws Exception {
+            Job j = approved("video");
+            Job running = claimOne("w/1");
+            var files = new dev.gaffer.artifact.ArtifactStore(
+                    worker.dataSource(), dev.gaffer.artifact.ArtifactStore.DEFAULT_MAX_BYTES);
+            Path file = Files.createTempFile("video", ".mp4");
+            try {
+                Files.write(file, new byte[] {1});
+                assertThat(files.put(running.lease(), "video.mp4", "video/mp4", file, 1))
+                        .isInstanceOf(dev.gaffer.artifact.ArtifactStore.Stored.class);
+                assertThat(asWorker.outcomes().complete(running.lease(), json("{\"v\":1}")))
+                        .isInstanceOf(dev.gaffer.job.Results.Written.class);
+                Job reopened = ((Moved) asApi.requests().reopen(j.id(), "tester", json("{\"cut\":2}"), 1)).job();
+                assertThat(reopened.status()).isEqualTo(JobStatus.PENDING);
+                assertThat(asApi.requests().approve(j.id(), "rita", null, 2)).isInstanceOf(Moved.class);
+                Job again = claimOne("w/2");
+                Files.write(file, new byte[] {2});
+                // Keeping one revision deletes the first, under the worker's own rights.
+                assertThat(files.put(again.lease(), "video.mp4", "video/mp4", file, 1))
+                        .isInstanceOf(dev.gaffer.artifact.ArtifactStore.Stored.class);
+                assertThat(files.revisions(j.id(), "video.mp4"))
+                        .extracting(dev.gaffer.artifact.ArtifactStore.Artifact::revision)
+                        .containsExactly(2);
+                assertThat(asWorker.outcomes().complete(again.lease(), json("{\"v\":2}")))
+                        .isInstanceOf(dev.gaffer.job.Results.Written.class);
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        }
+
+        @Test
         void workersClaimBeatCompleteFailReleaseAndAreReclaimed() {
             approved("noop");
             Job done = claimOne("w/1");
@@ -486,6 +517,26 @@ class RoleGuardsTest {
                     .claim("w/2", List.of("default"), 1, List.of())
                     .getFirst();
             refused(worker, "UPDATE jobs SET review_gate = 'sneaky', gate_round = 1 WHERE id = " + held.id());
+        }
+
+        @Test
+        void onlyTheApiReopensAFinishedJobAndOnlyAtItsPlanWithItsNextRevision() {
+            Job j = approved("noop");
+            Job running = claimOne("w/1");
+            asWorker.outcomes().complete(running.lease(), json("{}"));
+            String reopen = "UPDATE jobs SET status = 'pending', storyboard_revision = storyboard_revision + %s,"
+                    + " approved_by = NULL, approved_at = NULL, attempt = 0, finished_at = NULL,"
+                    + " finished_event_id = NULL, completed_by = NULL, result = NULL, progress_percentage = 0%s"
+                    + " WHERE id = " + j.id();
+            // A worker never reopens a job.
+            refused(worker, reopen.formatted("1", ""));
+            // The API only with the next revision, and not to another gate.
+            refused(api, reopen.formatted("0", ""));
+            refused(
+                    api,
+                    "UPDATE jobs SET status = 'pending', storyboard_revision = storyboard_revision + 1, attempt = 0,"
+                            + " finished_at = NULL, finished_event_id = NULL, completed_by = NULL, result = NULL,"
+                            + " progress_percentage = 0, review_gate = 'scenes', gate_round = 1 WHERE id = " + j.id());
         }
 
         @Test

@@ -18,6 +18,7 @@ import dev.gaffer.worker.PreviewHandler;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -138,46 +139,93 @@ public final class VideoHandlers {
                 return awaitSceneReview(ctx, spec);
             }
             if (!STITCHING.equals(ctx.stage())) {
-                // The first run, or a request for changes at the scenes gate (its redo stage): a
-                // new wave of scenes; the stitch takes the newest clip of each scene.
+                // The first run of a revision renders the scenes that have no clip yet: a scene
+                // whose input hash matches a clip an earlier revision made is reused. A request
+                // for changes at the scenes gate (its redo stage, RENDERING) renders every scene
+                // again. The stitch takes the newest clip of each scene's hash.
                 boolean review = VideoSpec.reviewGates(ctx.parameters()).contains(SCENES_GATE);
+                boolean redo = RENDERING.equals(ctx.stage());
+                java.util.Map<String, Job> made = redo ? java.util.Map.of() : clipsByHash(ctx);
                 List<SubJob> scenes = new ArrayList<>();
+                java.util.Set<String> asked = new java.util.HashSet<>();
                 for (int i = 0; i < spec.scenes().size(); i++) {
+                    String hash = spec.inputHash(spec.scenes().get(i));
+                    if (made.containsKey(hash) || !asked.add(hash)) {
+                        continue;
+                    }
                     ObjectNode p = spec.format(JSON);
                     p.put("index", i);
+                    p.put("input_hash", hash);
                     p.set("scene", spec.scenes().get(i).toJson(JSON));
                     scenes.add(new SubJob(SCENE, null, ctx.job().priority(), p, NewJob.DEFAULT_MAX_ATTEMPTS));
                 }
-                // One scene that cannot be rendered makes the video impossible: stop the others at once.
-                return Outcome.waitFor(scenes, RENDERING, review ? RENDERED : STITCHING, SubJobFailurePolicy.FAIL_FAST);
+                if (!scenes.isEmpty()) {
+                    // One scene that cannot be rendered makes the video impossible: stop the others at once.
+                    return Outcome.waitFor(
+                            scenes, RENDERING, review ? RENDERED : STITCHING, SubJobFailurePolicy.FAIL_FAST);
+                }
+                // Every scene has its clip already: straight on to the gate or the stitch.
+                if (review) {
+                    return awaitSceneReview(ctx, spec);
+                }
             }
             return stitch(ctx, spec);
         }
 
         /**
-         * The newest scene sub-job of each scene, by index: a request for changes at the scenes
-         * gate renders every scene again, and the earlier clips stay as they were.
+         * The newest completed scene sub-job of each input hash, over every revision the job had:
+         * the clips it may reuse. A scene job's hash is the one its handler computed from its own
+         * parameters ({@code result.input_hash}), so a clip is never taken for other inputs.
          */
-        private static List<Job> latestScenes(JobContext ctx) {
-            java.util.Map<Integer, Job> newest = new java.util.TreeMap<>();
+        private static java.util.Map<String, Job> clipsByHash(JobContext ctx) {
+            java.util.Map<String, Job> newest = new java.util.HashMap<>();
             for (Job j : ctx.subJobs()) {
-                if (SCENE.equals(j.type())) {
-                    newest.merge(j.parameters().path("index").asInt(), j, (a, b) -> a.id() > b.id() ? a : b);
+                if (SCENE.equals(j.type()) && j.status() == JobStatus.COMPLETED && j.result() != null) {
+                    String hash = j.result().path("input_hash").asText("");
+                    if (!hash.isEmpty()) {
+                        newest.merge(hash, j, (a, b) -> a.id() > b.id() ? a : b);
+                    }
                 }
             }
-            return List.copyOf(newest.values());
+            return newest;
         }
 
-        /** Why the scenes cannot be used, or null when every scene of the spec has its clip. */
-        private static String unusable(List<Job> scenes, VideoSpec spec) {
-            for (Job s : scenes) {
-                if (s.status() != JobStatus.COMPLETED) {
-                    return "scene " + s.parameters().path("index").asInt() + " (job " + s.id() + ") "
-                            + s.status().dbName() + (s.lastError() == null ? "" : ": " + s.lastError());
-                }
+        /**
+         * The clip of each scene of the spec, in order: the newest completed scene job of its
+         * input hash (a request for changes at the scenes gate renders every scene again, and
+         * the earlier clips stay as they were).
+         */
+        private static List<Job> latestScenes(JobContext ctx, VideoSpec spec) {
+            java.util.Map<String, Job> made = clipsByHash(ctx);
+            List<Job> clips = new ArrayList<>();
+            for (VideoSpec.Scene scene : spec.scenes()) {
+                clips.add(made.get(spec.inputHash(scene)));
             }
-            if (scenes.size() != spec.scenes().size()) {
-                return "expected " + spec.scenes().size() + " scene sub-jobs, found " + scenes.size();
+            return clips;
+        }
+
+        /**
+         * Why the scenes cannot be used (the first scene without a clip, with what became of the
+         * job that was to make it), or null when every scene of the spec has its clip.
+         */
+        private static String unusable(JobContext ctx, List<Job> clips, VideoSpec spec) {
+            for (int i = 0; i < clips.size(); i++) {
+                if (clips.get(i) != null) {
+                    continue;
+                }
+                String hash = spec.inputHash(spec.scenes().get(i));
+                Job last = null;
+                for (Job j : ctx.subJobs()) {
+                    if (SCENE.equals(j.type())
+                            && hash.equals(j.parameters().path("input_hash").asText())
+                            && (last == null || j.id() > last.id())) {
+                        last = j;
+                    }
+                }
+                return last == null
+                        ? "scene " + i + " has no clip and no scene job made one"
+                        : "scene " + i + " (job " + last.id() + ") "
+                                + last.status().dbName() + (last.lastError() == null ? "" : ": " + last.lastError());
             }
             return null;
         }
@@ -188,16 +236,16 @@ public final class VideoHandlers {
          * renders the scenes again and stops here again.
          */
         private Outcome awaitSceneReview(JobContext ctx, VideoSpec spec) {
-            List<Job> scenes = latestScenes(ctx);
-            String why = unusable(scenes, spec);
+            List<Job> scenes = latestScenes(ctx, spec);
+            String why = unusable(ctx, scenes, spec);
             if (why != null) {
                 return Outcome.fail(why);
             }
             ObjectNode summary = JSON.createObjectNode();
             summary.put("look_at", "the rendered scenes; approve to stitch them, request changes to render them again");
             var list = summary.putArray("scenes");
-            for (Job s : scenes) {
-                int index = s.parameters().path("index").asInt();
+            for (int index = 0; index < scenes.size(); index++) {
+                Job s = scenes.get(index);
                 ObjectNode n = list.addObject();
                 n.put("index", index);
                 n.put("caption", spec.scenes().get(index).caption());
@@ -213,8 +261,8 @@ public final class VideoHandlers {
         }
 
         private Outcome stitch(JobContext ctx, VideoSpec spec) throws Exception {
-            List<Job> scenes = latestScenes(ctx);
-            String why = unusable(scenes, spec);
+            List<Job> scenes = latestScenes(ctx, spec);
+            String why = unusable(ctx, scenes, spec);
             if (why != null) {
                 return Outcome.fail(why);
             }
@@ -224,10 +272,10 @@ public final class VideoHandlers {
             try {
                 ctx.progress(92, STITCHING + ": fetching " + scenes.size() + " clips");
                 List<Path> clips = new ArrayList<>();
-                for (Job s : scenes) {
+                for (int i = 0; i < scenes.size(); i++) {
+                    Job s = scenes.get(i);
                     ctx.throwIfCancelled();
-                    Path clip =
-                            dir.resolve("scene-" + s.parameters().path("index").asInt() + ".mp4");
+                    Path clip = dir.resolve("scene-" + i + ".mp4");
                     if (!artifacts.download(s.id(), CLIP, clip)) {
                         // The clip is gone (pruned?): rendering again is the only fix.
                         return Outcome.fail("the clip of scene job " + s.id() + " is missing");
@@ -239,7 +287,8 @@ public final class VideoHandlers {
                 ffmpeg.concat(clips, out, spec.totalSeconds(), f -> {});
                 Ffmpeg.Probe probe = ffmpeg.probe(out);
                 ctx.progress(98, STITCHING + ": storing video");
-                var stored = artifacts.put(ctx.job().lease(), VIDEO_FILE, "video/mp4", out);
+                var stored = artifacts.put(
+                        ctx.job().lease(), VIDEO_FILE, "video/mp4", out, VideoSpec.keepRevisions(ctx.parameters()));
                 if (!(stored instanceof ArtifactStore.Stored s)) {
                     throw new InterruptedException("lease lost while storing the video");
                 }
@@ -254,6 +303,29 @@ public final class VideoHandlers {
                 result.put("height", probe.height());
                 result.put("fps", probe.frameRate());
                 result.put("scenes", scenes.size());
+                result.put("revision", s.artifact().revision());
+                result.put("storyboard_revision", ctx.job().storyboardRevision());
+                // What this revision made of each scene: its clip, and whether it was rendered for
+                // this revision (after its approval) or reused from an earlier one.
+                Instant approved = ctx.job().approvedAt();
+                int rendered = 0;
+                var outputs = result.putArray("scene_outputs");
+                for (int i = 0; i < scenes.size(); i++) {
+                    Job scene = scenes.get(i);
+                    boolean fresh = approved == null || !scene.createdAt().isBefore(approved);
+                    rendered += fresh ? 1 : 0;
+                    ObjectNode o = outputs.addObject();
+                    o.put("index", i);
+                    o.put("input_hash", scene.result().path("input_hash").asText());
+                    o.put("job_id", scene.id());
+                    o.put("clip_url", "/api/v3/jobs/" + scene.id() + "/artifacts/" + CLIP);
+                    o.put(
+                            "duration_seconds",
+                            scene.result().path("duration_seconds").asDouble());
+                    o.put("reused", !fresh);
+                }
+                result.put("scenes_rendered", rendered);
+                result.put("scenes_reused", scenes.size() - rendered);
                 return Outcome.complete(result);
             } finally {
                 deleteRecursively(dir);
@@ -302,6 +374,9 @@ public final class VideoHandlers {
                 ObjectNode result = JSON.createObjectNode();
                 result.put("artifact", CLIP);
                 result.put("index", p.path("index").asInt());
+                // From the scene's own parameters: the parent reuses this clip for any scene of the
+                // same inputs, in this revision or a later one.
+                result.put("input_hash", format.inputHash(scene));
                 result.put("duration_seconds", probe.durationSeconds());
                 result.put("size_bytes", s.artifact().sizeBytes());
                 result.put("sha256", s.artifact().sha256());

@@ -37,4 +37,10 @@ public final class VideoParameters implements JobTypeValidator {
     public Set<String> gates(String type) {
         return VideoHandlers.SCENE.equals(type) ? Set.of() : VideoSpec.GATES;
     }
+
+    /** A video's storyboard is its scenes, edited one at a time over {@code …/scenes}. */
+    @Override
+    public boolean hasScenes(String type) {
+        return !VideoHandlers.SCENE.equals(type);
+    }
 }

@@ -27,19 +27,76 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
     private static final Pattern HEX_COLOUR = Pattern.compile("^#?[0-9a-fA-F]{6}$");
     private static final Pattern NAMED_COLOUR = Pattern.compile("^[a-z]{3,20}$");
 
-    /** One clip: how long, what is behind the caption, and the caption. */
-    public record Scene(double duration, String background, String caption) {
+    /**
+     * One clip: how long, what is behind the caption, and the caption; for a generative renderer
+     * also a prompt and a seed (both optional; null when absent). The FFmpeg renderer draws the
+     * first three; every field is part of the scene's input hash, so a changed prompt or a new
+     * seed ({@code …/regenerate}) makes the scene again.
+     */
+    public record Scene(double duration, String background, String caption, String prompt, Long seed) {
 
         public static final String TEST_PATTERN = "testsrc";
 
-        /** The scene as the parameters of its {@code scene} sub-job. */
+        public Scene(double duration, String background, String caption) {
+            this(duration, background, caption, null, null);
+        }
+
+        /** The scene as the parameters of its {@code scene} sub-job, its fields in a fixed order. */
         public ObjectNode toJson(ObjectMapper mapper) {
             ObjectNode n = mapper.createObjectNode();
             n.put("duration", duration);
             n.put("background", background);
             n.put("caption", caption);
+            if (prompt != null) {
+                n.put("prompt", prompt);
+            }
+            if (seed != null) {
+                n.put("seed", seed);
+            }
             return n;
         }
+    }
+
+    /**
+     * The renderer whose clips the input hashes name: a clip made by another renderer, or by
+     * another version of this one, is never taken for the same scene.
+     */
+    public static final String RENDERER = "ffmpeg-scene/1";
+
+    public static final int MAX_PROMPT_LENGTH = 4000;
+    public static final int MAX_KEEP_REVISIONS = 100;
+
+    /**
+     * What a scene's clip is made from, as one hash: the renderer, the output format and the
+     * scene's fields (not its position: a scene moved by an insertion is the same clip). Two
+     * scenes with the same hash make the same clip, so a clip stored under it is reused.
+     */
+    public String inputHash(Scene scene) {
+        ObjectMapper mapper = new ObjectMapper();
+        String canonical = RENDERER + "\n" + width + "x" + height + "@" + fps + "\n" + scene.toJson(mapper);
+        try {
+            return java.util.HexFormat.of()
+                    .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                            .digest(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    /**
+     * How many revisions of the video to keep ({@code parameters.keep_revisions}, 1 to 100; null:
+     * every one). Older ones are deleted when a new one is stored.
+     */
+    public static Integer keepRevisions(JsonNode parameters) {
+        JsonNode v = parameters == null ? null : parameters.get("keep_revisions");
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > MAX_KEEP_REVISIONS) {
+            throw new InvalidSpecException(
+                    "parameters.keep_revisions", "must be a whole number from 1 to " + MAX_KEEP_REVISIONS);
+        }
+        return v.asInt();
     }
 
     /** A storyboard or parameters that cannot be rendered, with the path of the offending field. */
@@ -114,7 +171,30 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
         if (caption.length() > MAX_CAPTION_LENGTH) {
             throw new InvalidSpecException(where + ".caption", "must be at most " + MAX_CAPTION_LENGTH + " characters");
         }
-        return new Scene(d.asDouble(), background, caption);
+        JsonNode p = n.get("prompt");
+        if (p != null && !p.isNull() && (!p.isTextual() || p.asText().length() > MAX_PROMPT_LENGTH)) {
+            throw new InvalidSpecException(
+                    where + ".prompt", "must be text of at most " + MAX_PROMPT_LENGTH + " characters");
+        }
+        JsonNode s = n.get("seed");
+        if (s != null && !s.isNull() && (!s.isIntegralNumber() || s.asLong() < 0 || s.asLong() > Integer.MAX_VALUE)) {
+            throw new InvalidSpecException(where + ".seed", "must be a whole number from 0 to " + Integer.MAX_VALUE);
+        }
+        java.util.Set<String> known = java.util.Set.of("duration", "background", "caption", "prompt", "seed");
+        for (var it = n.fieldNames(); it.hasNext(); ) {
+            String field = it.next();
+            if (!known.contains(field)) {
+                throw new InvalidSpecException(
+                        where + "." + field,
+                        "is not a field of a scene; a scene has " + new java.util.TreeSet<>(known));
+            }
+        }
+        return new Scene(
+                d.asDouble(),
+                background,
+                caption,
+                p == null || p.isNull() ? null : p.asText(),
+                s == null || s.isNull() ? null : s.asLong());
     }
 
     /** The gates a video job may stop at: {@code scenes}, the rendered clips before the stitch. */
