@@ -145,6 +145,7 @@ public final class ApiServer implements AutoCloseable {
                     get("artifacts", artifacts::list, Access.READ);
                     get("artifacts/{name}", artifacts::download, Access.READ);
                     get("artifacts/{name}/revisions", artifacts::revisions, Access.READ);
+                    get("revisions", artifacts::history, Access.READ);
                     get("scenes", scenes::list, Access.READ);
                     post("scenes", scenes::add, Access.SUBMIT);
                     get("scenes/{index}", scenes::get, Access.READ);

@@ -53,6 +53,22 @@ final class ArtifactController {
             @JsonProperty("name") String name,
             @JsonProperty("revisions") List<ArtifactResponse> revisions) {}
 
+    /** One storyboard revision of a job: how it ended and the files it made. */
+    record RevisionEntry(
+            @JsonProperty("revision") int revision,
+            @JsonProperty("current") boolean current,
+            @JsonProperty("status") String status,
+            @JsonProperty("replaced_by") String replacedBy,
+            @JsonProperty("replaced_at") Instant replacedAt,
+            @JsonProperty("storyboard_url") String storyboardUrl,
+            @JsonProperty("result") com.fasterxml.jackson.databind.JsonNode result,
+            @JsonProperty("artifacts") List<ArtifactResponse> artifacts) {}
+
+    record RevisionHistory(
+            @JsonProperty("job_id") long jobId,
+            @JsonProperty("current_revision") int currentRevision,
+            @JsonProperty("revisions") List<RevisionEntry> revisions) {}
+
     private final JobQueries queries;
     private final ArtifactStore artifacts;
 
@@ -69,6 +85,46 @@ final class ArtifactController {
                 200,
                 new ArtifactList(
                         artifacts.list(id).stream().map(ArtifactResponse::of).toList()));
+    }
+
+    /**
+     * {@code GET /api/v3/jobs/{id}/revisions}: the job's storyboard revisions, newest first: the
+     * current one with the job's status and result, each replaced one with how it ended (or {@code
+     * replaced} when it was replaced while pending) and its result, each with the file revisions
+     * it made.
+     */
+    void history(Context ctx) {
+        long id = Params.jobId(ctx);
+        dev.gaffer.job.Job job =
+                queries.find(id).orElseThrow(() -> ApiException.notFound("job " + id + " does not exist"));
+        java.util.Map<Integer, List<ArtifactResponse>> made = new java.util.HashMap<>();
+        for (Artifact a : artifacts.allRevisions(id)) {
+            made.computeIfAbsent(a.storyboardRevision(), r -> new java.util.ArrayList<>())
+                    .add(ArtifactResponse.revision(a));
+        }
+        String storyboard = "/api/v3/jobs/" + id + "/storyboard?revision=";
+        List<RevisionEntry> entries = new java.util.ArrayList<>();
+        entries.add(new RevisionEntry(
+                job.storyboardRevision(),
+                true,
+                job.status().dbName(),
+                null,
+                null,
+                storyboard + job.storyboardRevision(),
+                job.result(),
+                made.getOrDefault(job.storyboardRevision(), List.of())));
+        for (var r : queries.replacedRevisions(id)) {
+            entries.add(new RevisionEntry(
+                    r.revision(),
+                    false,
+                    r.endedAs() == null ? "replaced" : r.endedAs(),
+                    r.replacedBy(),
+                    r.replacedAt(),
+                    storyboard + r.revision(),
+                    r.result(),
+                    made.getOrDefault(r.revision(), List.of())));
+        }
+        JsonSupport.write(ctx, 200, new RevisionHistory(id, job.storyboardRevision(), entries));
     }
 
     /** Every kept revision of one file, newest first, each with its own download URL. */

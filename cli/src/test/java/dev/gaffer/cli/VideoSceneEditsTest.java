@@ -244,6 +244,23 @@ class VideoSceneEditsTest {
                         .status())
                 .isEqualTo(404);
 
+        // The job's history: revision 2 current, revision 1 completed with its result and video.
+        JsonNode history = get(base, editor, "/api/v3/jobs/" + id + "/revisions");
+        assertThat(history.path("current_revision").asInt()).isEqualTo(2);
+        JsonNode r2 = history.path("revisions").get(0);
+        JsonNode r1 = history.path("revisions").get(1);
+        assertThat(r2.path("status").asText()).isEqualTo("completed");
+        assertThat(r1.path("status").asText()).isEqualTo("completed");
+        assertThat(r1.path("replaced_by").asText()).isEqualTo("producer");
+        assertThat(r1.path("result").path("sha256").asText())
+                .isEqualTo(first.path("result").path("sha256").asText());
+        assertThat(r1.path("artifacts"))
+                .singleElement()
+                .satisfies(a -> assertThat(a.path("download_url").asText()).endsWith("video.mp4?revision=1"));
+        assertThat(r2.path("artifacts"))
+                .singleElement()
+                .satisfies(a -> assertThat(a.path("revision").asInt()).isEqualTo(2));
+
         // Same length; frames differ only within scene 3.
         assertThat(ffmpeg.probe(v2).durationSeconds())
                 .isCloseTo(ffmpeg.probe(v1).durationSeconds(), within(0.05));

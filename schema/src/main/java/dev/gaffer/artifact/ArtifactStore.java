@@ -110,6 +110,10 @@ public final class ArtifactStore {
     private static final String LIST = "SELECT DISTINCT ON (name) " + RETURNED
             + " FROM job_artifacts WHERE job_id = ? ORDER BY name, revision DESC";
 
+    /** Every revision of every name, by name, newest first. */
+    private static final String ALL =
+            "SELECT " + RETURNED + " FROM job_artifacts WHERE job_id = ? ORDER BY name, revision DESC";
+
     /** Every revision of one name, newest first. */
     private static final String REVISIONS =
             "SELECT " + RETURNED + " FROM job_artifacts WHERE job_id = ? AND name = ? ORDER BY revision DESC";
@@ -233,6 +237,16 @@ public final class ArtifactStore {
                 dataSource,
                 "list artifacts of job " + jobId,
                 LIST,
+                ps -> ps.setLong(1, jobId),
+                ArtifactStore::artifact);
+    }
+
+    /** Every revision of every file of the job, by name, newest first. */
+    public List<Artifact> allRevisions(long jobId) {
+        return Sql.query(
+                dataSource,
+                "list every artifact revision of job " + jobId,
+                ALL,
                 ps -> ps.setLong(1, jobId),
                 ArtifactStore::artifact);
     }

@@ -105,6 +105,21 @@ public final class JobQueries {
             String replacedBy,
             Instant replacedAt) {}
 
+    /** The replaced revisions of a job's storyboard, newest first, with how each ended (V024). */
+    static final String REPLACED = "SELECT revision, replaced_by, replaced_at, ended_as::text AS ended_as,"
+            + " result::text AS result FROM job_storyboards WHERE job_id = ? ORDER BY revision DESC";
+
+    /**
+     * A storyboard revision that a later one replaced: who replaced it and when, and how the job
+     * ended at it when it was replaced after it ran (null: replaced while pending) with its result.
+     */
+    public record ReplacedRevision(
+            int revision,
+            String replacedBy,
+            Instant replacedAt,
+            String endedAs,
+            com.fasterxml.jackson.databind.JsonNode result) {}
+
     static final String SUBJOBS = "SELECT " + JobRows.COLUMNS + " FROM jobs WHERE parent_id = ? ORDER BY id";
 
     /** The view job_history: job_events and the completions kept in the jobs rows (V011). */
@@ -154,6 +169,20 @@ public final class JobQueries {
                         })
                 .stream()
                 .findFirst();
+    }
+
+    /** Every replaced revision of job {@code jobId}'s storyboard, newest first. */
+    public List<ReplacedRevision> replacedRevisions(long jobId) {
+        return Sql.query(
+                dataSource, "list the replaced revisions of job " + jobId, REPLACED, ps -> ps.setLong(1, jobId), rs -> {
+                    String result = rs.getString("result");
+                    return new ReplacedRevision(
+                            rs.getInt("revision"),
+                            rs.getString("replaced_by"),
+                            Sql.instant(rs, "replaced_at"),
+                            rs.getString("ended_as"),
+                            result == null ? null : Json.parse(result));
+                });
     }
 
     public Optional<Job> find(long id) {
