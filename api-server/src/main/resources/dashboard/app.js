@@ -584,6 +584,9 @@ async function loadJob(fresh) {
     $("action-note").textContent = "";
     clear($("job-timeline"));
     clear($("job-video"));
+    clear($("job-revisions"));
+    $("job-revisions-section").hidden = true;
+    revisionsShown = null;
     state.lastTimelineId = 0;
   }
   try {
@@ -596,7 +599,7 @@ async function loadJob(fresh) {
     await Promise.all([
       loadTimeline(id),
       loadSubjobs(job),
-      loadArtifacts(job),
+      loadArtifacts(job).then((artifacts) => loadRevisions(job, artifacts)),
       loadPreview(job),
       reviewsMayChange ? loadReviews(id) : Promise.resolve(),
     ]);
@@ -780,22 +783,19 @@ function renderParameters(params) {
 }
 
 function renderStoryboard(job) {
-  const box = clear($("job-storyboard"));
-  const sb = job.storyboard;
-  if (sb === null || sb === undefined) {
-    box.append(el("p", { class: "muted", text: "No storyboard." }));
-    return;
-  }
+  clear($("job-storyboard")).append(...storyboardNodes(job.storyboard, "scenes-table", "Scenes"));
+}
+
+/** A storyboard as the page shows one: its scenes as a table, or else its JSON. */
+function storyboardNodes(sb, tableId, caption) {
+  if (sb === null || sb === undefined) return [el("p", { class: "muted", text: "No storyboard." })];
   const scenes = sb && Array.isArray(sb.scenes) ? sb.scenes : null;
-  if (!scenes) {
-    box.append(el("pre", { class: "json", text: JSON.stringify(sb, null, 2) }));
-    return;
-  }
+  if (!scenes) return [el("pre", { class: "json", text: JSON.stringify(sb, null, 2) })];
   const total = scenes.reduce((s, sc) => s + (Number(sc && sc.duration) || 0), 0);
   const table = el(
     "table",
-    { id: "scenes-table" },
-    el("caption", { class: "visually-hidden", text: "Scenes" }),
+    { id: tableId, class: "scenes" },
+    el("caption", { class: "visually-hidden", text: caption }),
     el(
       "thead",
       {},
@@ -827,8 +827,10 @@ function renderStoryboard(job) {
     );
   });
   table.append(body);
-  box.append(el("p", { class: "muted", text: `${scenes.length} scene${scenes.length === 1 ? "" : "s"}, ${total} s in all` }));
-  box.append(el("div", { class: "table-wrap" }, table));
+  return [
+    el("p", { class: "muted", text: `${scenes.length} scene${scenes.length === 1 ? "" : "s"}, ${total} s in all` }),
+    el("div", { class: "table-wrap" }, table),
+  ];
 }
 
 async function showVideo(job) {
@@ -981,32 +983,180 @@ async function loadPreview(job) {
   }
 }
 
+/** The job's files, newest revision of each; returns them (null when not asked for yet). */
 async function loadArtifacts(job) {
   const section = $("job-artifacts-section");
   if (!TERMINAL.has(job.status) && job.status !== "waiting") {
     section.hidden = true;
-    return;
+    return null;
   }
   const list = await api("GET", `/api/v3/jobs/${job.job_id}/artifacts`);
-  if (state.jobId !== job.job_id) return;
+  if (state.jobId !== job.job_id) return null;
   section.hidden = list.artifacts.length === 0;
   const ul = clear($("job-artifacts"));
   for (const a of list.artifacts) {
-    const b = el("button", { type: "button", class: "secondary small", text: "Download" });
-    b.setAttribute("aria-label", "Download " + a.name);
-    b.addEventListener("click", async () => {
+    ul.append(el("li", {}, el("strong", { text: a.name }), ` ${a.content_type}, ${a.size_bytes} bytes `, downloadButton(a, "Download " + a.name, a.name)));
+  }
+  return list.artifacts;
+}
+
+/** A button that fetches a file with the key and saves it under the given name. */
+function downloadButton(a, label, filename) {
+  const b = el("button", { type: "button", class: "secondary small", text: "Download" });
+  b.setAttribute("aria-label", label);
+  b.addEventListener("click", async () => {
+    try {
+      const url = await fetchBlobUrl(a.download_url);
+      const link = el("a", { href: url, download: filename });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (e) {
+      $("action-error").textContent = "Could not download " + a.name + ": " + (e.detail || e.message);
+    }
+  });
+  return b;
+}
+
+let revisionsLoad = 0;
+let revisionsShown = null; // what the Revisions section was last drawn from
+
+/**
+ * The job's revision history, when it has one (a storyboard edited after a run, or a file stored
+ * more than once): each storyboard revision, newest first, how it ended, who replaced it and when,
+ * its storyboard on demand and the files it made, each played or downloaded as that revision.
+ * Drawn again only when the history changed, so that a video being played stays while the job's
+ * events reload the page.
+ */
+async function loadRevisions(job, artifacts) {
+  if (state.jobId !== job.job_id) return;
+  const load = ++revisionsLoad;
+  const section = $("job-revisions-section");
+  const several = job.storyboard_revision > 1 || (Array.isArray(artifacts) && artifacts.some((a) => a.revision > 1));
+  if (!several) {
+    section.hidden = true;
+    clear($("job-revisions"));
+    revisionsShown = null;
+    return;
+  }
+  const history = await api("GET", `/api/v3/jobs/${job.job_id}/revisions`);
+  if (load !== revisionsLoad || state.jobId !== job.job_id) return;
+  section.hidden = false;
+  const key = job.job_id + ":" + JSON.stringify(history.revisions);
+  if (revisionsShown === key) return;
+  revisionsShown = key;
+  clear($("job-revisions")).append(...history.revisions.map((r) => revisionItem(job.job_id, r)));
+}
+
+function revisionItem(jobId, r) {
+  const li = el("li", {
+    class: "revision" + (r.current ? " revision-current" : ""),
+    "data-revision": r.revision,
+    "data-status": r.status,
+    "data-current": r.current ? "true" : "false",
+  });
+  const head = el(
+    "div",
+    { class: "revision-head" },
+    el("strong", { class: "revision-number", text: "Revision " + r.revision }),
+    r.current ? el("span", { class: "current-tag", text: "current" }) : null,
+    statusBadge(r.status),
+  );
+  if (!r.current && (r.replaced_by || r.replaced_at)) {
+    head.append(
+      el(
+        "span",
+        { class: "muted replaced" },
+        "replaced" + (r.replaced_by ? " by " + r.replaced_by : ""),
+        r.replaced_at ? " · " : null,
+        r.replaced_at ? timeEl(r.replaced_at) : null,
+      ),
+    );
+  }
+  li.append(head);
+
+  if (typeof r.storyboard_url === "string" && r.storyboard_url.startsWith("/api/v3/")) {
+    const boxId = `job-${jobId}-revision-${r.revision}-storyboard`;
+    const box = el("div", { id: boxId, class: "revision-storyboard", hidden: true });
+    const toggle = el("button", {
+      type: "button",
+      class: "secondary small",
+      "aria-expanded": "false",
+      "aria-controls": boxId,
+      text: "Show storyboard",
+    });
+    toggle.addEventListener("click", async () => {
+      const open = box.hidden;
+      if (open && (!box.hasChildNodes() || box.dataset.failed)) {
+        toggle.disabled = true;
+        try {
+          const sb = await api("GET", r.storyboard_url);
+          delete box.dataset.failed;
+          clear(box).append(...storyboardNodes(sb, null, `Scenes of revision ${r.revision}`));
+        } catch (e) {
+          box.dataset.failed = "true";
+          clear(box).append(el("p", { class: "error", text: "Could not load the storyboard: " + (e.detail || e.message) }));
+        }
+        toggle.disabled = false;
+      }
+      box.hidden = !open;
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      toggle.textContent = open ? "Hide storyboard" : "Show storyboard";
+    });
+    head.append(toggle);
+    li.append(box);
+  }
+
+  const files = Array.isArray(r.artifacts) ? r.artifacts : [];
+  if (files.length === 0) {
+    li.append(el("p", { class: "muted", text: "No files from this revision." }));
+  } else {
+    li.append(el("ul", { class: "plain revision-files" }, ...files.map((a) => revisionFile(jobId, a))));
+  }
+  return li;
+}
+
+/** One file of a revision: what it is, and Play (video) or Download for that very revision. */
+function revisionFile(jobId, a) {
+  const sha = typeof a.sha256 === "string" ? a.sha256.slice(0, 12) : "";
+  const li = el(
+    "li",
+    { class: "revision-file", "data-artifact": a.name, "data-artifact-revision": a.revision },
+    el("strong", { text: a.name }),
+    ` revision ${a.revision} · ${a.size_bytes} bytes`,
+    sha ? " · sha256 " : null,
+    sha ? el("code", { title: a.sha256, text: sha }) : null,
+  );
+  const filename = `job-${jobId}-r${a.revision}-${a.name}`;
+  const actions = el("span", { class: "file-actions" });
+  if (typeof a.content_type === "string" && a.content_type.toLowerCase().startsWith("video/")) {
+    const play = el("button", { type: "button", class: "small", "data-action": "play", text: "Play" });
+    play.setAttribute("aria-label", `Play ${a.name}, revision ${a.revision}`);
+    play.addEventListener("click", async () => {
+      play.disabled = true;
       try {
         const url = await fetchBlobUrl(a.download_url);
-        const link = el("a", { href: url, download: a.name });
-        document.body.append(link);
-        link.click();
-        link.remove();
+        if (!li.isConnected) return;
+        const video = el("video", {
+          controls: true,
+          preload: "metadata",
+          "aria-label": `${a.name}, revision ${a.revision}, of job ${jobId}`,
+          "data-artifact-revision": a.revision,
+          "data-src-path": a.download_url,
+        });
+        video.src = url;
+        const link = el("a", { href: url, download: filename, class: "download", text: `Download ${a.name} (revision ${a.revision})` });
+        actions.replaceWith(video, el("p", { class: "file-link" }, link));
       } catch (e) {
-        $("action-error").textContent = "Could not download " + a.name + ": " + (e.detail || e.message);
+        play.disabled = false;
+        play.textContent = "Could not load the video: " + (e.detail || e.message);
       }
     });
-    ul.append(el("li", {}, el("strong", { text: a.name }), ` ${a.content_type}, ${a.size_bytes} bytes `, b));
+    actions.append(play);
   }
+  actions.append(downloadButton(a, `Download ${a.name}, revision ${a.revision}`, filename));
+  li.append(" ", actions);
+  return li;
 }
 
 let jobReload = null;

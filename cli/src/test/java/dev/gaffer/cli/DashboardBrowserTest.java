@@ -9,6 +9,7 @@ import dev.gaffer.api.ApiServer;
 import dev.gaffer.artifact.ArtifactStore;
 import dev.gaffer.auth.ApiKeyRole;
 import dev.gaffer.auth.ApiKeyStore;
+import dev.gaffer.cli.HttpCalls.Reply;
 import dev.gaffer.db.Database;
 import dev.gaffer.job.JobQueries;
 import dev.gaffer.job.JobRequests;
@@ -491,6 +492,117 @@ class DashboardBrowserTest {
         assertThat(decisions.get(1)).contains("gate scenes", "revision 1", "Opening is too dark");
         assertThat(decisions.get(2)).contains("gate scenes", "revision 2");
         assertNoHorizontalOverflowOfThePage();
+    }
+
+    @Test
+    void anEditedVideoJobListsItsRevisionsAndPlaysTheFirstOnesVideo() throws Exception {
+        useKey(approveKey, "operator (approve)");
+        long id = createJob("video", """
+                {"width": 160, "height": 90, "fps": 25},
+                 "storyboard": {"scenes": [
+                   {"duration": 0.4, "background": "navy", "caption": "Opening"},
+                   {"duration": 0.4, "background": "#2e8b57", "caption": "Closing"}]}""");
+        String job = "/api/v3/jobs/" + id;
+        // Revision 1 runs; then its second scene is edited, which reopens the job at revision 2,
+        // approved and run again: two videos, each kept.
+        Reply first = HttpCalls.send(base(), approveKey, "POST", job + "/approve", "{}", "\"1\"");
+        assertThat(first.status()).as("%s", first.body()).isEqualTo(200);
+        HttpCalls.awaitJob(
+                base(), readKey, id, j -> "completed".equals(j.path("status").asText()));
+        Reply edited = HttpCalls.send(
+                base(), submitKey, "PATCH", job + "/scenes/1", "{\"caption\": \"<i>Changed</i>\"}", "\"1\"");
+        assertThat(edited.status()).as("%s", edited.body()).isEqualTo(200);
+        assertThat(edited.body().at("/job/storyboard_revision").asInt()).isEqualTo(2);
+        Reply second = HttpCalls.send(base(), approveKey, "POST", job + "/approve", "{}", "\"2\"");
+        assertThat(second.status()).as("%s", second.body()).isEqualTo(200);
+        HttpCalls.awaitJob(
+                base(), readKey, id, j -> "completed".equals(j.path("status").asText()));
+        JsonNode history = apiGet(job + "/revisions").path("revisions");
+        String sha1 = history.get(1).at("/artifacts/0/sha256").asText();
+        String sha2 = history.get(0).at("/artifacts/0/sha256").asText();
+        assertThat(sha1).hasSize(64).isNotEqualTo(sha2);
+
+        driver.get(base() + "/#/jobs/" + id);
+        waitFor(d -> d.findElements(By.cssSelector("#job-revisions > li")).size() == 2);
+        assertThat(driver.findElement(By.id("job-revisions-section")).isDisplayed())
+                .isTrue();
+        List<WebElement> rows = driver.findElements(By.cssSelector("#job-revisions > li"));
+        // Newest first: revision 2, current; revision 1, completed and replaced by the submitter.
+        WebElement r2 = rows.get(0);
+        WebElement r1 = rows.get(1);
+        assertThat(r2.getAttribute("data-revision")).isEqualTo("2");
+        assertThat(r2.getAttribute("data-current")).isEqualTo("true");
+        assertThat(r2.findElement(By.cssSelector(".revision-head")).getText())
+                .contains("Revision 2", "current", "completed");
+        assertThat(r1.getAttribute("data-revision")).isEqualTo("1");
+        assertThat(r1.getAttribute("data-current")).isEqualTo("false");
+        assertThat(r1.findElement(By.cssSelector(".status")).getText()).isEqualTo("completed");
+        assertThat(r1.findElement(By.cssSelector(".revision-head")).getText())
+                .contains("Revision 1", "replaced by submitter")
+                .doesNotContain("current");
+        // Each revision's own video.mp4: its revision number, size and the start of its checksum.
+        WebElement file2 = r2.findElement(By.cssSelector("li.revision-file[data-artifact='video.mp4']"));
+        WebElement file1 = r1.findElement(By.cssSelector("li.revision-file[data-artifact='video.mp4']"));
+        assertThat(file2.getAttribute("data-artifact-revision")).isEqualTo("2");
+        assertThat(file1.getAttribute("data-artifact-revision")).isEqualTo("1");
+        assertThat(file2.getText())
+                .contains("revision 2", sha2.substring(0, 12))
+                .doesNotContain(sha2);
+        assertThat(file1.getText())
+                .contains("revision 1", sha1.substring(0, 12))
+                .doesNotContain(sha1);
+
+        // Each revision's storyboard, shown as text on demand.
+        r1.findElement(By.cssSelector(".revision-head button[aria-expanded]")).click();
+        waitFor(d -> !r1.findElements(By.cssSelector(".revision-storyboard tbody tr"))
+                .isEmpty());
+        assertThat(r1.findElement(By.cssSelector(".revision-storyboard")).getText())
+                .contains("Opening", "Closing")
+                .doesNotContain("Changed");
+        r2.findElement(By.cssSelector(".revision-head button[aria-expanded]")).click();
+        waitFor(d -> !r2.findElements(By.cssSelector(".revision-storyboard tbody tr"))
+                .isEmpty());
+        assertThat(r2.findElement(By.cssSelector(".revision-storyboard")).getText())
+                .contains("Opening", "<i>Changed</i>")
+                .doesNotContain("Closing");
+        assertThat(driver.findElements(By.cssSelector("#job-revisions i"))).isEmpty();
+
+        // Play revision 1: the first video, fetched with the key from ?revision=1 into a blob.
+        assertThat(file1.findElements(By.tagName("video"))).isEmpty();
+        file1.findElement(By.cssSelector("button[data-action='play']")).click();
+        WebElement video = visible(By.cssSelector("#job-revisions li[data-revision='1'] video"));
+        assertThat(video.getAttribute("src")).startsWith("blob:");
+        assertThat(video.getAttribute("data-artifact-revision")).isEqualTo("1");
+        assertThat(video.getAttribute("data-src-path")).isEqualTo(job + "/artifacts/video.mp4?revision=1");
+        assertThat(driver.findElements(By.cssSelector("#job-revisions li[data-revision='2'] video")))
+                .isEmpty();
+        waitFor(d -> ((Number) js("return arguments[0].readyState;", video)).intValue() >= 1);
+        assertThat(((Number) js("return arguments[0].duration;", video)).doubleValue())
+                .isBetween(0.6, 1.0);
+        // The bytes played are revision 1's, not the newest.
+        String played = (String) driver.executeAsyncScript(
+                "const done = arguments[arguments.length - 1];"
+                        + " fetch(arguments[0].src).then((r) => r.arrayBuffer())"
+                        + ".then((b) => crypto.subtle.digest('SHA-256', b))"
+                        + ".then((h) => done(Array.from(new Uint8Array(h), (x) => x.toString(16).padStart(2, '0'))"
+                        + ".join('')))"
+                        + ".catch((e) => done('failed: ' + e));",
+                video);
+        assertThat(played).isEqualTo(sha1);
+        WebElement download = driver.findElement(By.cssSelector("#job-revisions li[data-revision='1'] a.download"));
+        assertThat(download.getAttribute("href")).isEqualTo(video.getAttribute("src"));
+        assertThat(download.getAttribute("download")).endsWith("r1-video.mp4");
+        js("arguments[0].scrollIntoView({block: 'center'});", video);
+        screenshot("video-revisions-desktop");
+
+        driver.manage().window().setSize(new Dimension(400, 900));
+        try {
+            assertNoHorizontalOverflowOfThePage();
+            js("arguments[0].scrollIntoView({block: 'center'});", video);
+            screenshot("video-revisions-narrow");
+        } finally {
+            driver.manage().window().setSize(new Dimension(1280, 900));
+        }
     }
 
     // -----------------------------------------------------------------------------------------
