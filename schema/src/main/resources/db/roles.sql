@@ -102,6 +102,11 @@ GRANT SELECT, INSERT ON job_storyboards TO gaffer_api;
 -- PreviewStore.REQUEST: a preview of a pending job's revision is asked for at create and revise (V021).
 GRANT SELECT ON job_previews TO gaffer_api;
 GRANT INSERT (job_id, revision) ON job_previews TO gaffer_api;
+-- CallbackStore.RECEIVE stores what a service sent to a callback URL (V026) and wakes the job;
+-- JobRequests.RETRY and REOPEN end a job's wait for a callback. The token secret signs and checks.
+GRANT SELECT, DELETE ON job_callbacks TO gaffer_api;
+GRANT UPDATE (received_at, payload) ON job_callbacks TO gaffer_api;
+GRANT SELECT ON gaffer_secrets TO gaffer_api;
 -- Review policies (V015) are set by admin keys through the API.
 GRANT SELECT, INSERT, UPDATE, DELETE ON review_policies TO gaffer_api;
 -- Every transition appends its history. The event that finishes a job (cancelled, failed) is
@@ -146,6 +151,10 @@ GRANT INSERT, UPDATE, DELETE ON workers TO gaffer_worker;
 GRANT SELECT ON job_previews TO gaffer_worker;
 GRANT UPDATE (status, attempt, locked_by, lease_expires_at, result, error, started_at, finished_at)
     ON job_previews TO gaffer_worker;
+-- CallbackStore.ISSUE and AWAIT: the lease holder asks for a callback and waits (V026);
+-- TAKE_CANCELLED: a worker takes the wait of a cancelled job to tell its handler.
+GRANT SELECT, INSERT, UPDATE, DELETE ON job_callbacks TO gaffer_worker;
+GRANT SELECT ON gaffer_secrets TO gaffer_worker;
 -- ArtifactStore.PUT (an upsert by the lease holder, which may keep only the newest revisions, V024).
 GRANT INSERT, UPDATE, DELETE ON job_artifacts TO gaffer_worker;
 -- db-scheduler runs the maintenance tasks through this table.
@@ -217,6 +226,11 @@ BEGIN
              OR (o.status IN ('pending', 'approved', 'processing', 'waiting') AND n.status = 'cancelled')
              OR (o.status IN ('failed', 'cancelled') AND n.status IN ('approved', 'waiting'))
              OR (o.status = 'waiting' AND n.status IN ('waiting', 'approved'))
+             -- CallbackStore.RECEIVE (V026): a job waiting for a callback is woken (run_at) only by the
+             -- callback received in this transaction, for the attempt it waits with.
+             OR (o.status = 'approved' AND n.status = 'approved' AND n.attempt = o.attempt
+                 AND EXISTS (SELECT 1 FROM job_callbacks c
+                              WHERE c.job_id = n.id AND c.received_at = now() AND c.attempt = n.attempt + 1))
              -- REOPEN (V024): a finished top-level job edited to its next revision, back to its plan.
              OR (o.status IN ('completed', 'failed', 'cancelled') AND n.status = 'pending' AND o.parent_id IS NULL
                  AND n.storyboard_revision = o.storyboard_revision + 1 AND n.attempt = 0))
@@ -405,11 +419,11 @@ BEGIN
         OR NOT COALESCE(CASE who
             WHEN 'gaffer_api' THEN
                 e.kind IN ('approved', 'rejected', 'changes_requested', 'revised', 'cancelled', 'retried', 'resumed',
-                           'progress')
+                           'progress', 'callback_received')
                 OR (e.kind = 'created' AND j.parent_id IS NULL)
             WHEN 'gaffer_worker' THEN
                 e.kind IN ('claimed', 'progress', 'waiting', 'resumed', 'retried', 'reclaimed', 'released',
-                           'completed', 'failed', 'cancelled', 'awaiting_review', 'escalated')
+                           'completed', 'failed', 'cancelled', 'awaiting_review', 'escalated', 'awaiting_callback')
                 OR (e.kind = 'created' AND j.parent_id IS NOT NULL)
             ELSE false
          END, false)

@@ -15,6 +15,7 @@ revised AS (
       FROM args, prior p
      WHERE j.id = p.id
     RETURNING j.*),
+unwaited AS (DELETE FROM job_callbacks c USING revised r WHERE c.job_id = r.id RETURNING c.job_id),
 kept AS (
     INSERT INTO job_storyboards (job_id, revision, storyboard, replaced_by, ended_as, result)
     SELECT p.id, p.storyboard_revision, p.storyboard, args.actor, p.status, p.result
@@ -45,4 +46,6 @@ SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, sta
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
 approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, review_gate,
-review_summary, gate_round, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM kept) AS kept FROM revised
+review_summary, gate_round, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM kept) AS kept,
+       (SELECT count(*) FROM unwaited) AS unwaited
+  FROM revised

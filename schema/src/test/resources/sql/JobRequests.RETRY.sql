@@ -16,6 +16,8 @@ rerun AS (
      WHERE c.parent_id = t.id AND c.status IN ('failed', 'cancelled')
     RETURNING c.*),
 rerun_count AS (SELECT count(*)::int AS n FROM rerun),
+-- A retry starts over: a wait for a callback of the failed attempt ends (V026).
+unwaited AS (DELETE FROM job_callbacks c USING target t WHERE c.job_id = t.id RETURNING c.job_id),
 retried AS (
     UPDATE jobs j
        SET status = CASE WHEN r.n > 0 THEN 'waiting' ELSE 'approved' END::job_status,
@@ -62,5 +64,6 @@ SELECT id, parent_id, type, queue, priority, parameters, storyboard, result, sta
 progress_percentage, attempt, max_attempts, run_at, last_error, locked_by, heartbeat_at, lease_expires_at,
 subjobs_total, subjobs_open, fanout_stage, resume_stage, on_subjob_failure, idempotency_key, created_by,
 approved_by, created_at, approved_at, started_at, finished_at, updated_at, storyboard_revision, review_gate,
-review_summary, gate_round, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened
+review_summary, gate_round, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened,
+       (SELECT count(*) FROM unwaited) AS unwaited
   FROM retried

@@ -49,6 +49,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(404, "Not Found", detail, null);
     }
 
+    /** What the request names existed and is no more (a callback URL used, expired or replaced). */
+    public static ApiException gone(String detail) {
+        return new ApiException(410, "Gone", detail, null);
+    }
+
     public static ApiException conflict(String field, String detail) {
         return new ApiException(409, "Conflict", detail, field);
     }

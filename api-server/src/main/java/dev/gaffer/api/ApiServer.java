@@ -54,6 +54,7 @@ public final class ApiServer implements AutoCloseable {
     private final SystemController system;
     private final ArtifactController artifacts;
     private final SceneController scenes;
+    private final CallbackController callbacks;
     private final List<Route> registered = new CopyOnWriteArrayList<>();
     private Javalin app;
     private MetricsEndpoint metricsEndpoint;
@@ -114,6 +115,11 @@ public final class ApiServer implements AutoCloseable {
                 metrics,
                 validators);
         this.scenes = new SceneController(requests, queries, validators, jobs, config, metrics);
+        this.callbacks = new CallbackController(
+                new dev.gaffer.job.CallbackTokens(database.dataSource()),
+                new dev.gaffer.job.CallbackStore(database.dataSource()),
+                config,
+                metrics);
         this.reviews = new ReviewController(trail, config, validators);
         this.streams = new StreamController(queries, hub, auth);
         this.system = new SystemController(database, queries, metrics);
@@ -154,6 +160,7 @@ public final class ApiServer implements AutoCloseable {
                     post("scenes/{index}/regenerate", scenes::regenerate, Access.SUBMIT);
                 });
             });
+            post("callbacks/{token}", callbacks::receive, Access.PUBLIC);
             path("reviews", () -> {
                 get(reviews::export, Access.READ);
                 get("awaiting", reviews::awaiting, Access.APPROVE);

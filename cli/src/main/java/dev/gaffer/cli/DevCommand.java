@@ -134,7 +134,8 @@ final class DevCommand implements Callable<Integer> {
                         registry,
                         new ArtifactStore(db.dataSource(), ArtifactStore.DEFAULT_MAX_BYTES),
                         ffmpeg,
-                        Path.of(System.getProperty("java.io.tmpdir"), "gaffer"));
+                        Path.of(System.getProperty("java.io.tmpdir"), "gaffer"),
+                        dev.gaffer.video.PredictionConfig.fromEnvironment(env));
                 videoNote = "video jobs render with ffmpeg";
             } catch (IllegalStateException e) {
                 videoNote = "ffmpeg not found: video jobs will wait for a worker that has it (apt-get install ffmpeg)";

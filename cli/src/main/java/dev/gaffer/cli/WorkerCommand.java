@@ -208,7 +208,8 @@ final class WorkerCommand implements Callable<Integer> {
 
     /**
      * The handlers this worker runs: GAFFER_JOB_TYPES (comma-separated) or, when unset, every
-     * handler on the class path plus the reference video pipeline (video, image_pairs, scene).
+     * handler on the class path plus the reference video pipeline (video, image_pairs, scene, and
+     * scene_prediction when GAFFER_PREDICTION_URL names a prediction API).
      * The pipeline needs FFmpeg: when it is enabled and ffmpeg is missing the worker refuses to
      * start, saying so. A worker claims only the types it runs; other types wait for workers
      * that have them.
@@ -221,6 +222,10 @@ final class WorkerCommand implements Callable<Integer> {
         if (typesText == null || typesText.isBlank()) {
             wanted.addAll(found.types());
             wanted.addAll(VideoHandlers.TYPES);
+            if (dev.gaffer.video.PredictionConfig.fromEnvironment(settings).isEmpty()) {
+                // Scenes by a prediction API run only where GAFFER_PREDICTION_URL says where it is.
+                wanted.remove(VideoHandlers.SCENE_PREDICTION);
+            }
         } else {
             for (String t : typesText.split(",")) {
                 if (!t.isBlank()) {
@@ -241,7 +246,12 @@ final class WorkerCommand implements Callable<Integer> {
             }
             Ffmpeg ffmpeg = Ffmpeg.locate(settings);
             Path workDir = Path.of(settings.getOrDefault("GAFFER_WORK_DIR", DEFAULT_WORK_DIR));
-            VideoHandlers.register(found, new ArtifactStore(db.dataSource(), maxBytes), ffmpeg, workDir);
+            VideoHandlers.register(
+                    found,
+                    new ArtifactStore(db.dataSource(), maxBytes),
+                    ffmpeg,
+                    workDir,
+                    dev.gaffer.video.PredictionConfig.fromEnvironment(settings));
         }
         HandlerRegistry selected = new HandlerRegistry();
         for (String type : wanted) {

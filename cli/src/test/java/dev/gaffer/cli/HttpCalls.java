@@ -53,9 +53,10 @@ final class HttpCalls {
 
     static Reply send(String base, String key, String method, String path, String body, String ifMatch)
             throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
-                .header("Authorization", "Bearer " + key)
-                .timeout(Duration.ofSeconds(30));
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
         if (ifMatch != null) {
             b.header("If-Match", ifMatch);
         }

@@ -102,4 +102,27 @@ public interface JobContext {
     default Outcome spawnAndWait(List<SubJob> subJobs, String fanoutStage, String resumeStage) {
         return Outcome.waitFor(subJobs, fanoutStage, resumeStage);
     }
+
+    /** What an external service sent to the job's callback URL, and when. */
+    record Callback(JsonNode payload, java.time.Instant receivedAt) {}
+
+    /**
+     * The token of this attempt's callback URL (issue 19): the same until the service calls back,
+     * a new one for the next wait. Signed, single-use, good only for this attempt and until the
+     * wait's deadline. Hand {@link #callbackPath()}, under the API's public address, to the
+     * service, then return {@link Outcome#awaitCallback}.
+     */
+    default String callbackToken() {
+        throw new UnsupportedOperationException("this context issues no callbacks");
+    }
+
+    /** {@code /api/v3/callbacks/{token}}: where the service POSTs (JSON) when the work is done. */
+    default String callbackPath() {
+        return "/api/v3/callbacks/" + callbackToken();
+    }
+
+    /** What the service sent, when this attempt was called back; empty before, or after a poll alone. */
+    default java.util.Optional<Callback> callback() {
+        return java.util.Optional.empty();
+    }
 }

@@ -13,4 +13,13 @@ public interface JobHandler {
 
     /** Runs the job; a thrown exception is a retryable failure. */
     Outcome handle(JobContext ctx) throws Exception;
+
+    /**
+     * A job of this type was cancelled while it waited for a callback ({@link
+     * Outcome#awaitCallback}), holding no worker: no handler runs to hear of it, so this is called
+     * instead, once, on one worker that has this handler, soon after the cancellation. Tell the
+     * external service to stop (e.g. cancel the prediction named by {@code job.currentStage()}).
+     * Best effort: an exception is logged. Nothing by default.
+     */
+    default void cancelledWhileWaiting(dev.gaffer.job.Job job) throws Exception {}
 }

@@ -77,6 +77,38 @@ public sealed interface Outcome {
         }
     }
 
+    /**
+     * Wait for an external service (issue 19) without holding a worker: the job gives its lease and
+     * its attempt back and waits until the service calls back the URL of {@link
+     * JobContext#callbackPath()}, or until the next poll ({@code pollEvery}), or until {@code timeout}
+     * after the attempt first waited. Then it runs again, on any worker, at {@code resumeStage}
+     * (null: the stage it is at), where {@link JobContext#callback()} has what the service sent, if
+     * it called back. Waiting again before the deadline (after a poll that found the work
+     * unfinished) keeps the same callback URL and deadline; past the deadline the attempt fails
+     * with a retryable error ("no callback within …"), so a retry starts over with a new URL.
+     */
+    record AwaitCallback(Duration timeout, Duration pollEvery, String resumeStage) implements Outcome {
+        public AwaitCallback {
+            Objects.requireNonNull(timeout, "timeout");
+            Objects.requireNonNull(pollEvery, "pollEvery");
+            if (timeout.isNegative() || timeout.isZero() || pollEvery.isNegative() || pollEvery.isZero()) {
+                throw new IllegalArgumentException(
+                        "a wait for a callback needs a positive timeout and poll interval, got " + timeout + " and "
+                                + pollEvery);
+            }
+        }
+    }
+
+    /** Wait for the callback until {@code timeout}, without polling, at the stage the job is at. */
+    static Outcome awaitCallback(Duration timeout) {
+        return new AwaitCallback(timeout, timeout, null);
+    }
+
+    /** Wait for the callback until {@code timeout}, looking again every {@code pollEvery}, then resume at {@code resumeStage}. */
+    static Outcome awaitCallback(Duration timeout, Duration pollEvery, String resumeStage) {
+        return new AwaitCallback(timeout, pollEvery, resumeStage);
+    }
+
     static Outcome complete(JsonNode result) {
         return new Complete(result);
     }

@@ -256,6 +256,7 @@ public final class JobRequests {
                   FROM args, prior p
                  WHERE j.id = p.id
                 RETURNING j.*),
+            unwaited AS (DELETE FROM job_callbacks c USING revised r WHERE c.job_id = r.id RETURNING c.job_id),
             kept AS (
                 INSERT INTO job_storyboards (job_id, revision, storyboard, replaced_by, ended_as, result)
                 SELECT p.id, p.storyboard_revision, p.storyboard, args.actor, p.status, p.result
@@ -269,7 +270,9 @@ public final class JobRequests {
                        NULL::timestamptz AS attempt_started_at, NULL::bigint AS event_id
                   FROM revised r JOIN prior p ON p.id = r.id, args),
             %s
-            SELECT %s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM kept) AS kept FROM revised
+            SELECT %s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM kept) AS kept,
+                   (SELECT count(*) FROM unwaited) AS unwaited
+              FROM revised
             """.formatted(RECORD, COLUMNS);
 
     /**
@@ -344,6 +347,8 @@ public final class JobRequests {
                  WHERE c.parent_id = t.id AND c.status IN ('failed', 'cancelled')
                 RETURNING c.*),
             rerun_count AS (SELECT count(*)::int AS n FROM rerun),
+            -- A retry starts over: a wait for a callback of the failed attempt ends (V026).
+            unwaited AS (DELETE FROM job_callbacks c USING target t WHERE c.job_id = t.id RETURNING c.job_id),
             retried AS (
                 UPDATE jobs j
                    SET status = CASE WHEN r.n > 0 THEN 'waiting' ELSE 'approved' END::job_status,
@@ -373,7 +378,8 @@ public final class JobRequests {
                        'rerun with job ' || parent_id, NULL, NULL
                   FROM rerun),
             %1$s
-            SELECT %2$s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened
+            SELECT %2$s, (SELECT count(*) FROM notified) AS notified, (SELECT count(*) FROM reopened) AS reopened,
+                   (SELECT count(*) FROM unwaited) AS unwaited
               FROM retried
             """.formatted(RECORD, COLUMNS, FanIn.SUBJOBS_PROGRESS_SHARE);
 

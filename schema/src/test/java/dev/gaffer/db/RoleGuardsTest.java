@@ -278,6 +278,26 @@ class RoleGuardsTest {
         }
 
         @Test
+        void workersWaitForCallbacksAndTheApiReceivesThem() {
+            approved("render");
+            Job running = claimOne("w/1");
+            var workerSide = new dev.gaffer.job.CallbackStore(worker.dataSource());
+            var apiSide = new dev.gaffer.job.CallbackStore(api.dataSource());
+            java.util.UUID nonce = workerSide.issue(running.lease()).orElseThrow();
+            String token = new dev.gaffer.job.CallbackTokens(worker.dataSource()).token(running.id(), nonce);
+            assertThat(new dev.gaffer.job.CallbackTokens(api.dataSource()).verify(token))
+                    .contains(new dev.gaffer.job.CallbackTokens.Parsed(running.id(), nonce));
+            assertThat(workerSide.await(running.lease(), Duration.ofMinutes(5), Duration.ofMinutes(5), null))
+                    .isEqualTo(dev.gaffer.job.CallbackStore.Waited.WAITING);
+            assertThat(apiSide.receive(running.id(), nonce, json("{\"ok\":true}")))
+                    .isEqualTo(dev.gaffer.job.CallbackStore.Received.ACCEPTED);
+            Job resumed = claimOne("w/2");
+            assertThat(workerSide.received(resumed.lease())).isPresent();
+            asApi.requests().cancel(resumed.id(), "sam");
+            assertThat(asApi.requests().retry(resumed.id(), "sam")).isInstanceOf(Moved.class);
+        }
+
+        @Test
         void workersClaimBeatCompleteFailReleaseAndAreReclaimed() {
             approved("noop");
             Job done = claimOne("w/1");
@@ -537,6 +557,19 @@ class RoleGuardsTest {
                     "UPDATE jobs SET status = 'pending', storyboard_revision = storyboard_revision + 1, attempt = 0,"
                             + " finished_at = NULL, finished_event_id = NULL, completed_by = NULL, result = NULL,"
                             + " progress_percentage = 0, review_gate = 'scenes', gate_round = 1 WHERE id = " + j.id());
+        }
+
+        @Test
+        void theApiWakesAWaitingJobOnlyWithItsCallback() {
+            approved("render");
+            Job running = claimOne("w/1");
+            new dev.gaffer.job.CallbackStore(worker.dataSource())
+                    .await(running.lease(), Duration.ofMinutes(5), Duration.ofMinutes(5), null);
+            refused(api, "UPDATE jobs SET run_at = now() WHERE id = " + running.id());
+            refused(
+                    api,
+                    "INSERT INTO job_events (job_id, kind, status, attempt) VALUES (" + running.id()
+                            + ", 'awaiting_callback', 'approved', 0)");
         }
 
         @Test

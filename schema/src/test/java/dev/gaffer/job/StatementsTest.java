@@ -41,7 +41,10 @@ class StatementsTest {
             JobQueries.class,
             WorkerStore.class,
             ApiKeyStore.class,
-            ArtifactStore.class);
+            ArtifactStore.class,
+            PreviewStore.class,
+            CallbackStore.class,
+            CallbackTokens.class);
 
     /**
      * The statements: every static final String constant of a store that is a whole statement

@@ -62,6 +62,8 @@ final class JobRunner {
     private final WorkerStats stats;
     private Deadlines deadlines;
     private final int prefetchLimit;
+    private final dev.gaffer.job.CallbackStore callbacks;
+    private final dev.gaffer.job.CallbackTokens tokens;
     // Claimed jobs waiting for a slot, in claim order; guarded by itself.
     private final ArrayDeque<RunningJob> queued = new ArrayDeque<>();
     // When the job at the head of the queue was claimed (System.nanoTime()); 0 when none waits.
@@ -83,7 +85,11 @@ final class JobRunner {
             Duration defaultTimeout,
             Duration writeDeadline,
             WorkerStats stats,
-            int prefetchLimit) {
+            int prefetchLimit,
+            dev.gaffer.job.CallbackStore callbacks,
+            dev.gaffer.job.CallbackTokens tokens) {
+        this.callbacks = callbacks;
+        this.tokens = tokens;
         this.prefetchLimit = prefetchLimit;
         this.workerId = workerId;
         this.outcomes = outcomes;
@@ -362,7 +368,7 @@ final class JobRunner {
                     error = new IllegalStateException(
                             "no handler for job type '" + rj.job.type() + "' on worker " + workerId);
                 } else {
-                    outcome = handler.handle(new RunContext(rj, queries));
+                    outcome = handler.handle(new RunContext(rj, queries, callbacks, tokens));
                     if (outcome == null) {
                         error = new IllegalStateException("the handler of '" + rj.job.type() + "' returned null");
                     }
@@ -473,6 +479,19 @@ final class JobRunner {
                             Duration.ZERO);
                 }
                 yield outcomes.awaitReview(rj.lease, false, a.gate(), a.resumeStage(), a.redoStage(), summary);
+            }
+            case Outcome.AwaitCallback a -> {
+                var waited = callbacks.await(rj.lease, a.timeout(), a.pollEvery(), a.resumeStage());
+                yield switch (waited) {
+                    case WAITING -> new Written(rj.id(), JobStatus.APPROVED, null);
+                    case LEASE_LOST -> new LeaseLost(rj.lease);
+                    case EXPIRED ->
+                        outcomes.fail(
+                                rj.lease,
+                                "no callback within " + a.timeout().toMillis() + " ms of the first wait",
+                                true,
+                                backoff.delay(rj.job.attempt()));
+                };
             }
             case Outcome.WaitForSubJobs w -> {
                 SpawnResult s =

@@ -10,10 +10,32 @@ final class RunContext implements JobContext {
 
     private final RunningJob running;
     private final JobQueries queries;
+    private final dev.gaffer.job.CallbackStore callbacks;
+    private final dev.gaffer.job.CallbackTokens tokens;
 
-    RunContext(RunningJob running, JobQueries queries) {
+    RunContext(
+            RunningJob running,
+            JobQueries queries,
+            dev.gaffer.job.CallbackStore callbacks,
+            dev.gaffer.job.CallbackTokens tokens) {
         this.running = running;
         this.queries = queries;
+        this.callbacks = callbacks;
+        this.tokens = tokens;
+    }
+
+    @Override
+    public String callbackToken() {
+        var nonce = callbacks
+                .issue(running.job.lease())
+                .orElseThrow(() -> new IllegalStateException(
+                        "job " + running.job.id() + " lost its lease; it cannot ask for a callback"));
+        return tokens.token(running.job.id(), nonce);
+    }
+
+    @Override
+    public java.util.Optional<Callback> callback() {
+        return callbacks.received(running.job.lease()).map(c -> new Callback(c.payload(), c.receivedAt()));
     }
 
     @Override

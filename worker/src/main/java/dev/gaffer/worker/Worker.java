@@ -66,6 +66,7 @@ public final class Worker implements AutoCloseable {
     private final NotificationListener listener;
     private final Maintenance maintenance;
     private final Reclaimer reclaimer;
+    private final CancelledWaits cancelledWaits;
     private final Pruner pruner;
     private final WorkerExpiry workerExpiry;
     private final Deadlines deadlines;
@@ -122,7 +123,9 @@ public final class Worker implements AutoCloseable {
                 config.jobTimeout(),
                 config.heartbeatTimeout(),
                 stats,
-                config.prefetch());
+                config.prefetch(),
+                new dev.gaffer.job.CallbackStore(database.dataSource()),
+                new dev.gaffer.job.CallbackTokens(database.dataSource()));
         this.deadlines = new Deadlines(id, running.values(), runner::timedOut);
         runner.deadlines(deadlines);
         this.claimLoop = new ClaimLoop(
@@ -170,6 +173,8 @@ public final class Worker implements AutoCloseable {
                         max(config.heartbeatInterval(), MIN_LISTEN_PING_TIMEOUT))
                 : null;
         this.reclaimer = new Reclaimer(reclaims, Reclaimer.Config.DEFAULTS);
+        this.cancelledWaits = new CancelledWaits(
+                new dev.gaffer.job.CallbackStore(database.dataSource()), registry, config.reclaimInterval(), id);
         this.pruner = new Pruner(
                 reclaims,
                 new ReviewTrail(database.dataSource()),
@@ -222,6 +227,7 @@ public final class Worker implements AutoCloseable {
         }
         deadlines.start();
         heartbeater.start();
+        cancelledWaits.start();
         claimLoop.start();
         previews.start();
         if (maintenance != null) {
@@ -284,6 +290,7 @@ public final class Worker implements AutoCloseable {
             claimLoop.stop();
             previews.close();
             heartbeater.stop();
+            cancelledWaits.close();
             closeQuietly("maintenance", maintenance);
             closeQuietly("listener", listener);
             closeQuietly("claim pool", claimPool);

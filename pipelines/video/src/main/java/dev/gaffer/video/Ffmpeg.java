@@ -137,15 +137,67 @@ public final class Ffmpeg {
         List<String> cmd =
                 new ArrayList<>(List.of(ffmpeg, "-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i", source));
         if (captionFile != null) {
-            int fontSize = Math.max(12, height / 14);
-            cmd.addAll(List.of(
-                    "-vf",
-                    "drawtext=textfile=" + captionFile.toAbsolutePath() + ":expansion=none"
-                            + ":fontcolor=white:fontsize=" + fontSize + ":box=1:boxcolor=black@0.55:boxborderw="
-                            + (fontSize / 3)
-                            + ":x=(w-text_w)/2:y=h-text_h-" + (height / 10)));
+            cmd.addAll(List.of("-vf", caption(captionFile, height)));
         }
         return cmd;
+    }
+
+    /** The drawtext filter of a caption file: white on a dark box, centred near the bottom. */
+    private static String caption(Path captionFile, int height) {
+        int fontSize = Math.max(12, height / 14);
+        return "drawtext=textfile=" + captionFile.toAbsolutePath() + ":expansion=none"
+                + ":fontcolor=white:fontsize=" + fontSize + ":box=1:boxcolor=black@0.55:boxborderw=" + (fontSize / 3)
+                + ":x=(w-text_w)/2:y=h-text_h-" + (height / 10);
+    }
+
+    /**
+     * Renders one scene from an image or a clip that another renderer made (a prediction API's
+     * output): fitted into the format (letterboxed), held or cut to the scene's duration, with the
+     * scene's caption, encoded like {@link #renderScene} so that the clips concatenate.
+     */
+    public void renderFromMedia(
+            Path media, boolean still, VideoSpec.Scene scene, int width, int height, int fps, Path out)
+            throws IOException, InterruptedException {
+        Path captionFile = captionFile(scene, out);
+        try {
+            String duration = String.format(Locale.ROOT, "%.3f", scene.duration());
+            List<String> cmd = new ArrayList<>(List.of(ffmpeg, "-hide_banner", "-nostdin", "-y"));
+            if (still) {
+                cmd.addAll(List.of("-loop", "1", "-framerate", String.valueOf(fps)));
+            }
+            cmd.addAll(List.of("-i", media.toString()));
+            String filter = "scale=" + width + ":" + height + ":force_original_aspect_ratio=decrease,pad=" + width + ":"
+                    + height + ":(ow-iw)/2:(oh-ih)/2,setsar=1,fps=" + fps + ",tpad=stop_mode=clone:stop_duration="
+                    + duration;
+            if (captionFile != null) {
+                filter += "," + caption(captionFile, height);
+            }
+            cmd.addAll(List.of(
+                    "-vf",
+                    filter,
+                    "-t",
+                    duration,
+                    "-an",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-r",
+                    String.valueOf(fps),
+                    "-movflags",
+                    "+faststart",
+                    "-progress",
+                    "pipe:1",
+                    "-nostats",
+                    out.toString()));
+            run(cmd, scene.duration(), f -> {});
+        } finally {
+            if (captionFile != null) {
+                Files.deleteIfExists(captionFile);
+            }
+        }
     }
 
     /** Joins clips of one format into one MP4 without re-encoding. */

@@ -36,8 +36,12 @@ public final class VideoHandlers {
     public static final String VIDEO = "video";
     public static final String IMAGE_PAIRS = "image_pairs";
     public static final String SCENE = "scene";
+    /** A scene made by an external prediction API ({@link PredictionScene}). */
+    public static final String SCENE_PREDICTION = "scene_prediction";
+    /** The job types of one scene, by renderer. */
+    public static final Set<String> SCENES = Set.of(SCENE, SCENE_PREDICTION);
     /** Every job type of the pipeline. */
-    public static final Set<String> TYPES = Set.of(VIDEO, IMAGE_PAIRS, SCENE);
+    public static final Set<String> TYPES = Set.of(VIDEO, IMAGE_PAIRS, SCENE, SCENE_PREDICTION);
 
     public static final String RENDERING = "rendering";
     /** After the scenes, when the job asks for a review of them: where it stops at the gate. */
@@ -56,13 +60,30 @@ public final class VideoHandlers {
 
     public static HandlerRegistry register(
             HandlerRegistry registry, ArtifactStore artifacts, Ffmpeg ffmpeg, Path workDir) {
-        JobHandler video = new Video(artifacts, ffmpeg, workDir);
+        return register(registry, artifacts, ffmpeg, workDir, java.util.Optional.empty());
+    }
+
+    /**
+     * As {@link #register(HandlerRegistry, ArtifactStore, Ffmpeg, Path)}, with the {@code
+     * scene_prediction} renderer when {@code prediction} is configured ({@link PredictionConfig}).
+     */
+    public static HandlerRegistry register(
+            HandlerRegistry registry,
+            ArtifactStore artifacts,
+            Ffmpeg ffmpeg,
+            Path workDir,
+            java.util.Optional<PredictionConfig> prediction) {
+        String predictionRenderer = prediction.map(PredictionConfig::rendererId).orElse("prediction");
+        JobHandler video = new Video(artifacts, ffmpeg, workDir, predictionRenderer);
         PreviewHandler frames = new Frames(ffmpeg, workDir);
-        return registry.register(VIDEO, video)
+        registry.register(VIDEO, video)
                 .register(IMAGE_PAIRS, video)
                 .register(SCENE, new Scene(artifacts, ffmpeg, workDir))
                 .registerPreview(VIDEO, frames)
                 .registerPreview(IMAGE_PAIRS, frames);
+        prediction.ifPresent(config -> registry.register(
+                SCENE_PREDICTION, new PredictionScene(new PredictionClient(config), artifacts, ffmpeg, workDir)));
+        return registry;
     }
 
     /** The width of a preview frame; its height keeps the video's aspect. */
@@ -120,11 +141,20 @@ public final class VideoHandlers {
         private final ArtifactStore artifacts;
         private final Ffmpeg ffmpeg;
         private final Path workDir;
+        private final String predictionRenderer;
 
-        Video(ArtifactStore artifacts, Ffmpeg ffmpeg, Path workDir) {
+        Video(ArtifactStore artifacts, Ffmpeg ffmpeg, Path workDir, String predictionRenderer) {
             this.artifacts = artifacts;
             this.ffmpeg = ffmpeg;
             this.workDir = workDir;
+            this.predictionRenderer = predictionRenderer;
+        }
+
+        /** The scene job type and the renderer name of the hashes, for the video's {@code renderer}. */
+        private Renderer renderer(JobContext ctx) {
+            return "prediction".equals(VideoSpec.renderer(ctx.parameters()))
+                    ? new Renderer(SCENE_PREDICTION, predictionRenderer)
+                    : new Renderer(SCENE, VideoSpec.RENDERER);
         }
 
         @Override
@@ -145,11 +175,12 @@ public final class VideoHandlers {
                 // again. The stitch takes the newest clip of each scene's hash.
                 boolean review = VideoSpec.reviewGates(ctx.parameters()).contains(SCENES_GATE);
                 boolean redo = RENDERING.equals(ctx.stage());
+                Renderer renderer = renderer(ctx);
                 java.util.Map<String, Job> made = redo ? java.util.Map.of() : clipsByHash(ctx);
                 List<SubJob> scenes = new ArrayList<>();
                 java.util.Set<String> asked = new java.util.HashSet<>();
                 for (int i = 0; i < spec.scenes().size(); i++) {
-                    String hash = spec.inputHash(spec.scenes().get(i));
+                    String hash = spec.inputHash(spec.scenes().get(i), renderer.id());
                     if (made.containsKey(hash) || !asked.add(hash)) {
                         continue;
                     }
@@ -157,7 +188,8 @@ public final class VideoHandlers {
                     p.put("index", i);
                     p.put("input_hash", hash);
                     p.set("scene", spec.scenes().get(i).toJson(JSON));
-                    scenes.add(new SubJob(SCENE, null, ctx.job().priority(), p, NewJob.DEFAULT_MAX_ATTEMPTS));
+                    scenes.add(
+                            new SubJob(renderer.jobType(), null, ctx.job().priority(), p, NewJob.DEFAULT_MAX_ATTEMPTS));
                 }
                 if (!scenes.isEmpty()) {
                     // One scene that cannot be rendered makes the video impossible: stop the others at once.
@@ -180,7 +212,7 @@ public final class VideoHandlers {
         private static java.util.Map<String, Job> clipsByHash(JobContext ctx) {
             java.util.Map<String, Job> newest = new java.util.HashMap<>();
             for (Job j : ctx.subJobs()) {
-                if (SCENE.equals(j.type()) && j.status() == JobStatus.COMPLETED && j.result() != null) {
+                if (SCENES.contains(j.type()) && j.status() == JobStatus.COMPLETED && j.result() != null) {
                     String hash = j.result().path("input_hash").asText("");
                     if (!hash.isEmpty()) {
                         newest.merge(hash, j, (a, b) -> a.id() > b.id() ? a : b);
@@ -195,11 +227,12 @@ public final class VideoHandlers {
          * input hash (a request for changes at the scenes gate renders every scene again, and
          * the earlier clips stay as they were).
          */
-        private static List<Job> latestScenes(JobContext ctx, VideoSpec spec) {
+        private List<Job> latestScenes(JobContext ctx, VideoSpec spec) {
             java.util.Map<String, Job> made = clipsByHash(ctx);
+            String renderer = renderer(ctx).id();
             List<Job> clips = new ArrayList<>();
             for (VideoSpec.Scene scene : spec.scenes()) {
-                clips.add(made.get(spec.inputHash(scene)));
+                clips.add(made.get(spec.inputHash(scene, renderer)));
             }
             return clips;
         }
@@ -208,15 +241,16 @@ public final class VideoHandlers {
          * Why the scenes cannot be used (the first scene without a clip, with what became of the
          * job that was to make it), or null when every scene of the spec has its clip.
          */
-        private static String unusable(JobContext ctx, List<Job> clips, VideoSpec spec) {
+        private String unusable(JobContext ctx, List<Job> clips, VideoSpec spec) {
+            String renderer = renderer(ctx).id();
             for (int i = 0; i < clips.size(); i++) {
                 if (clips.get(i) != null) {
                     continue;
                 }
-                String hash = spec.inputHash(spec.scenes().get(i));
+                String hash = spec.inputHash(spec.scenes().get(i), renderer);
                 Job last = null;
                 for (Job j : ctx.subJobs()) {
-                    if (SCENE.equals(j.type())
+                    if (SCENES.contains(j.type())
                             && hash.equals(j.parameters().path("input_hash").asText())
                             && (last == null || j.id() > last.id())) {
                         last = j;
@@ -332,6 +366,9 @@ public final class VideoHandlers {
             }
         }
     }
+
+    /** Which scene job makes a video's clips, and the renderer's name in their input hashes. */
+    private record Renderer(String jobType, String id) {}
 
     /** One scene: render it with FFmpeg, reporting FFmpeg's own progress, and store the clip. */
     static final class Scene implements JobHandler {

@@ -64,6 +64,23 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
     public static final String RENDERER = "ffmpeg-scene/1";
 
     public static final int MAX_PROMPT_LENGTH = 4000;
+
+    /** The renderers a video may ask for ({@code parameters.renderer}): FFmpeg here, or a prediction API. */
+    public static final java.util.Set<String> RENDERERS = java.util.Set.of("ffmpeg", "prediction");
+
+    /** {@code parameters.renderer}: {@code ffmpeg} (the default) or {@code prediction}. */
+    public static String renderer(JsonNode parameters) {
+        JsonNode v = parameters == null ? null : parameters.get("renderer");
+        if (v == null || v.isNull()) {
+            return "ffmpeg";
+        }
+        if (!v.isTextual() || !RENDERERS.contains(v.asText())) {
+            throw new InvalidSpecException(
+                    "parameters.renderer", "must be one of " + new java.util.TreeSet<>(RENDERERS) + ", got " + v);
+        }
+        return v.asText();
+    }
+
     public static final int MAX_KEEP_REVISIONS = 100;
 
     /**
@@ -72,8 +89,13 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
      * scenes with the same hash make the same clip, so a clip stored under it is reused.
      */
     public String inputHash(Scene scene) {
+        return inputHash(scene, RENDERER);
+    }
+
+    /** As {@link #inputHash(Scene)}, for the clip of another renderer (and its version). */
+    public String inputHash(Scene scene, String renderer) {
         ObjectMapper mapper = new ObjectMapper();
-        String canonical = RENDERER + "\n" + width + "x" + height + "@" + fps + "\n" + scene.toJson(mapper);
+        String canonical = renderer + "\n" + width + "x" + height + "@" + fps + "\n" + scene.toJson(mapper);
         try {
             return java.util.HexFormat.of()
                     .formatHex(java.security.MessageDigest.getInstance("SHA-256")

@@ -1,0 +1,1 @@
+SELECT secret FROM gaffer_secrets WHERE name = 'callback_tokens'

@@ -1,0 +1,1 @@
+SELECT job_id, revision, status::text AS status, attempt, locked_by, result::text AS result, error, requested_at, started_at, finished_at FROM job_previews WHERE job_id = ? ORDER BY revision DESC LIMIT 1
