@@ -17,7 +17,8 @@ class ApiConfigTest {
         assertThat(c.auth()).isTrue();
         assertThat(c.dev()).isFalse();
         assertThat(c.maxBodyBytes()).isEqualTo(1024 * 1024);
-        assertThat(c.jobTypes()).isEqualTo(Set.of("noop", "sleep", "video", "image_pairs", "scene"));
+        assertThat(c.jobTypes())
+                .isEqualTo(Set.of("noop", "sleep", "video", "image_pairs", "scene", "scene_prediction"));
         assertThat(c.defaultMaxAttempts()).isEqualTo(3);
         assertThat(c.requireSafe()).isSameAs(c);
     }
