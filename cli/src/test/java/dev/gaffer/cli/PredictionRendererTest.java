@@ -351,6 +351,9 @@ class PredictionRendererTest {
                     .isEqualTo("approved");
         }
         assertThat(service.webhooks).allSatisfy(w -> assertThat(w).startsWith(base + "/api/v3/callbacks/"));
+        assertThat(worker.stats().awaitingCallback())
+                .as("waits counted as waits")
+                .isGreaterThanOrEqualTo(2);
         // Each webhook was delivered twice: taken once, the duplicate refused.
         List<Integer> answers = new ArrayList<>(service.webhookAnswers.subList(before, before + 4));
         Collections.sort(answers);

@@ -483,6 +483,7 @@ final class JobRunner {
             case Outcome.AwaitCallback a -> {
                 var waited = callbacks.await(rj.lease, a.timeout(), a.pollEvery(), a.resumeStage());
                 yield switch (waited) {
+                    // approved again with no run_at of a retry: record() counts it as a wait
                     case WAITING -> new Written(rj.id(), JobStatus.APPROVED, null);
                     case LEASE_LOST -> new LeaseLost(rj.lease);
                     case EXPIRED ->
@@ -509,7 +510,8 @@ final class JobRunner {
             case Written w -> {
                 switch (w.status()) {
                     case COMPLETED -> stats.completed.incrementAndGet();
-                    case APPROVED -> stats.retried.incrementAndGet();
+                    // A retry names when it runs again; a wait for a callback (AwaitCallback) does not.
+                    case APPROVED -> (w.runAt() == null ? stats.awaitingCallback : stats.retried).incrementAndGet();
                     case FAILED -> stats.failed.incrementAndGet();
                     case WAITING -> stats.waiting.incrementAndGet();
                     case PENDING -> stats.awaitingReview.incrementAndGet();

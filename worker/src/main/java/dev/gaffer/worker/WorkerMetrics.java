@@ -44,6 +44,7 @@ public final class WorkerMetrics implements AutoCloseable {
         outcome(worker, id, "failed", s -> s.failed());
         outcome(worker, id, "waiting", s -> s.waiting());
         outcome(worker, id, "awaiting_review", s -> s.awaitingReview());
+        outcome(worker, id, "awaiting_callback", s -> s.awaitingCallback());
         outcome(worker, id, "released", s -> s.released());
         outcome(worker, id, "discarded", s -> s.discarded());
         counter(worker, id, "gaffer.worker.jobs.claimed", "Jobs this worker claimed", s -> s.claimed());

@@ -12,6 +12,7 @@ public final class WorkerStats {
     final AtomicLong failed = new AtomicLong();
     final AtomicLong waiting = new AtomicLong();
     final AtomicLong awaitingReview = new AtomicLong();
+    final AtomicLong awaitingCallback = new AtomicLong();
     final AtomicLong discarded = new AtomicLong();
     final AtomicLong released = new AtomicLong();
     final AtomicLong leasesLost = new AtomicLong();
@@ -37,7 +38,8 @@ public final class WorkerStats {
             long heartbeats,
             long roundStatementNanos,
             long roundStartNanos,
-            long awaitingReview) {}
+            long awaitingReview,
+            long awaitingCallback) {}
 
     public Snapshot snapshot() {
         return new Snapshot(
@@ -54,6 +56,7 @@ public final class WorkerStats {
                 heartbeats.get(),
                 roundStatementNanos.get(),
                 roundStartNanos.get(),
-                awaitingReview.get());
+                awaitingReview.get(),
+                awaitingCallback.get());
     }
 }
