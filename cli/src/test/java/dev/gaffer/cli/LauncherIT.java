@@ -35,9 +35,9 @@ class LauncherIT {
     @Test
     void aWorkerCompilesWithC1OnlyAndGafferJavaOptsGivesC2Back() throws Exception {
         String worker = launch(Map.of("GAFFER_JAVA_OPTS", "-XX:+PrintCommandLineFlags"), "worker", "--help");
-        assertThat(worker).contains("-XX:TieredStopAtLevel=1");
+        assertThat(worker).contains("-XX:TieredStopAtLevel=1").contains("-XX:NewSize=67108864");
         String api = launch(Map.of("GAFFER_JAVA_OPTS", "-XX:+PrintCommandLineFlags"), "api", "--help");
-        assertThat(api).doesNotContain("TieredStopAtLevel");
+        assertThat(api).doesNotContain("TieredStopAtLevel").doesNotContain("NewSize=67108864");
         String c2 =
                 launch(Map.of("GAFFER_JAVA_OPTS", "-XX:TieredStopAtLevel=4 -XX:+PrintFlagsFinal"), "worker", "--help");
         assertThat(c2).containsPattern("intx TieredStopAtLevel\\s+= 4 ");
