@@ -42,6 +42,6 @@ CREATE TABLE gaffer_secrets (
     CONSTRAINT gaffer_secrets_long_enough CHECK (octet_length(secret) >= 32)
 );
 COMMENT ON TABLE gaffer_secrets IS 'Keys that Gaffer''s own processes share through the database; readable by the API and workers only. callback_tokens signs the callback URLs of job_callbacks (HMAC-SHA256). Replacing it makes every outstanding callback URL invalid.';
--- 32 bytes from PostgreSQL's strong random source (gen_random_uuid: 122 random bits per UUID).
+-- 48 bytes from PostgreSQL's strong random source: three gen_random_uuid(), 122 random bits each.
 INSERT INTO gaffer_secrets (name, secret)
 VALUES ('callback_tokens', decode(replace(gen_random_uuid()::text || gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
