@@ -217,15 +217,22 @@ final class JobController {
         } catch (dev.gaffer.job.InvalidJobException e) {
             throw ApiException.unprocessable(e.field(), e.getMessage());
         }
-        // A finished job's next revision reopens it at its plan (V024); a pending one's replaces the plan.
-        Job revised = moved(
-                job.status().isTerminal() && job.status() != JobStatus.REJECTED
-                        ? requests.reopen(id, principal.name(), storyboard, revision)
-                        : requests.revise(id, principal.name(), storyboard, revision));
+        Job revised = moved(nextRevision(requests, job, principal.name(), storyboard, revision));
         askForPreview(revised);
         metrics.jobAction("revised");
         ctx.header("ETag", etag(revised.storyboardRevision()));
         JsonSupport.write(ctx, 200, JobResponse.of(revised));
+    }
+
+    /**
+     * A job's next storyboard revision, from {@code revision}: a finished job (completed, failed,
+     * cancelled) is reopened at its plan (V024), any other is revised (pending at its plan; the
+     * statement refuses the rest).
+     */
+    static Transition nextRevision(JobRequests requests, Job job, String actor, JsonNode storyboard, int revision) {
+        return job.status().isTerminal() && job.status() != JobStatus.REJECTED
+                ? requests.reopen(job.id(), actor, storyboard, revision)
+                : requests.revise(job.id(), actor, storyboard, revision);
     }
 
     /**

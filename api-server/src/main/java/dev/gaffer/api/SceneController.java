@@ -16,7 +16,6 @@ import dev.gaffer.job.Results.Moved;
 import dev.gaffer.job.Results.NotFound;
 import dev.gaffer.job.Results.Refused;
 import dev.gaffer.job.Results.StaleRevision;
-import dev.gaffer.job.Results.Transition;
 import dev.gaffer.job.Results.WrongState;
 import io.javalin.http.Context;
 import java.security.SecureRandom;
@@ -174,16 +173,14 @@ final class SceneController {
                 ? ((ObjectNode) job.storyboard()).deepCopy()
                 : JsonSupport.MAPPER.createObjectNode();
         storyboard.set("scenes", scenes);
+        JsonNode checked;
         try {
-            JsonNode checked = JsonLimits.checked("storyboard", storyboard);
+            checked = JsonLimits.checked("storyboard", storyboard);
             validators.validate(job.type(), job.parameters(), checked);
         } catch (InvalidJobException e) {
             throw ApiException.unprocessable(e.field(), e.getMessage());
         }
-        Transition t = job.status() == JobStatus.PENDING
-                ? requests.revise(job.id(), principal.name(), storyboard, revision)
-                : requests.reopen(job.id(), principal.name(), storyboard, revision);
-        Job revised = switch (t) {
+        Job revised = switch (JobController.nextRevision(requests, job, principal.name(), checked, revision)) {
             case Moved m -> m.job();
             case NotFound n -> throw JobController.jobNotFound(n.id());
             case Refused r -> throw ApiException.forbidden("job " + r.id() + ": " + r.reason());

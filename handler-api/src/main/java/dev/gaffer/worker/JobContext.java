@@ -113,7 +113,8 @@ public interface JobContext {
      * service, then return {@link Outcome#awaitCallback}.
      */
     default String callbackToken() {
-        throw new UnsupportedOperationException("this context issues no callbacks");
+        throw new UnsupportedOperationException(
+                "callback URLs are issued by a Gaffer worker's context; this one (a test double?) has none");
     }
 
     /** {@code /api/v3/callbacks/{token}}: where the service POSTs (JSON) when the work is done. */

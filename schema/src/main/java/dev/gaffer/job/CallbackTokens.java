@@ -1,6 +1,7 @@
 package dev.gaffer.job;
 
 import dev.gaffer.db.Sql;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -67,14 +68,8 @@ public final class CallbackTokens {
         } catch (NumberFormatException e) {
             return Optional.empty();
         }
-        byte[] n = HEX.parseHex(parts[1]);
-        long hi = 0;
-        long lo = 0;
-        for (int i = 0; i < 8; i++) {
-            hi = (hi << 8) | (n[i] & 0xff);
-            lo = (lo << 8) | (n[i + 8] & 0xff);
-        }
-        return Optional.of(new Parsed(jobId, new UUID(hi, lo)));
+        ByteBuffer nonce = ByteBuffer.wrap(HEX.parseHex(parts[1]));
+        return Optional.of(new Parsed(jobId, new UUID(nonce.getLong(), nonce.getLong())));
     }
 
     private byte[] mac(String body) {
@@ -100,15 +95,9 @@ public final class CallbackTokens {
     }
 
     private static byte[] bytes(UUID u) {
-        byte[] b = new byte[16];
-        long hi = u.getMostSignificantBits();
-        long lo = u.getLeastSignificantBits();
-        for (int i = 7; i >= 0; i--) {
-            b[i] = (byte) hi;
-            b[i + 8] = (byte) lo;
-            hi >>>= 8;
-            lo >>>= 8;
-        }
-        return b;
+        return ByteBuffer.allocate(16)
+                .putLong(u.getMostSignificantBits())
+                .putLong(u.getLeastSignificantBits())
+                .array();
     }
 }

@@ -39,7 +39,7 @@ final class CancelledWaits implements AutoCloseable {
     /** One pass: the number of cancelled waits whose handlers were told. */
     int runOnce() {
         int told = 0;
-        for (Job job : callbacks.takeCancelled(registry.types(), BATCH)) {
+        for (Job job : callbacks.takeCancelled(listening(), BATCH)) {
             JobHandler handler = registry.get(job.type());
             try {
                 handler.cancelledWhileWaiting(job);
@@ -55,6 +55,29 @@ final class CancelledWaits implements AutoCloseable {
             told++;
         }
         return told;
+    }
+
+    /**
+     * The types whose handlers want to hear of a cancelled wait (they override {@link
+     * JobHandler#cancelledWhileWaiting}). A worker with none never asks the database, and never
+     * takes a wait that another worker's handler should hear of.
+     */
+    private java.util.Set<String> listening() {
+        java.util.Set<String> types = new java.util.TreeSet<>();
+        for (String type : registry.types()) {
+            try {
+                if (registry.get(type)
+                                .getClass()
+                                .getMethod("cancelledWhileWaiting", Job.class)
+                                .getDeclaringClass()
+                        != JobHandler.class) {
+                    types.add(type);
+                }
+            } catch (NoSuchMethodException e) {
+                throw new IllegalStateException("JobHandler.cancelledWhileWaiting is public", e);
+            }
+        }
+        return types;
     }
 
     private void run() {

@@ -165,8 +165,11 @@ public final class VideoHandlers {
             } catch (VideoSpec.InvalidSpecException e) {
                 return Outcome.fail("invalid video job: " + e.getMessage());
             }
+            // Read once per run: every clip any revision of the job made, and which renderer makes them.
+            Renderer renderer = renderer(ctx);
+            List<Job> subJobs = ctx.subJobs();
             if (RENDERED.equals(ctx.stage())) {
-                return awaitSceneReview(ctx, spec);
+                return awaitSceneReview(spec, renderer.id(), subJobs);
             }
             if (!STITCHING.equals(ctx.stage())) {
                 // The first run of a revision renders the scenes that have no clip yet: a scene
@@ -175,8 +178,7 @@ public final class VideoHandlers {
                 // again. The stitch takes the newest clip of each scene's hash.
                 boolean review = VideoSpec.reviewGates(ctx.parameters()).contains(SCENES_GATE);
                 boolean redo = RENDERING.equals(ctx.stage());
-                Renderer renderer = renderer(ctx);
-                java.util.Map<String, Job> made = redo ? java.util.Map.of() : clipsByHash(ctx);
+                java.util.Map<String, Job> made = redo ? java.util.Map.of() : clipsByHash(subJobs);
                 List<SubJob> scenes = new ArrayList<>();
                 java.util.Set<String> asked = new java.util.HashSet<>();
                 for (int i = 0; i < spec.scenes().size(); i++) {
@@ -198,10 +200,10 @@ public final class VideoHandlers {
                 }
                 // Every scene has its clip already: straight on to the gate or the stitch.
                 if (review) {
-                    return awaitSceneReview(ctx, spec);
+                    return awaitSceneReview(spec, renderer.id(), subJobs);
                 }
             }
-            return stitch(ctx, spec);
+            return stitch(ctx, spec, renderer.id(), subJobs);
         }
 
         /**
@@ -209,9 +211,9 @@ public final class VideoHandlers {
          * the clips it may reuse. A scene job's hash is the one its handler computed from its own
          * parameters ({@code result.input_hash}), so a clip is never taken for other inputs.
          */
-        private static java.util.Map<String, Job> clipsByHash(JobContext ctx) {
+        private static java.util.Map<String, Job> clipsByHash(List<Job> subJobs) {
             java.util.Map<String, Job> newest = new java.util.HashMap<>();
-            for (Job j : ctx.subJobs()) {
+            for (Job j : subJobs) {
                 if (SCENES.contains(j.type()) && j.status() == JobStatus.COMPLETED && j.result() != null) {
                     String hash = j.result().path("input_hash").asText("");
                     if (!hash.isEmpty()) {
@@ -227,9 +229,8 @@ public final class VideoHandlers {
          * input hash (a request for changes at the scenes gate renders every scene again, and
          * the earlier clips stay as they were).
          */
-        private List<Job> latestScenes(JobContext ctx, VideoSpec spec) {
-            java.util.Map<String, Job> made = clipsByHash(ctx);
-            String renderer = renderer(ctx).id();
+        private static List<Job> latestScenes(List<Job> subJobs, VideoSpec spec, String renderer) {
+            java.util.Map<String, Job> made = clipsByHash(subJobs);
             List<Job> clips = new ArrayList<>();
             for (VideoSpec.Scene scene : spec.scenes()) {
                 clips.add(made.get(spec.inputHash(scene, renderer)));
@@ -241,15 +242,14 @@ public final class VideoHandlers {
          * Why the scenes cannot be used (the first scene without a clip, with what became of the
          * job that was to make it), or null when every scene of the spec has its clip.
          */
-        private String unusable(JobContext ctx, List<Job> clips, VideoSpec spec) {
-            String renderer = renderer(ctx).id();
+        private static String unusable(List<Job> subJobs, List<Job> clips, VideoSpec spec, String renderer) {
             for (int i = 0; i < clips.size(); i++) {
                 if (clips.get(i) != null) {
                     continue;
                 }
                 String hash = spec.inputHash(spec.scenes().get(i), renderer);
                 Job last = null;
-                for (Job j : ctx.subJobs()) {
+                for (Job j : subJobs) {
                     if (SCENES.contains(j.type())
                             && hash.equals(j.parameters().path("input_hash").asText())
                             && (last == null || j.id() > last.id())) {
@@ -269,9 +269,9 @@ public final class VideoHandlers {
          * clip (a link to download it). Approved, the job stitches; with changes requested, it
          * renders the scenes again and stops here again.
          */
-        private Outcome awaitSceneReview(JobContext ctx, VideoSpec spec) {
-            List<Job> scenes = latestScenes(ctx, spec);
-            String why = unusable(ctx, scenes, spec);
+        private static Outcome awaitSceneReview(VideoSpec spec, String renderer, List<Job> subJobs) {
+            List<Job> scenes = latestScenes(subJobs, spec, renderer);
+            String why = unusable(subJobs, scenes, spec, renderer);
             if (why != null) {
                 return Outcome.fail(why);
             }
@@ -294,9 +294,9 @@ public final class VideoHandlers {
             return Outcome.awaitReview(SCENES_GATE, STITCHING, RENDERING, summary);
         }
 
-        private Outcome stitch(JobContext ctx, VideoSpec spec) throws Exception {
-            List<Job> scenes = latestScenes(ctx, spec);
-            String why = unusable(ctx, scenes, spec);
+        private Outcome stitch(JobContext ctx, VideoSpec spec, String renderer, List<Job> subJobs) throws Exception {
+            List<Job> scenes = latestScenes(subJobs, spec, renderer);
+            String why = unusable(subJobs, scenes, spec, renderer);
             if (why != null) {
                 return Outcome.fail(why);
             }

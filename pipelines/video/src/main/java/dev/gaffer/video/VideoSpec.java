@@ -65,6 +65,8 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
 
     public static final int MAX_PROMPT_LENGTH = 4000;
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     /** The renderers a video may ask for ({@code parameters.renderer}): FFmpeg here, or a prediction API. */
     public static final java.util.Set<String> RENDERERS = java.util.Set.of("ffmpeg", "prediction");
 
@@ -94,8 +96,7 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
 
     /** As {@link #inputHash(Scene)}, for the clip of another renderer (and its version). */
     public String inputHash(Scene scene, String renderer) {
-        ObjectMapper mapper = new ObjectMapper();
-        String canonical = renderer + "\n" + width + "x" + height + "@" + fps + "\n" + scene.toJson(mapper);
+        String canonical = renderer + "\n" + width + "x" + height + "@" + fps + "\n" + scene.toJson(JSON);
         try {
             return java.util.HexFormat.of()
                     .formatHex(java.security.MessageDigest.getInstance("SHA-256")
@@ -164,7 +165,7 @@ public record VideoSpec(int width, int height, int fps, List<Scene> scenes) {
     public static VideoSpec ofScene(JsonNode parameters) {
         JsonNode scene = parameters == null ? null : parameters.get("scene");
         scene(scene, "parameters.scene");
-        ObjectNode storyboard = new ObjectMapper().createObjectNode();
+        ObjectNode storyboard = JSON.createObjectNode();
         storyboard.putArray("scenes").add(scene);
         return from(parameters, storyboard);
     }
