@@ -326,15 +326,28 @@ public final class GafferClient {
         }
     }
 
-    /** Reads SSE events until the stream ends or the watch is cancelled; returns the last event's id. */
+    /**
+     * Reads SSE events until the stream ends, the connection drops or the watch is cancelled;
+     * returns the last delivered event's id, from which the next connection resumes.
+     */
     private static long readEvents(
             Iterator<String> lines, long lastEventId, Consumer<JobEventInfo> onEvent, CompletableFuture<?> done)
             throws JsonProcessingException {
         long id = lastEventId;
         Long pendingId = null;
         StringBuilder data = new StringBuilder();
-        while (!done.isDone() && lines.hasNext()) {
-            String line = lines.next();
+        while (!done.isDone()) {
+            String line;
+            try {
+                if (!lines.hasNext()) {
+                    break;
+                }
+                line = lines.next();
+            } catch (java.io.UncheckedIOException e) {
+                // The connection dropped mid-stream (the server stopped): like the stream's end,
+                // with the events delivered so far counted.
+                break;
+            }
             if (line.isEmpty()) {
                 if (!data.isEmpty()) {
                     onEvent.accept(JSON.readValue(data.toString(), JobEventInfo.class));
