@@ -138,6 +138,18 @@ final class BenchDatabase implements AutoCloseable {
         return DriverManager.getConnection(jdbcUrl(database), p);
     }
 
+    /** As {@link #connect(String)}, with more of pgjdbc's connection properties. */
+    Connection connect(String database, Map<String, String> properties) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        if (password != null) {
+            p.setProperty("password", password);
+        }
+        p.setProperty("ApplicationName", "gaffer-bench");
+        p.putAll(properties);
+        return DriverManager.getConnection(jdbcUrl(database), p);
+    }
+
     Database open(String database, int poolSize) {
         return Database.open(new DatabaseConfig(
                 DatabaseUrl.parse("bench", url(database)), poolSize, Duration.ofSeconds(10), "gaffer-bench"));

@@ -88,6 +88,10 @@ final class PingPong implements Scenario {
             out.put(p + " p99", poll.p(99), "ms");
             out.put(p + " max", poll.max(), "ms");
             out.note("samples: LISTEN " + listen.size() + ", poll-only " + poll.size());
+            Percentiles[] floor = floor(ctx, dbName, config.listenSamples());
+            out.put("floor without Gaffer p50", floor[0].p(50), "ms");
+            out.put("floor without Gaffer p99", floor[0].p(99), "ms");
+            out.put("floor without Gaffer: approving commit p50", floor[1].p(50), "ms");
             openLoop(ctx, dbName, store, workerDb, out);
         } finally {
             ctx.db().drop(dbName);
@@ -145,6 +149,65 @@ final class PingPong implements Scenario {
             return new Percentiles(ms);
         } finally {
             worker.shutdown(Duration.ofSeconds(5));
+        }
+    }
+
+    /**
+     * The ping-pong's chain without Gaffer, same server, same clock, same pauses: a one-row UPDATE
+     * with pg_notify, committed durably (the approval); heard on a LISTEN connection with Gaffer's
+     * socket factory, whose thread runs a one-row UPDATE committed without waiting for the disk
+     * (the claim) and hands over to a pool thread (the handler). What a pickup costs on this
+     * machine before any job system adds its own work; returns end to end and the commit alone.
+     */
+    private Percentiles[] floor(Context ctx, String dbName, int samples) throws Exception {
+        java.util.concurrent.ExecutorService handlers = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try (Connection approver = ctx.db().connect(dbName);
+                Connection claimer = ctx.db().connect(dbName);
+                Connection listening = ctx.db()
+                        .connect(dbName, Map.of("socketFactory", dev.gaffer.db.ListenSocketFactory.class.getName()))) {
+            Jobs.exec(approver, "CREATE TABLE floor_probe (id int PRIMARY KEY, approved int, claimed int)");
+            Jobs.exec(approver, "INSERT INTO floor_probe VALUES (1, 0, 0)");
+            Jobs.exec(listening, "LISTEN floor_probe");
+            BlockingQueue<Long> started = new LinkedBlockingQueue<>();
+            Thread listener = Thread.ofPlatform().daemon().start(() -> {
+                try (java.sql.PreparedStatement claim =
+                        claimer.prepareStatement("UPDATE floor_probe SET claimed = claimed + 1"
+                                + " WHERE id = 1 AND set_config('synchronous_commit', 'off', true) = 'off'")) {
+                    org.postgresql.PGConnection pg = listening.unwrap(org.postgresql.PGConnection.class);
+                    while (!Thread.currentThread().isInterrupted()) {
+                        org.postgresql.PGNotification[] got = pg.getNotifications(500);
+                        for (int i = 0; got != null && i < got.length; i++) {
+                            claim.executeUpdate();
+                            handlers.execute(() -> started.add(System.nanoTime()));
+                        }
+                    }
+                } catch (java.sql.SQLException e) {
+                    // the connection closed at the end of the run
+                }
+            });
+            List<Double> total = new ArrayList<>(samples);
+            List<Double> commit = new ArrayList<>(samples);
+            try (java.sql.PreparedStatement approve = approver.prepareStatement(
+                    "WITH u AS (UPDATE floor_probe SET approved = approved + 1 WHERE id = 1 RETURNING approved)"
+                            + " SELECT pg_notify('floor_probe', approved::text) FROM u")) {
+                for (int i = 0; i < samples; i++) {
+                    Thread.sleep(5 + ThreadLocalRandom.current().nextLong(20));
+                    long t0 = System.nanoTime();
+                    approve.executeQuery().close();
+                    long t1 = System.nanoTime();
+                    Long t2 = started.poll(PICKUP_LIMIT.toSeconds(), TimeUnit.SECONDS);
+                    if (t2 == null) {
+                        throw new IllegalStateException("floor: a notification did not arrive");
+                    }
+                    commit.add((t1 - t0) / 1e6);
+                    total.add((t2 - t0) / 1e6);
+                }
+            } finally {
+                listener.interrupt();
+            }
+            return new Percentiles[] {new Percentiles(total), new Percentiles(commit)};
+        } finally {
+            handlers.shutdownNow();
         }
     }
 
