@@ -74,6 +74,7 @@ final class PingPong implements Scenario {
             JobRequests store = new JobRequests(db.dataSource());
             List<Double> approveMs = new ArrayList<>();
             Percentiles listen = sequential(db, workerDb, true, config.listenSamples(), approveMs);
+            out.note("ping-pong LISTEN: jobs picked up on the LISTEN connection: " + pickups);
             out.put("ping-pong LISTEN p50", listen.p(50), "ms");
             out.put("ping-pong LISTEN p99", listen.p(99), "ms", Measurements.Target.atMost(10, "< 10 ms"));
             out.put("ping-pong LISTEN max", listen.max(), "ms");
@@ -146,11 +147,16 @@ final class PingPong implements Scenario {
                     Thread.sleep(1);
                 }
             }
+            var stats = worker.stats();
+            pickups = stats.pickedUp() + " of " + stats.claimed();
             return new Percentiles(ms);
         } finally {
             worker.shutdown(Duration.ofSeconds(5));
         }
     }
+
+    // How many of the last sequential run's jobs the worker took on its LISTEN connection.
+    private String pickups = "";
 
     /**
      * The ping-pong's chain without Gaffer, same server, same clock, same pauses: a one-row UPDATE

@@ -37,6 +37,15 @@ public final class NotificationListener implements AutoCloseable {
     public interface Subscriber {
         void onHint(Hint hint);
 
+        /**
+         * The hints that arrived together, with the connection they came on (in autocommit). A
+         * subscriber may run a short statement on it, which commits on its own; it must leave the
+         * connection as it found it. By default, {@link #onHint} for each.
+         */
+        default void onHints(List<Hint> hints, Connection connection) {
+            hints.forEach(this::onHint);
+        }
+
         /** The connection was lost ({@code false}) or (re)established and listening ({@code true}). */
         default void onConnectionChange(boolean listening) {}
     }
@@ -172,9 +181,7 @@ public final class NotificationListener implements AutoCloseable {
             PGNotification[] received = pg.getNotifications(waitMillis);
             if (received != null && received.length > 0) {
                 lastTraffic = System.nanoTime();
-                for (PGNotification n : received) {
-                    dispatch(n.getParameter());
-                }
+                dispatch(received, c);
             } else if (System.nanoTime() - lastTraffic >= pingInterval.toNanos()) {
                 // Quiet: prove the connection still answers. A half-open socket makes this read
                 // time out (network timeout), which throws and leads to a fresh connection.
@@ -193,17 +200,24 @@ public final class NotificationListener implements AutoCloseable {
         }
     }
 
-    private void dispatch(String payload) {
-        hints.incrementAndGet();
-        Hint hint = parse(payload);
-        if (hint == null) {
+    private void dispatch(PGNotification[] received, Connection c) {
+        hints.addAndGet(received.length);
+        List<Hint> batch = new java.util.ArrayList<>(received.length);
+        for (PGNotification n : received) {
+            Hint hint = parse(n.getParameter());
+            if (hint != null) {
+                batch.add(hint);
+            }
+        }
+        if (batch.isEmpty()) {
             return;
         }
+        List<Hint> hints = List.copyOf(batch);
         for (Subscriber s : subscribers) {
             try {
-                s.onHint(hint);
+                s.onHints(hints, c);
             } catch (RuntimeException e) {
-                log.error("subscriber {} failed on hint {}", s, payload, e);
+                log.error("subscriber {} failed on hints {}", s, hints, e);
             }
         }
     }

@@ -8,6 +8,7 @@ import dev.gaffer.job.Results.Fenced;
 import dev.gaffer.job.Results.HeartbeatResult;
 import dev.gaffer.job.Results.LeaseLost;
 import dev.gaffer.job.Results.Written;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -18,6 +19,7 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
 
@@ -62,6 +64,14 @@ public final class LeaseStore {
      * commits, its approval's and its claim's.
      */
     static final String UNFLUSHED_COMMIT = ", set_config('synchronous_commit', 'off', true) AS commit_mode";
+
+    /** What a claim writes into each row it takes, from the CTE {@code claim} of the statement. */
+    private static final String CLAIM_SET = """
+                   SET status = 'processing', attempt = j.attempt + 1, locked_by = (SELECT worker FROM claim),
+                       heartbeat_at = now(), claimed_at = now(),
+                       lease_expires_at = (SELECT lease_until FROM claim),
+                       started_at = COALESCE(j.started_at, now()), updated_at = now()
+            """;
 
     /**
      * The claim. Per queue, the best claimable rows are read from the partial index
@@ -130,12 +140,10 @@ public final class LeaseStore {
                  LIMIT (SELECT slots FROM claim)),
             claimed AS (
                 UPDATE jobs j
-                   SET status = 'processing', attempt = j.attempt + 1, locked_by = (SELECT worker FROM claim),
-                       heartbeat_at = now(), claimed_at = now(),
-                       lease_expires_at = (SELECT lease_until FROM claim),
-                       started_at = COALESCE(j.started_at, now()), updated_at = now()
+            """ + CLAIM_SET + """
                  WHERE j.id = ANY (ARRAY(SELECT id FROM candidates))
-                RETURNING j.*)""";
+                RETURNING j.*)\
+            """;
 
     /**
      * The claim on its own. It writes no event: since V010 the event that ends an attempt carries
@@ -147,6 +155,29 @@ public final class LeaseStore {
             WITH %s
             SELECT %s FROM claimed ORDER BY priority DESC, run_at, id
             """.formatted(CLAIM_CTES.formatted(UNFLUSHED_COMMIT), COLUMNS);
+
+    /**
+     * The pickup: one job, named by the hint that announced it, claimed as {@link #CLAIM} claims
+     * (same fence, same lease, the same unflushed commit) if it is still claimable by this worker:
+     * approved, due, in one of its queues, of a type it handles, and not locked by another claim
+     * (SKIP LOCKED: an idle worker that loses the race gets nothing and waits as before). A
+     * primary-key lookup, where the claim reads the queue's index from its head.
+     */
+    static final String PICK_UP = """
+            WITH claim AS (SELECT ?::text AS worker, ?::bigint AS id, ?::text[] AS queues, ?::text[] AS types,
+                                  now() + make_interval(secs => ?::double precision) AS lease_until%s),
+            candidate AS MATERIALIZED (
+                SELECT j.id FROM jobs j, claim
+                 WHERE j.id = claim.id AND j.status = 'approved' AND j.run_at <= now()
+                   AND j.queue = ANY (claim.queues) AND (claim.types IS NULL OR j.type = ANY (claim.types))
+                   FOR UPDATE OF j SKIP LOCKED),
+            claimed AS (
+                UPDATE jobs j
+            """.formatted(UNFLUSHED_COMMIT) + CLAIM_SET + """
+                 WHERE j.id = (SELECT id FROM candidate)
+                RETURNING j.*)
+            SELECT %s FROM claimed
+            """.formatted(COLUMNS);
 
     /**
      * One round of a worker: completes the top-level jobs whose handlers finished (as {@link
@@ -316,6 +347,48 @@ public final class LeaseStore {
             throw new IllegalStateException("claimed " + claimed.size() + " jobs for " + limit + " slots");
         }
         return claimed;
+    }
+
+    /**
+     * Claims job {@code jobId} for {@code workerId} on {@code connection} (in autocommit), if it
+     * is claimable in one of {@code queues} and of one of {@code types} (null: any type); empty
+     * if not. For the worker that hears of a job's approval while it has nothing to do: it
+     * claims on the connection that told it, whose backend is awake, instead of waking its claim
+     * loop and that loop's backend (docs/benchmarks.md, ping-pong). The caller makes sure it does
+     * not run an earlier attempt of this job still.
+     */
+    public Optional<Job> pickUp(
+            Connection connection,
+            String workerId,
+            long jobId,
+            Collection<String> queues,
+            Collection<String> types,
+            Duration lease)
+            throws SQLException {
+        Objects.requireNonNull(connection, "connection");
+        checkClaim(workerId, List.copyOf(queues), Collections.nCopies(queues.size(), null), lease);
+        if (queues.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!connection.getAutoCommit()) {
+            throw new IllegalStateException("a pickup commits on its own: the connection must be in autocommit");
+        }
+        double seconds = seconds("lease", lease);
+        List<Job> rows = Sql.query(
+                connection,
+                PICK_UP,
+                ps -> {
+                    ps.setString(1, workerId);
+                    ps.setLong(2, jobId);
+                    Sql.setArray(ps, 3, "text", queues);
+                    Sql.setArray(ps, 4, "text", types);
+                    ps.setDouble(5, seconds);
+                },
+                JobRows::job);
+        if (rows.size() > 1) {
+            throw new IllegalStateException("picked up " + rows.size() + " rows for job " + jobId);
+        }
+        return rows.stream().findFirst();
     }
 
     /** What one {@link #claimAndComplete} did: the jobs it completed and the jobs it claimed, in claim order. */

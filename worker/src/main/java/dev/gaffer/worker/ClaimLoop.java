@@ -169,6 +169,56 @@ final class ClaimLoop {
         }
     }
 
+    /**
+     * The pickup of one job that a hint announced, on the LISTEN connection that brought it
+     * ({@link LeaseStore#pickUp}), for a worker with nothing to do: no handler running, no job
+     * claimed ahead, a free slot, and the job's queue without a limit of its own. Returns true when
+     * the job was claimed and started here; false when the claim loop should look as usual (the
+     * worker is busy, the job went to another worker or is not due yet, the statement failed).
+     * The listener's thread.
+     *
+     * <p>From approval to handler, a hint otherwise wakes this loop's thread and then its
+     * connection's backend, each from idle, before the claim even starts; on this benchmark
+     * machine every such wake-up is a measurable part of the pickup (docs/benchmarks.md,
+     * ping-pong). A busy worker does not pick up: its claims go in batches through this loop, and
+     * with no handler running here, no earlier attempt of the job can be running here either.
+     */
+    boolean pickUp(long jobId, String queue, java.sql.Connection connection) {
+        synchronized (pickUpLock) {
+            return pickUpLocked(jobId, queue, connection);
+        }
+    }
+
+    // Held by a pickup from its check to its start, and taken once by stopClaiming, so that no
+    // pickup starts a job after claims stopped.
+    private final Object pickUpLock = new Object();
+
+    private boolean pickUpLocked(long jobId, String queue, java.sql.Connection connection) {
+        if (!claiming
+                || stopped
+                || !cursors.containsKey(queue)
+                || capacity.limited(queue)
+                || capacity.busy() > 0
+                || capacity.free() == 0
+                || queued.getAsInt() > 0) {
+            return false;
+        }
+        java.util.Optional<Job> job;
+        try {
+            job = leases.pickUp(connection, workerId, jobId, queues, types.get(), lease);
+        } catch (java.sql.SQLException | RuntimeException e) {
+            log.warn("pickup of job {} failed ({}); the claim loop looks instead", jobId, e.toString());
+            return false;
+        }
+        if (job.isEmpty()) {
+            return false;
+        }
+        stats.claimed.incrementAndGet();
+        stats.pickedUp.incrementAndGet();
+        start(job.get());
+        return true;
+    }
+
     void start() {
         if (completer != null) {
             completer.writtenByRounds(wakeup::signal);
@@ -361,6 +411,9 @@ final class ClaimLoop {
      */
     void stopClaiming() {
         claiming = false;
+        synchronized (pickUpLock) {
+            // A pickup in flight has finished; the next one sees that claims stopped.
+        }
         if (!thread.isAlive()) {
             if (claimsStopped.getCount() > 0) {
                 releaseQueued.run();

@@ -205,10 +205,33 @@ public final class Worker implements AutoCloseable {
             listener.subscribe(new NotificationListener.Subscriber() {
                         @Override
                         public void onHint(NotificationListener.Hint hint) {
+                            onHints(List.of(hint), null);
+                        }
+
+                        @Override
+                        public void onHints(List<NotificationListener.Hint> hints, java.sql.Connection connection) {
                             // Every hint on this channel is of a job that is approved now, and
                             // it may sort before where the claims of its queue stand.
-                            if (hint.queue() == null || config.queues().contains(hint.queue())) {
-                                claimLoop.hint(hint.queue());
+                            NotificationListener.Hint last = null;
+                            int ours = 0;
+                            for (NotificationListener.Hint hint : hints) {
+                                if (hint.queue() == null || config.queues().contains(hint.queue())) {
+                                    claimLoop.hint(hint.queue());
+                                    last = hint;
+                                    ours++;
+                                }
+                            }
+                            if (ours == 0) {
+                                return;
+                            }
+                            // One job, and nothing to do here: take it on this connection. Any
+                            // other job approved meanwhile sends a hint of its own.
+                            boolean pickedUp = ours == 1
+                                    && connection != null
+                                    && last.id() != null
+                                    && last.queue() != null
+                                    && claimLoop.pickUp(last.id(), last.queue(), connection);
+                            if (!pickedUp) {
                                 wakeup.signal();
                             }
                         }

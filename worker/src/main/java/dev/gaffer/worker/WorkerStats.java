@@ -7,6 +7,8 @@ public final class WorkerStats {
 
     final AtomicLong claimStatements = new AtomicLong();
     final AtomicLong claimed = new AtomicLong();
+    // Of the claimed: jobs taken by their id on the LISTEN connection that announced them.
+    final AtomicLong pickedUp = new AtomicLong();
     final AtomicLong completed = new AtomicLong();
     final AtomicLong retried = new AtomicLong();
     final AtomicLong failed = new AtomicLong();
@@ -39,7 +41,8 @@ public final class WorkerStats {
             long roundStatementNanos,
             long roundStartNanos,
             long awaitingReview,
-            long awaitingCallback) {}
+            long awaitingCallback,
+            long pickedUp) {}
 
     public Snapshot snapshot() {
         return new Snapshot(
@@ -57,6 +60,7 @@ public final class WorkerStats {
                 roundStatementNanos.get(),
                 roundStartNanos.get(),
                 awaitingReview.get(),
-                awaitingCallback.get());
+                awaitingCallback.get(),
+                pickedUp.get());
     }
 }

@@ -58,6 +58,37 @@ class ListenTest {
     }
 
     @Test
+    void anIdleWorkerPicksUpTheAnnouncedJobOnItsListenConnectionAndABusyOneLeavesItToItsClaims() {
+        try (Database db = TestPostgres.freshDatabase("listen_pickup")) {
+            JobRequests requests = new JobRequests(db.dataSource());
+            JobQueries queries = new JobQueries(db.dataSource());
+            WorkerConfig config = TestSupport.config("picker").withPolling(SLOW_POLL, true);
+            try (Worker w = new Worker(config, db, HandlerRegistry.discover()).start()) {
+                await("listening", () -> w.listener().isListening());
+                // One at a time, each while the worker has nothing to do. The first may meet the
+                // claim loop's round at start; the others can only be picked up.
+                for (int i = 0; i < 3; i++) {
+                    Job job = approve(requests, NewJob.of("noop", null));
+                    await("noop " + i + " done", PICKUP, () -> status(queries, job) == JobStatus.COMPLETED);
+                }
+                assertThat(w.stats().pickedUp()).isBetween(2L, 3L);
+
+                Job slow = approve(requests, NewJob.of("sleep", JobFixtures.params("ms", 3000)));
+                await("sleep running", PICKUP, () -> status(queries, slow) == JobStatus.PROCESSING);
+                long pickedUp = w.stats().pickedUp();
+                long claimedByTheLoop = w.stats().claimed() - pickedUp;
+                // Busy now: the hint wakes the claim loop, which claims in a round as usual.
+                Job quick = approve(requests, NewJob.of("noop", null));
+                await("noop done beside the sleep", PICKUP, () -> status(queries, quick) == JobStatus.COMPLETED);
+                assertThat(status(queries, slow)).isEqualTo(JobStatus.PROCESSING);
+                assertThat(w.stats().pickedUp()).isEqualTo(pickedUp);
+                assertThat(w.stats().claimed() - w.stats().pickedUp()).isEqualTo(claimedByTheLoop + 1);
+                await("sleep done", PICKUP, () -> status(queries, slow) == JobStatus.COMPLETED);
+            }
+        }
+    }
+
+    @Test
     void pollOnlyModeClaimsWithoutAListener() {
         try (Database db = TestPostgres.freshDatabase("poll_only")) {
             JobRequests requests = new JobRequests(db.dataSource());
