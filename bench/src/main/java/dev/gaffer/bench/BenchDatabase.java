@@ -129,13 +129,7 @@ final class BenchDatabase implements AutoCloseable {
     }
 
     Connection connect(String database) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", user);
-        if (password != null) {
-            p.setProperty("password", password);
-        }
-        p.setProperty("ApplicationName", "gaffer-bench");
-        return DriverManager.getConnection(jdbcUrl(database), p);
+        return connect(database, Map.of());
     }
 
     /** As {@link #connect(String)}, with more of pgjdbc's connection properties. */

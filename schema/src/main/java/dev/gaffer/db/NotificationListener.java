@@ -212,7 +212,7 @@ public final class NotificationListener implements AutoCloseable {
         if (batch.isEmpty()) {
             return;
         }
-        List<Hint> hints = List.copyOf(batch);
+        List<Hint> hints = java.util.Collections.unmodifiableList(batch);
         for (Subscriber s : subscribers) {
             try {
                 s.onHints(hints, c);

@@ -366,14 +366,14 @@ public final class LeaseStore {
             Duration lease)
             throws SQLException {
         Objects.requireNonNull(connection, "connection");
-        checkClaim(workerId, List.copyOf(queues), Collections.nCopies(queues.size(), null), lease);
+        Objects.requireNonNull(workerId, "workerId");
+        double seconds = seconds("lease", lease);
         if (queues.isEmpty()) {
             return Optional.empty();
         }
         if (!connection.getAutoCommit()) {
             throw new IllegalStateException("a pickup commits on its own: the connection must be in autocommit");
         }
-        double seconds = seconds("lease", lease);
         List<Job> rows = Sql.query(
                 connection,
                 PICK_UP,

@@ -171,8 +171,8 @@ final class ClaimLoop {
 
     /**
      * The pickup of one job that a hint announced, on the LISTEN connection that brought it
-     * ({@link LeaseStore#pickUp}), for a worker with nothing to do: no handler running, no job
-     * claimed ahead, a free slot, and the job's queue without a limit of its own. Returns true when
+     * ({@link LeaseStore#pickUp}), for a worker with nothing to do (no handler running, so every
+     * slot free; no job claimed ahead), in the job's queue only, one without a limit of its own. Returns true when
      * the job was claimed and started here; false when the claim loop should look as usual (the
      * worker is busy, the job went to another worker or is not due yet, the statement failed).
      * The listener's thread.
@@ -199,13 +199,12 @@ final class ClaimLoop {
                 || !cursors.containsKey(queue)
                 || capacity.limited(queue)
                 || capacity.busy() > 0
-                || capacity.free() == 0
                 || queued.getAsInt() > 0) {
             return false;
         }
         java.util.Optional<Job> job;
         try {
-            job = leases.pickUp(connection, workerId, jobId, queues, types.get(), lease);
+            job = leases.pickUp(connection, workerId, jobId, List.of(queue), types.get(), lease);
         } catch (java.sql.SQLException | RuntimeException e) {
             log.warn("pickup of job {} failed ({}); the claim loop looks instead", jobId, e.toString());
             return false;
