@@ -368,8 +368,30 @@ public final class Bench {
             // not Linux: leave it out
         }
         m.put("java", Runtime.version().toString() + " " + System.getProperty("java.vm.name"));
-        m.put("gaffer commit", git("rev-parse", "--short", "HEAD"));
+        String dirty = git("status", "--porcelain", "--untracked-files=no");
+        m.put("gaffer commit", git("rev-parse", "--short", "HEAD") + (dirty.isEmpty() ? "" : " (uncommitted changes)"));
+        m.put(
+                "migrations in gaffer.jar",
+                migrations(Path.of(System.getProperty("gaffer.jar", "cli/target/gaffer.jar"))));
         return m;
+    }
+
+    /**
+     * The schema a run measures: the number of migrations in the jar under test and the newest. A
+     * migration left in a build's output by an experiment shows here (2026-12-08: one did).
+     */
+    private static String migrations(Path jar) {
+        try (var zip = new java.util.zip.ZipFile(jar.toFile())) {
+            List<String> names = zip.stream()
+                    .map(java.util.zip.ZipEntry::getName)
+                    .filter(n -> n.startsWith("db/migration/V") && n.endsWith(".sql"))
+                    .map(n -> n.substring("db/migration/".length()))
+                    .sorted()
+                    .toList();
+            return names.isEmpty() ? "none" : names.size() + ", newest " + names.getLast();
+        } catch (IOException e) {
+            return "? (" + e.getMessage() + ")";
+        }
     }
 
     private static String git(String... args) {
