@@ -113,6 +113,23 @@ public final class Sql {
         }
     }
 
+    /**
+     * As {@link #inTransaction}, run again on deadlock like {@link #query(DataSource, String, String,
+     * Binder, RowMapper)}: for work that writes nothing but its statements.
+     */
+    public static <T> T inRetriedTransaction(DataSource ds, String what, Work<T> work) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return inTransaction(ds, what, work);
+            } catch (DatabaseException e) {
+                if (!(e.getCause() instanceof SQLException s) || !isRetryable(s) || attempt >= MAX_STATEMENT_ATTEMPTS) {
+                    throw e;
+                }
+                pause(attempt);
+            }
+        }
+    }
+
     /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */
     public static <T> T inTransaction(DataSource ds, String what, Work<T> work) {
         try (Connection c = ds.getConnection()) {

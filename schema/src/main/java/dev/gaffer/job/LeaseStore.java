@@ -243,6 +243,13 @@ public final class LeaseStore {
      * nested loop, 41 ms per beat at 1 M queued (pg_stat_statements), holding the locks of the
      * worker's jobs meanwhile, so that its own rounds' completions waited; now each beat is one
      * primary-key lookup (docs/benchmarks.md, 2026-12-07).
+     *
+     * <p>It runs with {@link #GENERIC_PLAN} ({@link #heartbeat(Connection, String, List, Duration)}).
+     * A custom plan, which a pool connection makes for a statement's first executions, sees the
+     * size of the beats but estimates the worker's processing rows from the table's statistics,
+     * where a worker's name (new at every start) is not: one row. It then scanned the whole table
+     * for that row and compared each of its rows with every beat, 1 s for 2 000 jobs held (EXPLAIN
+     * ANALYZE), while the worker's rounds waited for the beat (docs/benchmarks.md, 2026-12-08).
      */
     static final String HEARTBEAT = """
             WITH beats AS (
@@ -576,9 +583,36 @@ public final class LeaseStore {
      * not a fault).
      */
     public HeartbeatResult heartbeat(String workerId, List<Beat> beats, Duration lease) {
-        double leaseSeconds = seconds("lease", lease);
+        seconds("lease", lease);
         if (beats.isEmpty()) {
             return new HeartbeatResult(Set.of(), Set.of(), Set.of());
+        }
+        List<Long> ids = new ArrayList<>(beats.size());
+        for (Beat b : beats) {
+            b.lease().requireHeldBy(workerId);
+            ids.add(b.lease().jobId());
+        }
+        Set<Long> lost = new HashSet<>(ids);
+        if (lost.size() != ids.size()) {
+            throw new IllegalStateException("heartbeat listed a job twice: " + ids);
+        }
+        Set<Long> held = Sql.inRetriedTransaction(
+                dataSource, "heartbeat of " + workerId, c -> heartbeat(c, workerId, beats, lease));
+        lost.removeAll(held);
+        return new HeartbeatResult(held, Set.copyOf(lost), lost.isEmpty() ? Set.of() : cancelled(lost));
+    }
+
+    /** Makes the plans of the rest of the transaction without looking at the parameters' values. */
+    static final String GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan";
+
+    /**
+     * The heartbeat's statement on {@code c}, which is in a transaction (the caller commits): the
+     * leases still held. {@link #GENERIC_PLAN} first, see {@link #HEARTBEAT}.
+     */
+    static Set<Long> heartbeat(Connection c, String workerId, List<Beat> beats, Duration lease) throws SQLException {
+        double leaseSeconds = seconds("lease", lease);
+        try (var st = c.createStatement()) {
+            st.execute(GENERIC_PLAN);
         }
         int n = beats.size();
         Long[] ids = new Long[n];
@@ -587,15 +621,13 @@ public final class LeaseStore {
         String[] stages = new String[n];
         for (int i = 0; i < n; i++) {
             Beat b = beats.get(i);
-            b.lease().requireHeldBy(workerId);
             ids[i] = b.lease().jobId();
             attempts[i] = b.lease().attempt();
             progress[i] = b.progressPercentage();
             stages[i] = b.stage();
         }
-        Set<Long> held = Set.copyOf(Sql.query(
-                dataSource,
-                "heartbeat of " + workerId,
+        return Set.copyOf(Sql.query(
+                c,
                 HEARTBEAT,
                 ps -> {
                     Sql.setArray(ps, 1, "bigint", ids);
@@ -606,12 +638,6 @@ public final class LeaseStore {
                     ps.setString(6, workerId);
                 },
                 rs -> rs.getLong("id")));
-        Set<Long> lost = new HashSet<>(List.of(ids));
-        if (lost.size() != n) {
-            throw new IllegalStateException("heartbeat listed a job twice: " + List.of(ids));
-        }
-        lost.removeAll(held);
-        return new HeartbeatResult(held, Set.copyOf(lost), lost.isEmpty() ? Set.of() : cancelled(lost));
     }
 
     /** Writes progress and stage at once (rather than with the next heartbeat), fenced. */
